@@ -1,0 +1,77 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is
+# installed from this file: Python packages into .venv (pinned in requirements-dev.txt).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := .collections/ansible_collections/microseg/cluster_firewall
+SANITY_ROOT := build/sanity
+SANITY_DIR := $(SANITY_ROOT)/ansible_collections/microseg/cluster_firewall
+# ansible-test pins its own test requirements, which clash with ours: it gets a venv of its own,
+# with the same ansible-core.
+SANITY_VENV := .venv-sanity
+SANITY_STAMP := $(SANITY_VENV)/.installed
+ANSIBLE_TEST := $(CURDIR)/$(SANITY_VENV)/bin/ansible-test
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help setup demo plan test pytest sanity lint build clean
+
+help:
+	@echo "make demo    plan the example inventory and print each node's whitelist"
+	@echo "make test    pytest (unit + integration), ansible-test sanity, ansible-lint (production)"
+	@echo "make build   build the collection tarball into build/"
+	@echo "make clean   remove .venv, build/ and the collection link"
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+setup: $(STAMP) $(COLLECTION_LINK)
+
+demo: plan
+
+plan: setup
+	ansible-playbook playbooks/plan.yml
+
+test: pytest sanity lint
+
+pytest: setup
+	pytest -q
+
+$(SANITY_STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(SANITY_VENV)
+	$(SANITY_VENV)/bin/pip install --quiet "$$(grep '^ansible-core==' requirements-dev.txt)"
+	touch $@
+
+# ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME: test a copy
+# of the tracked (and new, not ignored) files there. It puts pip into its per-test venvs with a
+# downloaded get-pip script; tests/sanity/bootstrap_pip.py stands in for it (see that file).
+sanity: $(SANITY_STAMP)
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_DIR)
+	git ls-files --cached --others --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_DIR)
+	pip_version=$$($(SANITY_VENV)/bin/python -c "import re, ansible_test._internal.python_requirements as r, inspect; \
+	  print(re.search(r\"pip='([0-9.]+)'\", inspect.getsource(r)).group(1))") && \
+	  mkdir -p ~/.ansible/test/cache && \
+	  cp tests/sanity/bootstrap_pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	cd $(SANITY_DIR) && git init -q && git add -A && \
+	  $(ANSIBLE_TEST) sanity --requirements --python 3.11 --color no --skip-test shellcheck
+
+lint: setup
+	ansible-lint
+
+build: setup
+	mkdir -p build
+	ansible-galaxy collection build --force --output-path build .
+
+clean:
+	rm -rf $(VENV) $(SANITY_VENV) build .collections

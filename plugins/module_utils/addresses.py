@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Addresses and CIDRs: strict parsing and merging (controller side, needs netaddr)."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+
+try:
+    import netaddr
+    HAS_NETADDR = True
+except ImportError:  # pragma: no cover - exercised only where netaddr is missing
+    netaddr = None
+    HAS_NETADDR = False
+
+FAMILIES = ("ipv4", "ipv6")
+ALLOWED = "an IPv4/IPv6 address or a CIDR such as 10.0.0.0/8 or fd00::/64 (no host bits set)"
+
+# Anything made only of hex digits, dots, colons and a slash is meant as an address,
+# so "10.0.0.0/33" is reported as a bad CIDR rather than as an unknown group name.
+_ADDRESS_SHAPED = re.compile(r"^[0-9a-fA-F.:]+(/\d*)?$")
+
+
+def require_netaddr():
+    if not HAS_NETADDR:
+        raise PlanError("the python library 'netaddr' is required on the controller: pip install netaddr")
+
+
+def looks_like_address(text):
+    return bool(_ADDRESS_SHAPED.match(text)) and any(ch in text for ch in ".:")
+
+
+def parse_network(value, where):
+    """Text -> netaddr.IPNetwork, rejecting bad prefixes and host bits."""
+    require_netaddr()
+    if not isinstance(value, str):
+        raise PlanError("%s: %r is not an address; allowed: %s" % (where, value, ALLOWED))
+    text = value.strip()
+    try:
+        network = netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise PlanError("%s: %r is not a valid address or CIDR; allowed: %s" % (where, value, ALLOWED))
+    if network.ip != network.network:
+        raise PlanError("%s: %r has host bits set; did you mean %s/%d? allowed: %s"
+                        % (where, value, network.network, network.prefixlen, ALLOWED))
+    return network
+
+
+def family_of(network):
+    return "ipv4" if network.version == 4 else "ipv6"
+
+
+def merge_networks(networks):
+    """Networks -> {"ipv4": [...], "ipv6": [...]} of merged CIDR strings, sorted."""
+    require_netaddr()
+    by_family = {"ipv4": [], "ipv6": []}
+    for network in networks:
+        by_family[family_of(network)].append(network)
+    return dict((family, [str(net) for net in netaddr.cidr_merge(nets)]) for family, nets in by_family.items())
+
+
+def networks_overlap(first, second):
+    """True when any network of one list overlaps any of the other."""
+    require_netaddr()
+    left = netaddr.IPSet(first)
+    right = netaddr.IPSet(second)
+    return bool(left & right)

@@ -1,0 +1,218 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The port catalog: what each cluster role or feature needs inbound, as one table of data.
+
+Nothing here decides; the planner (policy.py) reads these tables. A row says which
+feature turns it on, the protocol and default port, which detected/configured value
+(``port_key``) overrides that default, who may connect (peer classes) and why.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+# Who may connect. The planner turns each class into a named address set.
+PEER_ANY = "any"              # every source
+PEER_SELF = "self"            # the node's own addresses
+PEER_CONTROL_PLANE = "control_plane"    # control-plane and etcd nodes
+PEER_CLUSTER = "cluster_nodes"          # every Kubernetes node
+PEER_SWARM = "swarm_nodes"              # every swarm node
+PEER_SWARM_MANAGERS = "swarm_managers"  # swarm managers
+PEER_MANAGEMENT = "management"          # microseg_management_cidrs + the Ansible controller
+
+# Peer classes made of cluster nodes: these follow microseg_scope (node_ip / cidr / port).
+NODE_PEER_ROLES = {
+    PEER_CONTROL_PLANE: ("kube_control_plane", "etcd"),
+    PEER_CLUSTER: ("kube_control_plane", "kube_node", "etcd"),
+    PEER_SWARM: ("swarm_manager", "swarm_worker"),
+    PEER_SWARM_MANAGERS: ("swarm_manager",),
+}
+PEER_CLASSES = (PEER_ANY, PEER_SELF, PEER_MANAGEMENT) + tuple(sorted(NODE_PEER_ROLES))
+
+# Cluster roles, the inventory group each is read from, and the features each turns on.
+ROLE_GROUPS = {
+    "kube_control_plane": "kube_control_plane",
+    "kube_node": "kube_node",
+    "etcd": "etcd",
+    "swarm_manager": "swarm_managers",
+    "swarm_worker": "swarm_workers",
+}
+ROLE_FEATURES = {
+    "kube_control_plane": ("k8s_control_plane", "kubelet"),
+    "kube_node": ("kubelet", "k8s_nodeport"),
+    "etcd": ("etcd",),
+    "swarm_manager": ("swarm_manager", "swarm_node"),
+    "swarm_worker": ("swarm_node",),
+}
+ROLES = tuple(sorted(ROLE_GROUPS))
+
+# Protocols: name -> (IP protocol number, families it exists in, takes ports).
+PROTOCOLS = {
+    "tcp": (6, ("ipv4", "ipv6"), True),
+    "udp": (17, ("ipv4", "ipv6"), True),
+    "sctp": (132, ("ipv4", "ipv6"), True),
+    "icmp": (1, ("ipv4",), False),
+    "icmpv6": (58, ("ipv6",), False),
+    "esp": (50, ("ipv4", "ipv6"), False),
+    "ah": (51, ("ipv4", "ipv6"), False),
+    "gre": (47, ("ipv4", "ipv6"), False),
+    "ipip": (4, ("ipv4",), False),
+    "all": (None, ("ipv4", "ipv6"), False),
+}
+PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in PROTOCOLS.items() if number is not None)
+
+SRC_K8S = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
+SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (healthzBindAddress)"
+SRC_SWARM = "https://docs.docker.com/engine/swarm/swarm-tutorial/#open-protocols-and-ports-between-the-hosts"
+SRC_OVERLAY = "https://docs.docker.com/engine/network/drivers/overlay/"
+SRC_DOCKER_TLS = "https://docs.docker.com/engine/security/protect-access/"
+SRC_DOCKER_DRIVERS = "https://docs.docker.com/engine/network/drivers/"
+SRC_FLANNEL = "https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md"
+SRC_CALICO = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements"
+SRC_CANAL = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel"
+SRC_CILIUM = "https://docs.cilium.io/en/stable/operations/system_requirements/#firewall-rules"
+SRC_WEAVE = "https://github.com/weaveworks/weave/blob/master/site/faq.md#ports"
+
+Entry = namedtuple("Entry", "id feature proto port port_key peers why source families icmp_type")
+Entry.__new__.__defaults__ = (None, None)  # families (None = the protocol's), icmp_type
+
+
+def _row(entry_id, feature, proto, port, port_key, peers, why, source, families=None, icmp_type=None):
+    return Entry(entry_id, feature, proto, port, port_key, tuple(peers), why, source, families, icmp_type)
+
+
+# fmt: off
+ENTRIES = (
+    # Kubernetes control plane (kubeadm defaults; flags in the static pod manifests override).
+    _row("k8s_apiserver", "k8s_control_plane", "tcp", 6443, "apiserver", [PEER_ANY],
+         "kube-apiserver (--secure-port)", SRC_K8S),
+    _row("k8s_scheduler", "k8s_control_plane", "tcp", 10259, "scheduler", [PEER_SELF],
+         "kube-scheduler (--secure-port)", SRC_K8S),
+    _row("k8s_controller_manager", "k8s_control_plane", "tcp", 10257, "controller_manager", [PEER_SELF],
+         "kube-controller-manager (--secure-port)", SRC_K8S),
+    _row("etcd_client", "etcd", "tcp", 2379, "etcd_client", [PEER_CONTROL_PLANE],
+         "etcd client API, used by kube-apiserver (--listen-client-urls)", SRC_K8S),
+    _row("etcd_peer", "etcd", "tcp", 2380, "etcd_peer", [PEER_CONTROL_PLANE],
+         "etcd peer traffic between members (--listen-peer-urls)", SRC_K8S),
+    _row("kubelet_api", "kubelet", "tcp", 10250, "kubelet", [PEER_SELF, PEER_CONTROL_PLANE],
+         "kubelet API (KubeletConfiguration port)", SRC_K8S),
+    _row("k8s_nodeport_tcp", "k8s_nodeport", "tcp", "30000-32767", "nodeport_range", [PEER_ANY],
+         "NodePort Services (apiserver --service-node-port-range)", SRC_K8S),
+    _row("k8s_nodeport_udp", "k8s_nodeport", "udp", "30000-32767", "nodeport_range", [PEER_ANY],
+         "NodePort Services over UDP (apiserver --service-node-port-range)", SRC_K8S),
+    _row("kube_proxy_healthz", "kube_proxy_healthz", "tcp", 10256, "kube_proxy_healthz", [PEER_ANY],
+         "kube-proxy health check for load balancers (healthzBindAddress)", SRC_KUBE_PROXY),
+
+    # Docker Swarm.
+    _row("swarm_manager", "swarm_manager", "tcp", 2377, "swarm_manager", [PEER_SWARM],
+         "swarm cluster management (docker swarm init --listen-addr)", SRC_SWARM),
+    _row("swarm_gossip_tcp", "swarm_node", "tcp", 7946, "swarm_gossip", [PEER_SWARM],
+         "swarm node discovery and gossip", SRC_SWARM),
+    _row("swarm_gossip_udp", "swarm_node", "udp", 7946, "swarm_gossip", [PEER_SWARM],
+         "swarm node discovery and gossip", SRC_SWARM),
+    _row("swarm_data_path", "swarm_node", "udp", 4789, "swarm_data_path", [PEER_SWARM],
+         "swarm overlay VXLAN data path (--data-path-port); never open it to untrusted networks", SRC_SWARM),
+    _row("swarm_esp", "swarm_encrypted", "esp", None, None, [PEER_SWARM],
+         "encrypted overlay networks (IPsec ESP)", SRC_OVERLAY),
+    _row("docker_tls", "docker_tls", "tcp", 2376, "docker_tls", [PEER_SWARM_MANAGERS, PEER_MANAGEMENT],
+         "Docker daemon API over TLS (dockerd -H tcp://...:2376)", SRC_DOCKER_TLS),
+    _row("docker_bridge", "docker_bridge", None, None, None, [],
+         "Docker bridge networks: container traffic is forwarded, nothing to open", SRC_DOCKER_DRIVERS),
+    _row("docker_host", "docker_host", None, None, None, [],
+         "Docker host networking: the container is the host, nothing to open", SRC_DOCKER_DRIVERS),
+    _row("docker_macvlan", "docker_macvlan", None, None, None, [],
+         "Docker macvlan/ipvlan networks: layer 2, never crosses the host firewall", SRC_DOCKER_DRIVERS),
+
+    # flannel backends.
+    _row("flannel_vxlan", "flannel_vxlan", "udp", 8472, "flannel_vxlan", [PEER_CLUSTER],
+         "flannel vxlan backend (Backend.Port; Linux default 8472)", SRC_FLANNEL),
+    _row("flannel_udp", "flannel_udp", "udp", 8285, "flannel_udp", [PEER_CLUSTER],
+         "flannel udp backend (Backend.Port)", SRC_FLANNEL),
+    _row("flannel_wireguard", "flannel_wireguard", "udp", 51820, "flannel_wireguard", [PEER_CLUSTER],
+         "flannel wireguard backend (ListenPort)", SRC_FLANNEL),
+    _row("flannel_wireguard_v6", "flannel_wireguard", "udp", 51821, "flannel_wireguard_v6", [PEER_CLUSTER],
+         "flannel wireguard backend, IPv6 (ListenPortV6)", SRC_FLANNEL, families=("ipv6",)),
+    _row("flannel_ipip", "flannel_ipip", "ipip", None, None, [PEER_CLUSTER],
+         "flannel ipip backend (IP protocol 4)", SRC_FLANNEL),
+    _row("flannel_host_gw", "flannel_host_gw", None, None, None, [],
+         "flannel host-gw backend: plain routing, nothing to open (needs layer 2 adjacency)", SRC_FLANNEL),
+
+    # Calico.
+    _row("calico_bgp", "calico_bgp", "tcp", 179, "calico_bgp", [PEER_CLUSTER],
+         "Calico BGP (bird) between nodes and route reflectors", SRC_CALICO),
+    _row("calico_ipip", "calico_ipip", "ipip", None, None, [PEER_CLUSTER],
+         "Calico IPIP encapsulation (IP protocol 4)", SRC_CALICO),
+    _row("calico_vxlan", "calico_vxlan", "udp", 4789, "calico_vxlan", [PEER_CLUSTER],
+         "Calico VXLAN encapsulation (FELIX_VXLANPORT)", SRC_CALICO),
+    _row("calico_typha", "calico_typha", "tcp", 5473, "calico_typha", [PEER_CLUSTER],
+         "Calico Typha, on the nodes that run it", SRC_CALICO),
+    _row("calico_wireguard", "calico_wireguard", "udp", 51820, "calico_wireguard", [PEER_CLUSTER],
+         "Calico WireGuard (FELIX_WIREGUARDLISTENINGPORT)", SRC_CALICO),
+    _row("calico_wireguard_v6", "calico_wireguard", "udp", 51821, "calico_wireguard_v6", [PEER_CLUSTER],
+         "Calico WireGuard, IPv6 (FELIX_WIREGUARDLISTENINGPORTV6)", SRC_CALICO, families=("ipv6",)),
+
+    # Canal: flannel vxlan carries the data, Calico only enforces policy (no BGP).
+    _row("canal_vxlan", "canal", "udp", 8472, "flannel_vxlan", [PEER_CLUSTER],
+         "canal (flannel vxlan data path)", SRC_CANAL),
+
+    # Cilium.
+    _row("cilium_vxlan", "cilium_vxlan", "udp", 8472, "cilium_vxlan", [PEER_CLUSTER],
+         "Cilium VXLAN overlay", SRC_CILIUM),
+    _row("cilium_geneve", "cilium_geneve", "udp", 6081, "cilium_geneve", [PEER_CLUSTER],
+         "Cilium Geneve overlay", SRC_CILIUM),
+    _row("cilium_health", "cilium_health", "tcp", 4240, "cilium_health", [PEER_CLUSTER],
+         "Cilium cluster health checks", SRC_CILIUM),
+    _row("cilium_health_icmp", "cilium_health", "icmp", None, None, [PEER_CLUSTER],
+         "Cilium cluster health checks (ICMP echo)", SRC_CILIUM, icmp_type=8),
+    _row("cilium_wireguard", "cilium_wireguard", "udp", 51871, "cilium_wireguard", [PEER_CLUSTER],
+         "Cilium WireGuard encryption", SRC_CILIUM),
+    _row("cilium_hubble", "cilium_hubble", "tcp", 4244, "cilium_hubble", [PEER_CLUSTER],
+         "Hubble server", SRC_CILIUM),
+
+    # Weave Net.
+    _row("weave_control", "weave", "tcp", 6783, "weave_control", [PEER_CLUSTER],
+         "Weave Net control", SRC_WEAVE),
+    _row("weave_data", "weave", "udp", "6783-6784", "weave_data", [PEER_CLUSTER],
+         "Weave Net data path (sleeve and fastdp)", SRC_WEAVE),
+    _row("weave_esp", "weave_encrypted", "esp", None, None, [PEER_CLUSTER],
+         "Weave Net encrypted fastdp (IPsec ESP)", SRC_WEAVE),
+)
+# fmt: on
+
+# Always on, whatever the node runs: the planner emits these ahead of every other rule so
+# no plan can lock out the operator or break established connections.
+MANAGEMENT_SSH = _row("management_ssh", "always", "tcp", 22, "ssh", [PEER_MANAGEMENT],
+                      "SSH for the Ansible controller and admins (the connection's port)",
+                      "lockout safety")
+BASE_MATCHES = (
+    ("loopback", "loopback interface: the node talking to itself", "host firewall hygiene"),
+    ("established", "replies and related traffic of connections already admitted (conntrack)",
+     "host firewall hygiene"),
+    ("icmp_essential", "ICMP errors for path MTU discovery and ICMPv6 neighbour discovery",
+     "RFC 4890; host firewall hygiene"),
+)
+# Service traffic that kube-proxy or Docker already DNAT'ed is theirs to filter.
+DNAT_MATCH = ("dnat", "connections kube-proxy or Docker DNAT'ed to this node (Services, published ports)",
+              "kube-proxy / Docker own this traffic")
+ICMP_ESSENTIAL = {
+    "ipv4": (3, 11, 12),                           # unreachable (incl. frag needed), time exceeded, param problem
+    "ipv6": (1, 2, 3, 4, 133, 134, 135, 136),      # errors incl. packet too big, router/neighbour discovery
+}
+
+FEATURES = tuple(sorted(set(entry.feature for entry in ENTRIES)))
+PORT_KEYS = tuple(sorted(set(entry.port_key for entry in ENTRIES + (MANAGEMENT_SSH,) if entry.port_key)))
+
+
+def entries_for(features):
+    """The catalog rows turned on by a set of features, in catalog order."""
+    wanted = set(features)
+    return [entry for entry in ENTRIES if entry.feature in wanted]
+
+
+def features_of_roles(roles):
+    """The features a set of cluster roles turns on."""
+    found = set()
+    for role in roles:
+        found.update(ROLE_FEATURES.get(role, ()))
+    return found

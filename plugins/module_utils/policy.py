@@ -1,0 +1,604 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan compiler: node roles + inventory + user policy -> one node's whitelist plan.
+
+Pure functions on plain data. The plan is JSON-serialisable, deterministic (same input,
+byte-identical output) and knows nothing of iptables or nft: backends render it.
+
+Semantics (product guide, "cluster" section):
+- the blacklist is evaluated before the whitelist and wins;
+- no rule configured = everything passes;
+- states: monitor counts, alert logs (rate limited) and lets through, block drops;
+  only block ever drops;
+- host mode: what the whitelist does not admit gets the state's action;
+  service mode: a port with whitelist entries admits only their sources, other ports pass;
+- scope of cluster flows: node_ip (the nodes' own addresses), cidr (trusted CIDRs), port (any).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import (
+    FAMILIES,
+    looks_like_address,
+    merge_networks,
+    networks_overlap,
+    parse_network,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import (
+    format_ports,
+    merge_ranges,
+    parse_port_item,
+    parse_ports,
+    ranges_overlap,
+)
+
+PLAN_FORMAT = 1
+
+STATES = ("monitor", "alert", "block")
+MODES = ("service", "host")
+SCOPES = ("node_ip", "cidr", "port")
+STATE_ACTION = {"monitor": "monitor", "alert": "alert", "block": "drop"}
+
+# The policy variables, without their "microseg_" prefix, and their defaults.
+# roles/whitelist/defaults/main.yml and meta/argument_specs.yml mirror these (a unit test checks).
+DEFAULT_POLICY = {
+    "state": "block",
+    "mode": "service",
+    "scope": "node_ip",
+    "trusted_cidrs": [],
+    "management_cidrs": [],
+    "whitelist": [],
+    "blacklist": [],
+    "nodeport": True,
+    "apiserver_from": [],
+}
+NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "ssh_port", "controller_address")
+RULE_KEYS = ("port", "proto", "from", "comment")
+PHASES = ("base", "management", "blacklist", "whitelist", "guard")
+ANY = "any"
+
+# Set names that are not built from peer classes.
+SET_TRUSTED = "trusted"
+SET_POD_NETWORK = "pod_network"
+SET_APISERVER_CLIENTS = "apiserver_clients"
+
+
+def _var(key):
+    return "microseg_" + key
+
+
+def _choice(value, allowed, where):
+    if not isinstance(value, str) or value not in allowed:
+        raise PlanError("%s: %r is not allowed; allowed: %s" % (where, value, ", ".join(allowed)))
+    return value
+
+
+def _as_list(value, where):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise PlanError("%s: %r must be a list" % (where, value))
+
+
+def _short_list(names, limit=20):
+    names = sorted(names)
+    text = ", ".join(names[:limit])
+    return text + (", ... (%d in all)" % len(names) if len(names) > limit else "")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def normalise_policy(policy):
+    """Validate the user policy and fill in defaults. Returns a new dict."""
+    policy = dict(policy or {})
+    unknown = sorted(set(policy) - set(DEFAULT_POLICY))
+    if unknown:
+        raise PlanError("unknown policy setting(s) %s; allowed: %s"
+                        % (", ".join(_var(k) for k in unknown), ", ".join(_var(k) for k in DEFAULT_POLICY)))
+    result = dict(DEFAULT_POLICY)
+    result.update((key, value) for key, value in policy.items() if value is not None)
+    _choice(result["state"], STATES, _var("state"))
+    _choice(result["mode"], MODES, _var("mode"))
+    _choice(result["scope"], SCOPES, _var("scope"))
+    if not isinstance(result["nodeport"], bool):
+        raise PlanError("%s: %r must be true or false" % (_var("nodeport"), result["nodeport"]))
+    for key in ("trusted_cidrs", "management_cidrs"):
+        items = _as_list(result[key], _var(key))
+        result[key] = [parse_network(item, "%s[%d]" % (_var(key), index)) for index, item in enumerate(items)]
+    if result["scope"] == "cidr" and not result["trusted_cidrs"]:
+        raise PlanError("%s: 'cidr' needs at least one CIDR in %s" % (_var("scope"), _var("trusted_cidrs")))
+    for key in ("whitelist", "blacklist", "apiserver_from"):
+        result[key] = _as_list(result[key], _var(key))
+    return result
+
+
+def normalise_inventory(inventory):
+    """{"hosts": {name: {"addresses": [...], "roles": [...]}}, "groups": {...}} -> validated copy.
+
+    A host without "roles" takes them from the inventory groups (catalog.ROLE_GROUPS). When no
+    host runs etcd, control-plane hosts are taken to run it stacked (the kubeadm default).
+    """
+    if not isinstance(inventory, dict):
+        raise PlanError("inventory: %r must be a dict with 'hosts' and 'groups'" % (inventory,))
+    groups = inventory.get("groups") or {}
+    raw_hosts = inventory.get("hosts") or {}
+    if not isinstance(groups, dict) or not isinstance(raw_hosts, dict):
+        raise PlanError("inventory: 'hosts' and 'groups' must be dicts")
+    groups = dict((name, list(members or [])) for name, members in groups.items())
+    group_roles = {}
+    for role, group in catalog.ROLE_GROUPS.items():
+        for host in groups.get(group, []):
+            group_roles.setdefault(host, set()).add(role)
+    hosts = {}
+    for name, entry in raw_hosts.items():
+        entry = entry or {}
+        where = "inventory host %s" % name
+        addresses = []
+        for index, text in enumerate(_as_list(entry.get("addresses"), where + " addresses")):
+            network = parse_network(text, "%s address[%d]" % (where, index))
+            if network.size != 1:
+                raise PlanError("%s: address %r is a network; a host address is a single IP" % (where, text))
+            addresses.append(network)
+        roles = entry.get("roles")
+        roles = set(group_roles.get(name, ())) if roles is None else set(_as_list(roles, where + " roles"))
+        for role in roles:
+            _choice(role, catalog.ROLES, "%s: role" % where)
+        hosts[name] = {"addresses": addresses, "roles": roles}
+    if not any("etcd" in host["roles"] for host in hosts.values()):
+        for host in hosts.values():
+            if "kube_control_plane" in host["roles"]:
+                host["roles"].add("etcd")
+    return {"hosts": hosts, "groups": groups}
+
+
+def normalise_node(node, inventory):
+    """The planned node: its name (in the inventory) and what was detected or configured on it."""
+    if not isinstance(node, dict) or not node.get("name"):
+        raise PlanError("node: %r must be a dict with at least 'name'" % (node,))
+    unknown = sorted(set(node) - set(NODE_KEYS))
+    if unknown:
+        raise PlanError("node %s: unknown key(s) %s; allowed: %s" % (node["name"], ", ".join(unknown), ", ".join(NODE_KEYS)))
+    name = node["name"]
+    if name not in inventory["hosts"]:
+        raise PlanError("node %s is not in the inventory (%d hosts)" % (name, len(inventory["hosts"])))
+    features = set(_as_list(node.get("features"), "node %s features" % name))
+    for feature in features:
+        _choice(feature, catalog.FEATURES, "node %s: feature (microseg_features)" % name)
+    ports = {}
+    for key, value in (node.get("ports") or {}).items():
+        where = "node %s: port setting %s (microseg_ports)" % (name, key)
+        _choice(key, catalog.PORT_KEYS, "node %s: port setting (microseg_ports)" % name)
+        ports[key] = parse_ports(value, where)
+    ssh_port = node.get("ssh_port")
+    ssh_port = parse_port_item(22 if ssh_port in (None, "") else _int_or_text(ssh_port), "node %s: ssh_port" % name)
+    if "ssh" in ports:
+        ssh_port = ports.pop("ssh")[0]
+    controller = node.get("controller_address") or None
+    if controller is not None:
+        controller = parse_network(controller, "node %s: controller_address" % name)
+    pod_cidrs = [parse_network(item, "node %s: pod_cidrs[%d]" % (name, index))
+                 for index, item in enumerate(_as_list(node.get("pod_cidrs"), "node %s pod_cidrs" % name))]
+    host = inventory["hosts"][name]
+    roles = set(host["roles"])
+    return {
+        "name": name,
+        "roles": roles,
+        "features": features | catalog.features_of_roles(roles),
+        "ports": ports,
+        "port_origins": dict(node.get("port_origins") or {}),
+        "ssh_port": ssh_port,
+        "controller": controller,
+        "pod_cidrs": pod_cidrs,
+        "addresses": host["addresses"],
+    }
+
+
+def _int_or_text(value):
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+# --------------------------------------------------------------------------- address sets
+
+
+class AddressSets(object):
+    """The named address sets one plan refers to, built on demand."""
+
+    def __init__(self, inventory, node, policy):
+        self.inventory = inventory
+        self.node = node
+        self.policy = policy
+        self.sets = {}
+        self.warnings = []
+
+    def _add(self, name, networks, why):
+        if name not in self.sets:
+            self.sets[name] = {"networks": list(networks), "why": why}
+        return name
+
+    def peer(self, peer_class):
+        """Peer class -> set name, or ANY. Cluster-node classes follow microseg_scope."""
+        if peer_class == catalog.PEER_ANY:
+            return ANY
+        if peer_class == catalog.PEER_SELF:
+            if not self.node["addresses"]:
+                self.warn("node %s has no known address: the 'self' set only has loopback traffic"
+                          % self.node["name"])
+            return self._add("self", self.node["addresses"], "this node's own addresses")
+        if peer_class == catalog.PEER_MANAGEMENT:
+            return self.management()
+        scope = self.policy["scope"]
+        if scope == "port":
+            return ANY
+        if scope == "cidr":
+            return self._add(SET_TRUSTED, self.policy["trusted_cidrs"], "microseg_trusted_cidrs (scope cidr)")
+        roles = set(catalog.NODE_PEER_ROLES[peer_class])
+        networks = []
+        for host in self.inventory["hosts"].values():
+            if roles & host["roles"]:
+                networks.extend(host["addresses"])
+        if not networks:
+            self.warn("no address known for any host with role %s: set %s is empty"
+                      % (" or ".join(sorted(roles)), peer_class))
+        return self._add(peer_class, networks, "addresses of the hosts with role %s" % " or ".join(sorted(roles)))
+
+    def management(self):
+        networks = list(self.policy["management_cidrs"])
+        if self.node["controller"] is not None:
+            networks.append(self.node["controller"])
+        if not networks:
+            self.warn("no management source known (microseg_management_cidrs empty, no controller address): "
+                      "SSH port %d is admitted from any source" % self.node["ssh_port"][0])
+            return ANY
+        return self._add("management", networks, "microseg_management_cidrs and the Ansible controller")
+
+    def pod_network(self):
+        return self._add(SET_POD_NETWORK, self.node["pod_cidrs"], "the pod network (pods must reach the API server)")
+
+    def user_sources(self, values, where, name=None):
+        """A user 'from' list (addresses, CIDRs, inventory groups or hosts) -> set name or ANY.
+
+        Unnamed lists get a name from their content, so equal lists share one set."""
+        values = _as_list(values, where)
+        if not values:
+            return ANY
+        networks = []
+        for index, value in enumerate(values):
+            item_where = "%s[%d]" % (where, index)
+            if not isinstance(value, str) or not value.strip():
+                raise PlanError("%s: %r must be an address, a CIDR or an inventory group" % (item_where, value))
+            value = value.strip()
+            if looks_like_address(value):
+                networks.append(parse_network(value, item_where))
+            elif value in self.inventory["groups"]:
+                members = self.inventory["groups"][value]
+                found = [address for host in members for address in self.inventory["hosts"].get(host, {}).get("addresses", [])]
+                if not found:
+                    self.warn("%s: group %s has no host with a known address" % (item_where, value))
+                networks.extend(found)
+            elif value in self.inventory["hosts"]:
+                networks.extend(self.inventory["hosts"][value]["addresses"])
+            else:
+                raise PlanError("%s: %r is neither an address/CIDR nor an inventory group or host; groups: %s"
+                                % (item_where, value, _short_list(self.inventory["groups"])))
+        if name is None:
+            name = "from_" + hashlib.sha1(json.dumps(sorted(values)).encode("utf-8")).hexdigest()[:8]
+        return self._add(name, networks, "from: " + ", ".join(sorted(values)))
+
+    def warn(self, text):
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def families(self, names):
+        """Families in which at least one of the sets has an entry (ANY: both)."""
+        if ANY in names:
+            return set(FAMILIES)
+        found = set()
+        for name in names:
+            for network in self.sets[name]["networks"]:
+                found.add("ipv4" if network.version == 4 else "ipv6")
+        return found
+
+    def networks(self, names):
+        return [network for name in names for network in self.sets[name]["networks"]]
+
+    def export(self, used):
+        result = {}
+        for name in sorted(used):
+            merged = merge_networks(self.sets[name]["networks"])
+            merged["why"] = self.sets[name]["why"]
+            result[name] = merged
+        return result
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def _flow(phase, action, proto, ports, sources, families, why, icmp_types=None, match=None):
+    return {
+        "phase": phase,
+        "action": action,
+        "match": match,
+        "proto": proto,
+        "ports": ports,
+        "icmp_types": tuple(icmp_types or ()),
+        "sources": sources,
+        "families": set(families),
+        "why": list(why),
+    }
+
+
+def _sources(names):
+    """A collection of set names and/or ANY -> ANY or a sorted tuple of names."""
+    names = set(names)
+    return ANY if ANY in names else tuple(sorted(names))
+
+
+def catalog_flows(node, policy, sets):
+    """Whitelist flows from the catalog rows the node's roles and features turn on."""
+    flows, notes = [], []
+    features = set(node["features"])
+    if not policy["nodeport"]:
+        features.discard("k8s_nodeport")
+    for entry in catalog.entries_for(features):
+        if entry.proto is None:
+            notes.append({"id": entry.id, "text": entry.why, "source": entry.source})
+            continue
+        why = {"id": entry.id, "text": entry.why, "source": entry.source}
+        ports = None
+        if entry.port is not None:
+            if entry.port_key in node["ports"]:
+                ports = node["ports"][entry.port_key]
+                why["port"] = "%s (%s)" % (",".join(format_ports(ports)),
+                                           node["port_origins"].get(entry.port_key, "node setting"))
+            else:
+                ports = parse_ports(entry.port, entry.id)
+                why["port"] = "%s (catalog default)" % ",".join(format_ports(ports))
+        peers = [sets.peer(peer) for peer in entry.peers]
+        if entry.id == "k8s_apiserver" and policy["apiserver_from"]:
+            peers = [sets.user_sources(policy["apiserver_from"], _var("apiserver_from"), SET_APISERVER_CLIENTS),
+                     sets.peer(catalog.PEER_SELF), sets.peer(catalog.PEER_CLUSTER), sets.pod_network()]
+            if not node["pod_cidrs"]:
+                sets.warn("pod network unknown: pods reach the API server only if their "
+                          "sources are in microseg_apiserver_from")
+        sources = _sources(peers)
+        families = set(entry.families or catalog.PROTOCOLS[entry.proto][1])
+        icmp_types = (entry.icmp_type,) if entry.icmp_type is not None else ()
+        flows.append(_flow("whitelist", "accept", entry.proto, ports, sources, families, [why], icmp_types))
+    return flows, notes
+
+
+def _parse_proto(value, where):
+    if isinstance(value, bool):
+        raise PlanError("%s: %r is not a protocol" % (where, value))
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        number = int(value)
+        if not 0 <= number <= 255:
+            raise PlanError("%s: protocol number %d is out of range; allowed: 0-255 or a name (%s)"
+                            % (where, number, ", ".join(catalog.PROTOCOLS)))
+        return catalog.PROTOCOL_NUMBERS.get(number, str(number))
+    if isinstance(value, str) and value.strip().lower() in catalog.PROTOCOLS:
+        return value.strip().lower()
+    raise PlanError("%s: %r is not a known protocol; allowed: %s or a number 0-255"
+                    % (where, value, ", ".join(catalog.PROTOCOLS)))
+
+
+def _proto_families(proto):
+    return set(catalog.PROTOCOLS[proto][1]) if proto in catalog.PROTOCOLS else set(FAMILIES)
+
+
+def _proto_takes_ports(proto):
+    return proto in catalog.PROTOCOLS and catalog.PROTOCOLS[proto][2]
+
+
+def user_flows(kind, policy, sets):
+    """microseg_whitelist / microseg_blacklist items -> flows (validated)."""
+    variable = _var(kind)
+    action = "accept" if kind == "whitelist" else STATE_ACTION[policy["state"]]
+    flows = []
+    for index, item in enumerate(policy[kind]):
+        where = "%s[%d]" % (variable, index)
+        if not isinstance(item, dict):
+            raise PlanError("%s: %r must be a dict with keys %s" % (where, item, ", ".join(RULE_KEYS)))
+        unknown = sorted(set(item) - set(RULE_KEYS))
+        if unknown:
+            raise PlanError("%s: unknown key(s) %s; allowed: %s" % (where, ", ".join(unknown), ", ".join(RULE_KEYS)))
+        has_port = item.get("port") not in (None, "", [])
+        proto = _parse_proto(item.get("proto", "tcp" if has_port else "all"), where + ".proto")
+        ports = None
+        if has_port:
+            if not _proto_takes_ports(proto):
+                raise PlanError("%s.port: protocol %s has no ports; ports need tcp, udp or sctp" % (where, proto))
+            ports = parse_ports(item["port"], where + ".port")
+        if item.get("comment") is not None and not isinstance(item["comment"], str):
+            raise PlanError("%s.comment: %r must be a string" % (where, item["comment"]))
+        sources = _sources([sets.user_sources(item.get("from"), where + ".from")])
+        if ports is None and sources == ANY and (proto == "all" or _proto_takes_ports(proto)):
+            raise PlanError("%s: no port and no 'from': it would match all %s traffic from anywhere; "
+                            "give a port, a 'from' or both" % (where, proto))
+        if kind == "whitelist" and policy["mode"] == "service" and ports is None and (
+                proto == "all" or _proto_takes_ports(proto)):
+            raise PlanError("%s: no port: service mode guards ports, so a %s entry needs a port "
+                            "(use microseg_mode: host to trust a source on every port)" % (where, proto))
+        why = {"id": where, "text": item.get("comment") or "user %s" % kind, "source": variable}
+        flows.append(_flow(kind, action, proto, ports, sources, _proto_families(proto), [why]))
+    return flows
+
+
+def base_flows(node, sets):
+    """Always first: loopback, established, essential ICMP, DNAT'ed cluster traffic, management SSH."""
+    flows = []
+    matches = list(catalog.BASE_MATCHES)
+    if node["roles"]:
+        matches.insert(2, catalog.DNAT_MATCH)
+    for match, text, source in matches:
+        why = [{"id": match, "text": text, "source": source}]
+        if match == "icmp_essential":
+            flows.append(_flow("base", "accept", "icmp", None, ANY, ["ipv4"], why, catalog.ICMP_ESSENTIAL["ipv4"]))
+            flows.append(_flow("base", "accept", "icmpv6", None, ANY, ["ipv6"], why, catalog.ICMP_ESSENTIAL["ipv6"]))
+        else:
+            flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, why, match=match))
+    entry = catalog.MANAGEMENT_SSH
+    why = {"id": entry.id, "text": entry.why, "source": entry.source,
+           "port": "%d (%s)" % (node["ssh_port"][0], "connection port")}
+    flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], _sources([sets.management()]),
+                       FAMILIES, [why]))
+    return flows
+
+
+def guard_flows(whitelist, action):
+    """Service mode: a port (or portless protocol) with whitelist entries admits only them."""
+    guarded = {}
+    for flow in whitelist:
+        key = (flow["proto"], flow["icmp_types"])
+        entry = guarded.setdefault(key, {"ports": [], "whole": False, "families": set(), "why": []})
+        if flow["ports"] is None:
+            entry["whole"] = True
+        else:
+            entry["ports"].extend(flow["ports"])
+        entry["families"] |= _proto_families(flow["proto"]) if flow["proto"] else set(FAMILIES)
+    flows = []
+    for (proto, icmp_types), entry in guarded.items():
+        ports = None if entry["whole"] else merge_ranges(entry["ports"])
+        why = [{"id": "service_mode_guard", "text": "service mode: other sources on these ports get the state's action",
+                "source": "microseg_mode: service"}]
+        flows.append(_flow("guard", action, proto, ports, ANY, entry["families"], why, icmp_types))
+    return flows
+
+
+def merge_flows(flows):
+    """Join flows that differ only in ports; drop exact duplicates; keep every reason."""
+    merged = {}
+    order = []
+    for flow in flows:
+        key = (flow["phase"], flow["action"], flow["match"], flow["proto"], flow["icmp_types"],
+               flow["sources"], tuple(sorted(flow["families"])), flow["ports"] is None)
+        if key not in merged:
+            merged[key] = dict(flow, ports=None if flow["ports"] is None else list(flow["ports"]), why=[])
+            order.append(key)
+        target = merged[key]
+        if flow["ports"] is not None:
+            target["ports"] = merge_ranges(target["ports"] + list(flow["ports"]))
+        for why in flow["why"]:
+            if why not in target["why"]:
+                target["why"].append(why)
+    return [merged[key] for key in order]
+
+
+def _sort_key(flow):
+    """Phases in evaluation order. Base and management rules keep the order they were made in
+    (loopback and established first); within the other phases every rule has the same action,
+    so a sorted order changes nothing but makes the plan independent of input order."""
+    if flow["phase"] in ("base", "management"):
+        return (PHASES.index(flow["phase"]),)
+    sources = () if flow["sources"] == ANY else flow["sources"]
+    return (PHASES.index(flow["phase"]), flow["proto"] or "", flow["icmp_types"],
+            flow["ports"] or [], sources, sorted(flow["families"]))
+
+
+def _overlap(black, white, sets):
+    """True when a blacklist flow and a whitelist flow can match the same packet."""
+    if black["proto"] != "all" and white["proto"] != "all" and black["proto"] != white["proto"]:
+        return False
+    if black["ports"] is not None and white["ports"] is not None and not ranges_overlap(black["ports"], white["ports"]):
+        return False
+    if black["sources"] == ANY or white["sources"] == ANY:
+        return True
+    return networks_overlap(sets.networks(black["sources"]), sets.networks(white["sources"]))
+
+
+def _describe(flow):
+    ports = ",".join(format_ports(flow["ports"])) if flow["ports"] else "(every port)"
+    sources = "any source" if flow["sources"] == ANY else "set(s) " + ", ".join(flow["sources"])
+    return "%s %s from %s" % (flow["proto"], ports, sources)
+
+
+def find_conflicts(blacklist, whitelist, sets):
+    """Every whitelist flow a blacklist flow overrides, with both entries named."""
+    conflicts = []
+    for black in blacklist:
+        for white in whitelist:
+            if _overlap(black, white, sets):
+                conflicts.append({
+                    "blacklist": [why["id"] for why in black["why"]],
+                    "whitelist": [why["id"] for why in white["why"]],
+                    "text": "the blacklist wins: %s overlaps the admitted %s" % (_describe(black), _describe(white)),
+                })
+    return conflicts
+
+
+def _export_flow(flow, sets):
+    # A family in which every source set is empty gets no rule: it would admit nobody.
+    families = flow["families"] & sets.families([ANY] if flow["sources"] == ANY else flow["sources"])
+    return {
+        "phase": flow["phase"],
+        "action": flow["action"],
+        "match": flow["match"],
+        "proto": flow["proto"],
+        "ports": format_ports(flow["ports"]) if flow["ports"] is not None else [],
+        "icmp_types": list(flow["icmp_types"]),
+        "from": [] if flow["sources"] == ANY else list(flow["sources"]),
+        "families": sorted(families),
+        "why": flow["why"],
+    }
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def compile_plan(node, inventory, policy):
+    """Validate everything, then build one node's plan (a plain, JSON-serialisable dict)."""
+    policy = normalise_policy(policy)
+    inventory = normalise_inventory(inventory)
+    node = normalise_node(node, inventory)
+    sets = AddressSets(inventory, node, policy)
+
+    whitelist, notes = catalog_flows(node, policy, sets)
+    whitelist += user_flows("whitelist", policy, sets)
+    blacklist = user_flows("blacklist", policy, sets)
+    state_action = STATE_ACTION[policy["state"]]
+
+    passthrough = not whitelist and not blacklist
+    rules = []
+    default = "return"
+    if not passthrough:
+        rules = base_flows(node, sets) + blacklist + whitelist
+        if whitelist and policy["mode"] == "host":
+            default = state_action
+        elif whitelist:
+            rules += guard_flows(whitelist, state_action)
+        rules = sorted(merge_flows(rules), key=_sort_key)
+
+    used = set()
+    for flow in rules:
+        if flow["sources"] != ANY:
+            used.update(flow["sources"])
+    for flow in rules:
+        if flow["sources"] != ANY and not sets.families(flow["sources"]):
+            sets.warn("rule %s admits nobody: its source set(s) %s are empty"
+                      % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["sources"])))
+    return {
+        "format": PLAN_FORMAT,
+        "node": node["name"],
+        "roles": sorted(node["roles"]),
+        "features": sorted(node["features"]),
+        "policy": {"state": policy["state"], "mode": policy["mode"], "scope": policy["scope"]},
+        "passthrough": passthrough,
+        "default": default,
+        "sets": sets.export(used),
+        "rules": [_export_flow(flow, sets) for flow in rules],
+        "notes": notes,
+        "warnings": list(sets.warnings),
+        "conflicts": find_conflicts(blacklist, whitelist, sets),
+    }

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/plan.yml on the example inventory, run as a user runs it (ansible-playbook)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = str(ROOT / "playbooks" / "plan.yml")
+INVENTORY = str(ROOT / "inventories" / "example" / "hosts.yml")
+
+
+def run_playbook(*args):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    binary = str(Path(sys.executable).parent / "ansible-playbook")
+    return subprocess.run([binary, "-i", INVENTORY, PLAYBOOK] + list(args), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plans")
+    result = run_playbook("-e", "microseg_plan_dir=%s" % out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout, dict((path.stem, json.loads(path.read_text())) for path in out.glob("*.json"))
+
+
+def test_every_node_is_planned(plans):
+    _output, by_node = plans
+    assert sorted(by_node) == ["cp1", "cp2", "cp3", "prometheus", "swarm1", "swarm2", "swarm3", "worker1", "worker2"]
+
+
+def test_control_plane_admits_exactly_the_cluster_ports_and_management(plans):
+    _output, by_node = plans
+    cp1 = by_node["cp1"]
+    assert cp1["policy"] == {"mode": "host", "state": "block", "scope": "node_ip"}
+    admitted = sorted((r["proto"], r["ports"], r["from"]) for r in cp1["rules"] if r["phase"] == "whitelist")
+    assert admitted == [
+        ("tcp", ["10250"], ["control_plane", "self"]),
+        ("tcp", ["10257", "10259"], ["self"]),
+        ("tcp", ["2379-2380"], ["control_plane"]),
+        ("tcp", ["6443"], []),
+        ("udp", ["8472"], ["cluster_nodes"]),
+    ]
+    management = [r for r in cp1["rules"] if r["phase"] == "management"]
+    assert [(r["proto"], r["ports"], r["from"]) for r in management] == [("tcp", ["22"], ["management"])]
+    assert cp1["sets"]["management"]["ipv4"] == ["203.0.113.0/28"]
+    assert cp1["default"] == "drop"
+    assert set(r["phase"] for r in cp1["rules"]) == {"base", "management", "whitelist"}
+
+
+def test_group_vars_reach_the_plans(plans):
+    _output, by_node = plans
+    swarm2 = by_node["swarm2"]
+    assert any(r["proto"] == "udp" and "4800" in r["ports"] for r in swarm2["rules"])
+    assert any(r["phase"] == "blacklist" for r in swarm2["rules"])
+    assert by_node["prometheus"]["passthrough"] is True
+    worker = by_node["worker1"]
+    assert any(r["ports"] == ["9100"] for r in worker["rules"])
+
+
+def test_the_tables_are_printed(plans):
+    output, _by_node = plans
+    assert "cp1  roles: etcd, kube_control_plane" in output
+    assert "everything else: DROP" in output
+
+
+def test_bad_input_fails_before_anything_with_a_clear_message():
+    result = run_playbook("-e", '{"microseg_whitelist": [{"port": 70000}]}')
+    assert result.returncode != 0
+    assert "microseg_whitelist[0].port: port 70000 is out of range" in result.stdout
+    result = run_playbook("-e", "microseg_mode=strict")
+    assert result.returncode != 0
+    assert "microseg_mode" in result.stdout and "strict" in result.stdout

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The filter plugins are glue: they pass through, and turn bad input into AnsibleFilterError."""
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.microseg.cluster_firewall.plugins.filter import cluster_inventory, plan_table, whitelist_plan
+
+INVENTORY = {"hosts": {"cp1": {"addresses": ["192.0.2.11"]}}, "groups": {"kube_control_plane": ["cp1"]}}
+
+
+def test_filters_are_registered_under_their_names():
+    assert "whitelist_plan" in whitelist_plan.FilterModule().filters()
+    assert "plan_table" in plan_table.FilterModule().filters()
+    assert "cluster_inventory" in cluster_inventory.FilterModule().filters()
+
+
+def test_whitelist_plan_and_table():
+    plan = whitelist_plan.whitelist_plan({"name": "cp1"}, INVENTORY, {"mode": "host"})
+    assert plan["node"] == "cp1" and plan["default"] == "drop"
+    assert plan_table.plan_table(plan).startswith("cp1  roles:")
+
+
+def test_bad_policy_becomes_a_filter_error_naming_the_value():
+    with pytest.raises(AnsibleFilterError, match=r"whitelist_plan: microseg_whitelist\[0\].port: port 70000"):
+        whitelist_plan.whitelist_plan({"name": "cp1"}, INVENTORY, {"whitelist": [{"port": 70000}]})
+
+
+def test_plan_table_refuses_what_is_not_a_plan():
+    with pytest.raises(AnsibleFilterError, match="expects a plan"):
+        plan_table.plan_table("nope")
+
+
+def test_cluster_inventory_errors():
+    with pytest.raises(AnsibleFilterError, match="must be the 'groups' variable"):
+        cluster_inventory.cluster_inventory({}, ["all"])
+    with pytest.raises(AnsibleFilterError, match="host 'ghost' is not in hostvars"):
+        cluster_inventory.cluster_inventory({}, {"all": ["ghost"]})

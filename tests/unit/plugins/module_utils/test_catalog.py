@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The catalog against the port table of the reference (written out here independently)."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+
+# feature -> {(proto, default port or None, peers)}
+EXPECTED = {
+    "k8s_control_plane": {("tcp", 6443, ("any",)), ("tcp", 10259, ("self",)), ("tcp", 10257, ("self",))},
+    "etcd": {("tcp", 2379, ("control_plane",)), ("tcp", 2380, ("control_plane",))},
+    "kubelet": {("tcp", 10250, ("self", "control_plane"))},
+    "k8s_nodeport": {("tcp", "30000-32767", ("any",)), ("udp", "30000-32767", ("any",))},
+    "kube_proxy_healthz": {("tcp", 10256, ("any",))},
+    "swarm_manager": {("tcp", 2377, ("swarm_nodes",))},
+    "swarm_node": {("tcp", 7946, ("swarm_nodes",)), ("udp", 7946, ("swarm_nodes",)), ("udp", 4789, ("swarm_nodes",))},
+    "swarm_encrypted": {("esp", None, ("swarm_nodes",))},
+    "docker_tls": {("tcp", 2376, ("swarm_managers", "management"))},
+    "flannel_vxlan": {("udp", 8472, ("cluster_nodes",))},
+    "flannel_udp": {("udp", 8285, ("cluster_nodes",))},
+    "flannel_wireguard": {("udp", 51820, ("cluster_nodes",)), ("udp", 51821, ("cluster_nodes",))},
+    "flannel_ipip": {("ipip", None, ("cluster_nodes",))},
+    "calico_bgp": {("tcp", 179, ("cluster_nodes",))},
+    "calico_ipip": {("ipip", None, ("cluster_nodes",))},
+    "calico_vxlan": {("udp", 4789, ("cluster_nodes",))},
+    "calico_typha": {("tcp", 5473, ("cluster_nodes",))},
+    "calico_wireguard": {("udp", 51820, ("cluster_nodes",)), ("udp", 51821, ("cluster_nodes",))},
+    "canal": {("udp", 8472, ("cluster_nodes",))},
+    "cilium_vxlan": {("udp", 8472, ("cluster_nodes",))},
+    "cilium_geneve": {("udp", 6081, ("cluster_nodes",))},
+    "cilium_health": {("tcp", 4240, ("cluster_nodes",)), ("icmp", None, ("cluster_nodes",))},
+    "cilium_wireguard": {("udp", 51871, ("cluster_nodes",))},
+    "cilium_hubble": {("tcp", 4244, ("cluster_nodes",))},
+    "weave": {("tcp", 6783, ("cluster_nodes",)), ("udp", "6783-6784", ("cluster_nodes",))},
+    "weave_encrypted": {("esp", None, ("cluster_nodes",))},
+}
+# Features that need nothing opened (and say so in the plan's notes).
+NOTHING_NEEDED = {"flannel_host_gw", "docker_bridge", "docker_host", "docker_macvlan"}
+
+
+@pytest.mark.parametrize("feature", sorted(EXPECTED))
+def test_every_reference_row_is_in_the_catalog(feature):
+    rows = {(entry.proto, entry.port, entry.peers) for entry in catalog.entries_for([feature])}
+    assert rows == EXPECTED[feature]
+
+
+@pytest.mark.parametrize("feature", sorted(NOTHING_NEEDED))
+def test_features_that_need_nothing(feature):
+    rows = catalog.entries_for([feature])
+    assert rows and all(entry.proto is None and entry.port is None for entry in rows)
+
+
+def test_catalog_has_no_feature_the_tests_do_not_know():
+    assert set(catalog.FEATURES) == set(EXPECTED) | NOTHING_NEEDED
+
+
+def test_every_row_is_documented_and_well_formed():
+    ids = [entry.id for entry in catalog.ENTRIES]
+    assert len(ids) == len(set(ids)), "row ids must be unique"
+    for entry in catalog.ENTRIES:
+        assert entry.why and entry.source, entry.id
+        if entry.proto is None:
+            continue
+        assert entry.proto in catalog.PROTOCOLS, entry.id
+        takes_ports = catalog.PROTOCOLS[entry.proto][2]
+        assert (entry.port is not None) == takes_ports, entry.id
+        assert (entry.port_key is not None) == takes_ports, entry.id
+        for peer in entry.peers:
+            assert peer in catalog.PEER_CLASSES, (entry.id, peer)
+
+
+def test_ipv6_only_rows():
+    assert catalog.entries_for(["flannel_wireguard"])[1].families == ("ipv6",)
+    assert catalog.entries_for(["calico_wireguard"])[1].families == ("ipv6",)
+
+
+def test_roles_turn_on_features():
+    assert catalog.features_of_roles(["kube_control_plane"]) == {"k8s_control_plane", "kubelet"}
+    assert catalog.features_of_roles(["kube_node"]) == {"kubelet", "k8s_nodeport"}
+    assert catalog.features_of_roles(["swarm_worker"]) == {"swarm_node"}
+    assert catalog.features_of_roles(["swarm_manager"]) == {"swarm_manager", "swarm_node"}
+    assert set(catalog.ROLES) == set(catalog.ROLE_FEATURES) == set(catalog.ROLE_GROUPS)
+
+
+def test_port_keys_include_the_configurable_ports():
+    for key in ("apiserver", "etcd_client", "etcd_peer", "kubelet", "scheduler", "controller_manager",
+                "nodeport_range", "swarm_data_path", "flannel_vxlan", "calico_vxlan", "ssh"):
+        assert key in catalog.PORT_KEYS
+
+
+def test_management_and_base_rows():
+    assert catalog.MANAGEMENT_SSH.port == 22 and catalog.MANAGEMENT_SSH.peers == ("management",)
+    assert [match for match, _text, _source in catalog.BASE_MATCHES] == ["loopback", "established", "icmp_essential"]
+    assert 3 in catalog.ICMP_ESSENTIAL["ipv4"]       # fragmentation needed lives in type 3
+    assert 2 in catalog.ICMP_ESSENTIAL["ipv6"]       # packet too big
+    assert {135, 136} <= set(catalog.ICMP_ESSENTIAL["ipv6"])  # neighbour discovery

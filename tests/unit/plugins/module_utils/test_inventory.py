@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory, host_addresses
+
+FACTS = {"default_ipv4": {"address": "10.0.0.5"}, "default_ipv6": {"address": "fd00::5"}}
+
+
+@pytest.mark.parametrize("host_vars, expected", [
+    ({"microseg_node_addresses": ["192.0.2.1"], "ansible_facts": FACTS, "ansible_host": "192.0.2.9"}, ["192.0.2.1"]),
+    ({"microseg_node_addresses": "192.0.2.1"}, ["192.0.2.1"]),
+    ({"ansible_facts": FACTS, "ansible_host": "192.0.2.9"}, ["10.0.0.5", "fd00::5"]),
+    ({"ansible_facts": {"default_ipv4": {}}, "ansible_host": "192.0.2.9"}, ["192.0.2.9"]),
+    ({"ansible_host": "node1.example.com"}, []),
+    ({}, []),
+])
+def test_host_addresses_precedence(host_vars, expected):
+    assert host_addresses(host_vars) == expected
+
+
+def test_build_inventory_reads_roles_override_and_groups():
+    hostvars = {"a": {"ansible_host": "192.0.2.1"}, "b": {"ansible_host": "192.0.2.2", "microseg_roles": "kube_node"}}
+    groups = {"all": ["a", "b"], "kube_control_plane": ["a"], "ungrouped": []}
+    assert build_inventory(hostvars, groups) == {
+        "hosts": {"a": {"addresses": ["192.0.2.1"]}, "b": {"addresses": ["192.0.2.2"], "roles": ["kube_node"]}},
+        "groups": groups,
+    }
+    assert list(build_inventory(hostvars, groups, hosts=["b"])["hosts"]) == ["b"]

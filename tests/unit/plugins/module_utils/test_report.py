@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.report import plan_table
+
+INVENTORY = {
+    "hosts": {"cp1": {"addresses": ["192.0.2.11"]}, "w1": {"addresses": ["192.0.2.21", "2001:db8::21"]},
+              "mon": {"addresses": ["203.0.113.5"]}},
+    "groups": {"kube_control_plane": ["cp1"], "kube_node": ["w1"], "monitoring": ["mon"]},
+}
+
+
+def test_table_shows_what_from_where_and_why():
+    plan = compile_plan({"name": "cp1", "features": ["flannel_vxlan"]}, INVENTORY, {"mode": "host"})
+    text = plan_table(plan)
+    lines = text.splitlines()
+    assert lines[0] == "cp1  roles: etcd, kube_control_plane"
+    assert "policy: mode=host state=block scope=node_ip" in text
+    row = [line for line in lines if "etcd_client" in line][0].split()
+    assert row[1:6] == ["whitelist", "admit", "tcp", "2379-2380", "control_plane"]
+    # the second reason of a merged rule sits on its own line under the first
+    assert [line for line in lines if "etcd_peer" in line][0].split()[0] == "etcd_peer:"
+    assert "  everything else: DROP" in lines
+    assert "    control_plane = 192.0.2.11/32  (addresses of the hosts with role etcd or kube_control_plane)" in lines
+    assert "warning: no management source known" in text
+
+
+def test_table_for_passthrough_conflicts_and_families():
+    assert "every packet passes" in plan_table(compile_plan({"name": "mon"}, INVENTORY, {}))
+    plan = compile_plan({"name": "w1"}, INVENTORY, {
+        "state": "alert", "whitelist": [{"port": 9100, "from": ["monitoring"]}],
+        "blacklist": [{"from": ["203.0.113.0/24"]}]})
+    text = plan_table(plan)
+    assert "log+pass" in text and "everything else: pass" in text
+    assert "conflict: the blacklist wins" in text and "(microseg_blacklist[0] vs microseg_whitelist[0])" in text
+    assert "(ipv4)" in text                      # the monitoring set has no IPv6 entry

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The policy defaults live in three places a user reads; they must agree."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import DEFAULT_POLICY
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "whitelist"
+
+
+def test_role_defaults_match_the_planner_defaults():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    for key, value in DEFAULT_POLICY.items():
+        assert defaults["microseg_" + key] == value, key
+
+
+def test_argument_specs_document_every_default_with_the_same_value():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    for entry_point in ("main", "plan"):
+        options = specs[entry_point]["options"]
+        for name, value in defaults.items():
+            assert name in options, (entry_point, name)
+            assert options[name].get("default") == value, (entry_point, name)
+        for name, option in options.items():
+            assert option.get("description"), name
