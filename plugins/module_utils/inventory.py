@@ -41,7 +41,9 @@ def host_addresses(host_vars):
 def build_inventory(hostvars, groups, hosts=None):
     """{"hosts": {name: {"addresses": [...], ["roles": [...]]}}, "groups": {...}} for the planner.
 
-    ``microseg_roles`` on a host replaces the roles its groups give it.
+    A host's roles: ``microseg_roles`` when the user sets it, else the roles of its
+    ``microseg_profile`` (groups + detection, made by the facts role), else (no "roles" key)
+    the planner takes them from the groups.
     """
     names = list(hosts) if hosts is not None else list(groups.get("all", []))
     result = {}
@@ -49,6 +51,8 @@ def build_inventory(hostvars, groups, hosts=None):
         host_vars = hostvars[name]
         entry = {"addresses": host_addresses(host_vars)}
         roles = host_vars.get("microseg_roles")
+        if roles is None:
+            roles = (host_vars.get("microseg_profile") or {}).get("roles")
         if roles is not None:
             entry["roles"] = _listify(roles)
         result[name] = entry

@@ -29,3 +29,10 @@ def test_build_inventory_reads_roles_override_and_groups():
         "groups": groups,
     }
     assert list(build_inventory(hostvars, groups, hosts=["b"])["hosts"]) == ["b"]
+
+
+def test_profile_roles_are_used_unless_the_user_sets_roles():
+    hostvars = {"a": {"microseg_profile": {"roles": ["swarm_worker"]}},
+                "b": {"microseg_profile": {"roles": ["swarm_worker"]}, "microseg_roles": ["kube_node"]}}
+    hosts = build_inventory(hostvars, {"all": ["a", "b"]})["hosts"]
+    assert hosts["a"]["roles"] == ["swarm_worker"] and hosts["b"]["roles"] == ["kube_node"]

@@ -1,0 +1,22 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter node_profile: thin glue over module_utils.profile.build_profile (docs in node_profile.yml)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.profile import build_profile
+
+
+def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None):
+    for label, value in (("docker", docker), ("cni", cni), ("ports", ports)):
+        if value is not None and not isinstance(value, dict):
+            raise AnsibleFilterError("node_profile: %s must be a dict, got %r" % (label, type(value).__name__))
+    return build_profile(name, group_names, docker, cni, features, ports, pod_cidrs)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"node_profile": node_profile}

@@ -1,0 +1,304 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which CNI a node runs and how it is configured. Pure: takes text/bytes, returns data.
+
+Evidence, in the order a node shows it:
+- the CNI config: the lexicographically first .conf/.conflist/.json in /etc/cni/net.d wins;
+- flannel: /run/flannel/subnet.env, its devices (flannel.<VNI> vxlan with its dstport,
+  flannel0 tun = udp, flannel-wg[-v6] = wireguard, flannel.ipip), net-conf.json when readable;
+- calico: the calico-node/felix process environment and its devices (tunl0, vxlan.calico,
+  wireguard.cali);
+- kube-proxy's mode: kube-ipvs0 (ipvs), the nft table `ip kube-proxy` (nftables), else iptables.
+"""
+
+from __future__ import annotations
+
+import json
+
+CNI_EXTENSIONS = (".conf", ".conflist", ".json")
+PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave"}
+FLANNEL_DEFAULT_PORTS = {"vxlan": 8472, "udp": 8285, "wireguard": 51820}
+CALICO_MODES = {"always": "Always", "crosssubnet": "CrossSubnet", "never": "Never", "off": "Never",
+                "false": "Never", "": "Never"}
+
+
+# --------------------------------------------------------------------- CNI config
+
+
+def choose_cni_config(names):
+    """The config file the container runtime uses: the lexicographically first one."""
+    candidates = sorted(name for name in names if name.endswith(CNI_EXTENSIONS))
+    return candidates[0] if candidates else None
+
+
+def parse_cni_config(text):
+    """A .conf/.conflist -> {"name", "plugins": [types]}. Raises ValueError when malformed."""
+    config = json.loads(text)
+    if not isinstance(config, dict):
+        raise ValueError("not a JSON object")
+    plugins = config.get("plugins")
+    if plugins is None:
+        types = [config.get("type")]
+    elif isinstance(plugins, list):
+        types = [plugin.get("type") for plugin in plugins if isinstance(plugin, dict)]
+    else:
+        raise ValueError("'plugins' is not a list")
+    types = [plugin_type for plugin_type in types if plugin_type]
+    if not types:
+        raise ValueError("no plugin 'type'")
+    return {"name": config.get("name"), "plugins": types}
+
+
+def cni_kind(config_name, first_type, flannel_seen):
+    """flannel / calico / canal / cilium / weave / other. Canal is calico's CNI plugin on top of
+    flannel's data path: the file is usually named *canal*, and flannel's state is on the node."""
+    kind = PLUGIN_KINDS.get(first_type, "other")
+    if kind == "calico" and ("canal" in (config_name or "") or flannel_seen):
+        return "canal"
+    return kind
+
+
+# --------------------------------------------------------------------- devices
+
+
+def parse_links(text):
+    """`ip -details -json link show` -> [{"name", "kind", "port", "vni"}]."""
+    links = []
+    for link in json.loads(text or "[]"):
+        info = link.get("linkinfo") or {}
+        data = info.get("info_data") or {}
+        links.append({
+            "name": link.get("ifname"),
+            "kind": info.get("info_kind"),
+            "port": data.get("port"),
+            "vni": data.get("id"),
+        })
+    return links
+
+
+def _links_by_name(links):
+    return dict((link["name"], link) for link in links)
+
+
+# --------------------------------------------------------------------- flannel
+
+
+def parse_env_file(text):
+    """KEY=VALUE lines (subnet.env) -> dict; comments and blank lines skipped."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _sep, value = line.partition("=")
+            values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+def parse_net_conf(text):
+    """flannel net-conf.json -> {"network", "backend", "port", "vni"}. Raises ValueError when malformed."""
+    conf = json.loads(text)
+    if not isinstance(conf, dict):
+        raise ValueError("not a JSON object")
+    backend = conf.get("Backend") or {}
+    backend_type = (backend.get("Type") or "vxlan").lower()
+    port = backend.get("ListenPort") if backend_type == "wireguard" else backend.get("Port")
+    return {"network": conf.get("Network"), "backend": backend_type.replace("host-gw", "host_gw"),
+            "port": int(port) if port else None, "port_v6": backend.get("ListenPortV6"), "vni": backend.get("VNI")}
+
+
+def flannel_facts(subnet_env, links, net_conf=None):
+    """subnet.env values, the node's links, net-conf.json facts -> backend with its real port."""
+    by_name = _links_by_name(links)
+    vxlan = [link for link in links if (link["name"] or "").startswith("flannel.") and link["kind"] == "vxlan"]
+    result = {"present": bool(subnet_env or vxlan or "flannel0" in by_name or net_conf),
+              "network": subnet_env.get("FLANNEL_NETWORK") if subnet_env else None,
+              "subnet": subnet_env.get("FLANNEL_SUBNET") if subnet_env else None,
+              "backend": None, "port": None, "port_v6": None, "source": None}
+    if not result["present"]:
+        return result
+    if vxlan:
+        link = vxlan[0]
+        result.update(backend="vxlan", port=link["port"] or FLANNEL_DEFAULT_PORTS["vxlan"],
+                      source="device %s (vxlan dstport)" % link["name"] if link["port"] else "device %s" % link["name"])
+    elif "flannel0" in by_name:
+        result.update(backend="udp", source="device flannel0 (tun)")
+    elif "flannel-wg" in by_name or "flannel-wg-v6" in by_name:
+        result.update(backend="wireguard", source="device flannel-wg")
+    elif "flannel.ipip" in by_name:
+        result.update(backend="ipip", source="device flannel.ipip")
+    elif net_conf:
+        result.update(backend=net_conf["backend"], source="net-conf.json Backend.Type")
+    else:
+        result.update(backend="host_gw", source="no flannel tunnel device (host-gw)")
+    if net_conf:
+        if not result["network"]:
+            result["network"] = net_conf["network"]
+        if result["port"] is None and net_conf["port"] and net_conf["backend"] == result["backend"]:
+            result.update(port=net_conf["port"], source=result["source"] + "; port from net-conf.json")
+        if net_conf["port_v6"]:
+            result["port_v6"] = int(net_conf["port_v6"])
+    if result["port"] is None and result["backend"] in FLANNEL_DEFAULT_PORTS:
+        result["port"] = FLANNEL_DEFAULT_PORTS[result["backend"]]
+    return result
+
+
+# --------------------------------------------------------------------- calico
+
+
+def parse_environ(raw):
+    """/proc/PID/environ bytes -> dict."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    values = {}
+    for item in raw.split("\0"):
+        if "=" in item:
+            key, _sep, value = item.partition("=")
+            values[key] = value
+    return values
+
+
+def is_calico_environment(env):
+    return "CALICO_NETWORKING_BACKEND" in env or any(key.startswith("FELIX_") for key in env)
+
+
+def calico_mode(value):
+    """Always / CrossSubnet / Never from an IPIP or VXLAN setting (case-insensitive; off/"" = Never)."""
+    key = (value or "").strip().lower()
+    if key not in CALICO_MODES:
+        raise ValueError("%r is not Always, CrossSubnet or Never" % value)
+    return CALICO_MODES[key]
+
+
+def _truthy(value):
+    return (value or "").strip().lower() in ("true", "1", "yes", "on")
+
+
+def calico_facts(env, links, runs_typha=False, env_source="calico-node environment"):
+    """calico-node environment + devices -> backend, encapsulation modes and real ports.
+    Bad mode values raise ValueError naming the variable."""
+    by_name = _links_by_name(links)
+    result = {"present": bool(env) or any(name in by_name for name in ("tunl0", "vxlan.calico", "wireguard.cali")),
+              "backend": None, "ipip": "Never", "vxlan": "Never", "vxlan_port": None, "wireguard": False,
+              "wireguard_port": None, "wireguard_port_v6": None, "typha_client": False,
+              "runs_typha": bool(runs_typha), "pool_cidr": None, "sources": {}}
+    if not result["present"]:
+        return result
+    sources = result["sources"]
+    result["backend"] = (env.get("CALICO_NETWORKING_BACKEND") or "bird").strip().lower()
+    sources["backend"] = "%s CALICO_NETWORKING_BACKEND" % env_source if "CALICO_NETWORKING_BACKEND" in env \
+        else "calico default (bird)"
+    for key, variable in (("ipip", "CALICO_IPV4POOL_IPIP"), ("vxlan", "CALICO_IPV4POOL_VXLAN")):
+        if variable in env:
+            try:
+                result[key] = calico_mode(env[variable])
+            except ValueError as error:
+                raise ValueError("%s: %s" % (variable, error))
+            sources[key] = "%s %s" % (env_source, variable)
+    if "tunl0" in by_name and result["ipip"] == "Never" and "CALICO_IPV4POOL_IPIP" not in env:
+        result["ipip"] = "Always"
+        sources["ipip"] = "device tunl0"
+    vxlan_device = by_name.get("vxlan.calico")
+    if vxlan_device and result["vxlan"] == "Never" and "CALICO_IPV4POOL_VXLAN" not in env:
+        result["vxlan"] = "Always"
+        sources["vxlan"] = "device vxlan.calico"
+    if result["vxlan"] != "Never":
+        if vxlan_device and vxlan_device["port"]:
+            result["vxlan_port"] = vxlan_device["port"]
+            sources["vxlan_port"] = "device vxlan.calico (vxlan dstport)"
+        elif env.get("FELIX_VXLANPORT", "").strip().isdigit():
+            result["vxlan_port"] = int(env["FELIX_VXLANPORT"])
+            sources["vxlan_port"] = "%s FELIX_VXLANPORT" % env_source
+        else:
+            result["vxlan_port"] = 4789
+            sources["vxlan_port"] = "calico default"
+    if _truthy(env.get("FELIX_WIREGUARDENABLED")) or "wireguard.cali" in by_name:
+        result["wireguard"] = True
+        sources["wireguard"] = "%s FELIX_WIREGUARDENABLED" % env_source if "FELIX_WIREGUARDENABLED" in env \
+            else "device wireguard.cali"
+        port = env.get("FELIX_WIREGUARDLISTENINGPORT", "").strip()
+        result["wireguard_port"] = int(port) if port.isdigit() else 51820
+        if _truthy(env.get("FELIX_WIREGUARDENABLEDV6")):
+            port = env.get("FELIX_WIREGUARDLISTENINGPORTV6", "").strip()
+            result["wireguard_port_v6"] = int(port) if port.isdigit() else 51821
+    result["typha_client"] = bool(env.get("FELIX_TYPHAK8SSERVICENAME") or env.get("FELIX_TYPHAADDR"))
+    result["pool_cidr"] = env.get("CALICO_IPV4POOL_CIDR") or None
+    return result
+
+
+# --------------------------------------------------------------------- kube-proxy
+
+
+def parse_nft_tables(text):
+    """`nft list tables` -> [(family, name)]."""
+    tables = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "table":
+            tables.append((parts[1], parts[2]))
+    return tables
+
+
+def kube_proxy_mode(links, nft_tables, iptables_nat_chains, flag_mode=None):
+    """(mode, source) or (None, None) when kube-proxy leaves no trace."""
+    if flag_mode:
+        return flag_mode, "kube-proxy --proxy-mode"
+    if any(link["name"] == "kube-ipvs0" for link in links):
+        return "ipvs", "device kube-ipvs0"
+    if any(name == "kube-proxy" for _family, name in nft_tables):
+        return "nftables", "nft table kube-proxy"
+    if "KUBE-SERVICES" in iptables_nat_chains:
+        return "iptables", "iptables nat chain KUBE-SERVICES"
+    return None, None
+
+
+# --------------------------------------------------------------------- what the planner needs
+
+
+def derive(cni, flannel, calico):
+    """CNI facts -> catalog features, real ports with origins, pod CIDRs."""
+    features, ports, origins, pod_cidrs, notes = set(), {}, {}, [], []
+    kind = cni.get("kind")
+    if kind in ("flannel", "canal") or (kind is None and flannel["present"]):
+        backend = flannel["backend"]
+        if kind == "canal":
+            features.add("canal")
+        elif backend:
+            features.add("flannel_" + backend)
+        if backend in ("vxlan", "udp", "wireguard") and flannel["port"]:
+            ports["flannel_" + backend] = flannel["port"]
+            origins["flannel_" + backend] = flannel["source"]
+        if backend == "wireguard" and flannel["port_v6"]:
+            ports["flannel_wireguard_v6"] = flannel["port_v6"]
+            origins["flannel_wireguard_v6"] = "net-conf.json ListenPortV6"
+        if flannel["network"]:
+            pod_cidrs.append(flannel["network"])
+    if kind in ("calico", "canal") or (kind is None and calico["present"]):
+        if kind != "canal" and calico["backend"] == "bird":
+            features.add("calico_bgp")
+        if calico["ipip"] != "Never":
+            features.add("calico_ipip")
+        if calico["vxlan"] != "Never":
+            features.add("calico_vxlan")
+            ports["calico_vxlan"] = calico["vxlan_port"]
+            origins["calico_vxlan"] = calico["sources"].get("vxlan_port")
+        if calico["wireguard"]:
+            features.add("calico_wireguard")
+            ports["calico_wireguard"] = calico["wireguard_port"]
+            origins["calico_wireguard"] = "calico-node environment FELIX_WIREGUARDLISTENINGPORT"
+            if calico["wireguard_port_v6"]:
+                ports["calico_wireguard_v6"] = calico["wireguard_port_v6"]
+                origins["calico_wireguard_v6"] = "calico-node environment FELIX_WIREGUARDLISTENINGPORTV6"
+        if calico["runs_typha"]:
+            features.add("calico_typha")
+        if calico["pool_cidr"] and calico["pool_cidr"] not in pod_cidrs:
+            pod_cidrs.append(calico["pool_cidr"])
+    if kind == "cilium":
+        features.update(("cilium_vxlan", "cilium_health"))
+        notes.append("cilium: its tunnel protocol is not read from the node; planned as the default "
+                     "(vxlan). Set microseg_features for geneve, wireguard or hubble.")
+    if kind == "weave":
+        features.add("weave")
+        notes.append("weave: encryption is not read from the node; add weave_encrypted to microseg_features if used.")
+    return {"features": sorted(features), "ports": ports, "port_origins": origins, "pod_cidrs": pod_cidrs,
+            "notes": notes}

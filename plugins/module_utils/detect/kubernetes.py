@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What Kubernetes runs on a node and on which ports, from static pod manifests, process
+command lines and the kubelet config. Pure: takes text, returns data.
+
+Manifests are read line by line rather than with a YAML library: the flags are list items
+(``- --secure-port=6443``) in every kubeadm/rke2 manifest, and nodes need not have PyYAML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+# component -> {port setting: (flag, default)}
+COMPONENT_PORTS = {
+    "kube-apiserver": {"apiserver": ("--secure-port", 6443), "nodeport_range": ("--service-node-port-range", "30000-32767")},
+    "etcd": {"etcd_client": ("--listen-client-urls", 2379), "etcd_peer": ("--listen-peer-urls", 2380)},
+    "kube-scheduler": {"scheduler": ("--secure-port", 10259)},
+    "kube-controller-manager": {"controller_manager": ("--secure-port", 10257)},
+    "kubelet": {"kubelet": ("--port", 10250)},
+}
+# k3s embeds the control plane in one process: `k3s server` (control plane + kubelet), `k3s agent`.
+K3S_PORTS = {"apiserver": ("--https-listen-port", 6443), "nodeport_range": ("--service-node-port-range", "30000-32767")}
+COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
+DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+
+_FLAG_ITEM = re.compile(r"""^\s*-\s*["']?(--[A-Za-z0-9][A-Za-z0-9-]*)(?:=(.*?))?["']?\s*$""")
+_COMMAND_ITEM = re.compile(r"""^\s*-\s*["']?([^\s"'-][^\s"']*)["']?\s*$""")
+_TOP_LEVEL_PORT = re.compile(r"^port:\s*[\"']?(\d+)[\"']?\s*(#.*)?$")
+
+
+def flags_from_args(args):
+    """['--a=1', '--b', '2', '--c'] -> {'--a': '1', '--b': '2', '--c': ''} (the last one wins)."""
+    flags = {}
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg.startswith("--"):
+            name, sep, value = arg.partition("=")
+            if not sep and index + 1 < len(args) and not args[index + 1].startswith("-"):
+                value = args[index + 1]
+                index += 1
+            flags[name] = value
+        index += 1
+    return flags
+
+
+def parse_manifest(text):
+    """A static pod manifest (YAML or JSON) -> (component name or None, flags)."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        pod = json.loads(text)
+        container = ((pod.get("spec") or {}).get("containers") or [{}])[0]
+        args = list(container.get("command") or []) + list(container.get("args") or [])
+        component = os.path.basename(args[0]) if args and not args[0].startswith("-") else None
+        return component, flags_from_args(args)
+    component = None
+    flags = {}
+    for line in text.splitlines():
+        match = _FLAG_ITEM.match(line)
+        if match:
+            flags[match.group(1)] = match.group(2) or ""
+            continue
+        if component is None:
+            match = _COMMAND_ITEM.match(line)
+            if match and os.path.basename(match.group(1)) in COMPONENTS:
+                component = os.path.basename(match.group(1))
+    return component, flags
+
+
+def parse_cmdline(raw):
+    """/proc/PID/cmdline bytes -> argv list."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    return [part for part in raw.split("\0") if part]
+
+
+def ports_from_urls(value):
+    """'https://127.0.0.1:2379,https://10.0.0.1:2379' -> [2379]; URLs without a port are skipped."""
+    ports = set()
+    for url in value.split(","):
+        match = re.search(r":(\d+)/?$", url.strip())
+        if match:
+            ports.add(int(match.group(1)))
+    return sorted(ports)
+
+
+def kubelet_port_from_config(text):
+    """KubeletConfiguration YAML -> its top-level `port`, or None."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        value = json.loads(text).get("port")
+        return int(value) if value else None
+    for line in text.splitlines():
+        match = _TOP_LEVEL_PORT.match(line)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _port_value(flag, raw):
+    if flag in ("--listen-client-urls", "--listen-peer-urls"):
+        ports = ports_from_urls(raw)
+        return ",".join(str(port) for port in ports) if ports else None
+    return raw.strip() or None
+
+
+class KubernetesFacts(object):
+    """Collects evidence, then answers: roles, components (with their source), ports (with origin)."""
+
+    def __init__(self):
+        self.components = {}     # component -> where it was seen
+        self.ports = {}          # port setting -> value (int or "LOW-HIGH" or "a,b")
+        self.origins = {}        # port setting -> where the value came from
+        self.kubelet_config = None
+        self.k3s = None
+
+    def _set_ports(self, table, flags, where):
+        for key, (flag, _default) in table.items():
+            if flag in flags:
+                value = _port_value(flag, flags[flag])
+                if value is not None:
+                    self.ports[key] = int(value) if value.isdigit() else value
+                    self.origins[key] = "%s %s" % (where, flag)
+
+    def add_manifest(self, path, text):
+        component, flags = parse_manifest(text)
+        if component is None:
+            stem = os.path.splitext(os.path.basename(path))[0]
+            component = stem if stem in COMPONENT_PORTS else None
+        if component in COMPONENT_PORTS:
+            self.components.setdefault(component, path)
+            self._set_ports(COMPONENT_PORTS[component], flags, path)
+        return component
+
+    def add_process(self, pid, argv):
+        """A running process. Static-pod flags win over a process of the same component
+        (they are the same program); for the kubelet, flags win over its config file."""
+        if len(argv) == 1 and " " in argv[0]:      # a process that rewrote its title
+            argv = argv[0].split()
+        if not argv:
+            return None
+        name = os.path.basename(argv[0])
+        where = "process %s (%s)" % (pid, name)
+        if name == "k3s" and len(argv) > 1 and argv[1] in ("server", "agent"):
+            flags = flags_from_args(argv[2:])
+            if argv[1] == "server":
+                self.k3s = "server"
+                for component in ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet"):
+                    self.components.setdefault(component, where)
+                if "--cluster-init" in flags or "--server" in flags:
+                    self.components.setdefault("etcd", where)
+                self._set_ports(K3S_PORTS, flags, where)
+            else:
+                self.k3s = self.k3s or "agent"
+                self.components.setdefault("kubelet", where)
+            return "k3s"
+        if name not in COMPONENTS:
+            return None
+        seen_in_manifest = name in self.components and not self.components[name].startswith("process ")
+        self.components.setdefault(name, where)
+        flags = flags_from_args(argv[1:])
+        if name in COMPONENT_PORTS and not seen_in_manifest:
+            self._set_ports(COMPONENT_PORTS[name], flags, where)
+        if name == "kubelet" and flags.get("--config"):
+            self.kubelet_config = flags["--config"]
+        return name
+
+    def add_kubelet_config(self, path, text):
+        port = kubelet_port_from_config(text)
+        self.components.setdefault("kubelet", path)
+        if port and "kubelet" not in self.origins:
+            self.ports["kubelet"] = port
+            self.origins["kubelet"] = "%s port" % path
+
+    def roles(self):
+        roles = []
+        if "kube-apiserver" in self.components:
+            roles.append("kube_control_plane")
+        if "etcd" in self.components:
+            roles.append("etcd")
+        if "kubelet" in self.components and "kube-apiserver" not in self.components:
+            roles.append("kube_node")
+        return roles
+
+    def result(self):
+        return {
+            "roles": self.roles(),
+            "components": dict(sorted(self.components.items())),
+            "k3s": self.k3s,
+            "ports": dict(sorted(self.ports.items())),
+            "port_origins": dict(sorted(self.origins.items())),
+        }

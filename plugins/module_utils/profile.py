@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A node's profile for the planner: its cluster roles, features, real ports and pod network,
+from the inventory groups, what the fact modules detected, and the user's variables.
+
+Precedence: for each cluster (Kubernetes, swarm) the inventory groups win when the host is in
+any of that cluster's groups, and detection fills in hosts that are in none; a disagreement is
+reported, not guessed. Detected ports replace catalog defaults; user variables replace both.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+
+DOMAINS = {
+    "kubernetes": ("kube_control_plane", "kube_node", "etcd"),
+    "swarm": ("swarm_manager", "swarm_worker"),
+}
+GROUP_ROLES = dict((group, role) for role, group in catalog.ROLE_GROUPS.items())
+
+
+def _derived(facts):
+    return (facts or {}).get("derived") or {}
+
+
+def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None):
+    """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "conflicts", "notes"}."""
+    from_groups = set(GROUP_ROLES[group] for group in group_names or [] if group in GROUP_ROLES)
+    docker_found, cni_found = _derived(docker), _derived(cni)
+    detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
+    roles, conflicts = set(), []
+    for domain, domain_roles in sorted(DOMAINS.items()):
+        grouped = from_groups & set(domain_roles)
+        seen = detected & set(domain_roles)
+        if not grouped:
+            roles |= seen
+            continue
+        roles |= grouped
+        # A control plane also runs a kubelet; stacked etcd is the planner's default: not conflicts.
+        missing = grouped - seen - ({"etcd"} if domain == "kubernetes" else set())
+        extra = seen - grouped - ({"etcd"} if "kube_control_plane" in grouped else set())
+        if (missing or extra) and detection_ran(domain, docker, cni):
+            conflicts.append("%s: %s roles from the inventory groups are %s, detection found %s; the groups win"
+                             % (name, domain, ", ".join(sorted(grouped)), ", ".join(sorted(seen)) or "none"))
+    merged_ports, origins = {}, {}
+    for found in (docker_found, cni_found):
+        merged_ports.update(found.get("ports") or {})
+        origins.update(found.get("port_origins") or {})
+    for key, value in (ports or {}).items():
+        merged_ports[key] = value
+        origins[key] = "microseg_ports"
+    detected_cidrs = list(cni_found.get("pod_cidrs") or [])
+    return {
+        "roles": sorted(roles),
+        "features": sorted(set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
+                           | set(features or [])),
+        "ports": merged_ports,
+        "port_origins": origins,
+        "pod_cidrs": list(pod_cidrs) if pod_cidrs else detected_cidrs,
+        "conflicts": conflicts,
+        "notes": list(cni_found.get("notes") or []),
+    }
+
+
+def detection_ran(domain, docker, cni):
+    """True when that domain's fact module answered, so 'found nothing' is a finding, not a gap."""
+    if domain == "swarm":
+        return bool((docker or {}).get("reachable"))
+    return bool((cni or {}).get("kubernetes"))

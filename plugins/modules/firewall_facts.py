@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: firewall_facts
+short_description: Read a node's firewall backend and the rules others put there
+version_added: 0.1.0
+author: microseg.cluster_firewall maintainers (@microseg)
+description:
+  - Which iptables variant the node uses (legacy or nf_tables, from C(iptables --version) and which
+    variant already holds rules), whether nftables is there and which tables it has, whether
+    firewalld or ufw is active.
+  - The chains and tables of the neighbours whose rules must be left alone, by owner - Kubernetes
+    (C(KUBE-*), nft table C(kube-proxy)), Calico (C(cali-*), nft table C(calico)), Docker
+    (C(DOCKER*)), flannel (C(FLANNEL*)), Cilium, Weave - and this collection's own (C(MICROSEG*)).
+  - Reads only (C(iptables-save), C(nft list tables)); a missing binary or a command that fails is
+    reported in C(problems) and as a warning.
+options: {}
+extends_documentation_fragment:
+  - microseg.cluster_firewall.attributes
+  - microseg.cluster_firewall.attributes.facts
+"""
+
+EXAMPLES = r"""
+- name: Read the firewall backend
+  microseg.cluster_firewall.firewall_facts:
+
+- name: Say which iptables variant holds the rules
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.microseg_firewall.iptables.variant }} ({{ ansible_facts.microseg_firewall.iptables.reason }})"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to ansible_facts.
+  returned: always
+  type: complex
+  contains:
+    microseg_firewall:
+      description: The node's firewall backend and its foreign rules.
+      returned: always
+      type: complex
+      contains:
+        iptables:
+          description:
+            - C(present), C(version), C(default_variant) (what plain C(iptables) is), C(variant)
+              (the one to use - legacy or nf_tables), C(reason), C(legacy_rules), C(nft_rules).
+          type: dict
+          returned: always
+        nftables:
+          description: C(present), C(tables) (list of C(family name)) and C(owners) (owner to its tables).
+          type: dict
+          returned: always
+        firewalld:
+          description: C(active) - firewalld is running.
+          type: dict
+          returned: always
+        ufw:
+          description: C(active) - ufw is enabled.
+          type: dict
+          returned: always
+        foreign_chains:
+          description:
+            - Owner to its chains (C(table/CHAIN)) in the chosen iptables variant, IPv4 and IPv6
+              (C(ipv4), C(ipv6)).
+          type: dict
+          returned: always
+        problems:
+          description: What could not be read, one line each.
+          type: list
+          elements: str
+          returned: always
+      sample:
+        iptables: {present: true, version: 1.8.9, default_variant: nf_tables, variant: nf_tables,
+                   reason: only iptables-nft holds rules (12), legacy_rules: 0, nft_rules: 12}
+        nftables: {present: true, tables: [ip filter, ip kube-proxy], owners: {kubernetes: [ip kube-proxy]}}
+        firewalld: {active: false}
+        ufw: {active: false}
+        foreign_chains: {ipv4: {kubernetes: [filter/KUBE-FIREWALL], docker: [filter/DOCKER-USER]}, ipv6: {}}
+        problems: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cni import parse_nft_tables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
+
+SAVE_COMMANDS = {
+    ("legacy", "ipv4"): "iptables-legacy-save", ("nf_tables", "ipv4"): "iptables-nft-save",
+    ("legacy", "ipv6"): "ip6tables-legacy-save", ("nf_tables", "ipv6"): "ip6tables-nft-save",
+}
+
+
+def _save(reader, module, variant, family):
+    """Parsed save output of one variant, or None when that variant is not installed."""
+    name = SAVE_COMMANDS[(variant, family)]
+    if not module.get_bin_path(name):
+        return None
+    return detect.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
+
+
+def gather(module):
+    reader = NodeReader(module)
+    iptables = {"present": bool(module.get_bin_path("iptables")), "version": None, "default_variant": None,
+                "variant": None, "reason": None, "legacy_rules": 0, "nft_rules": 0}
+    foreign = {"ipv4": {}, "ipv6": {}}
+    if iptables["present"]:
+        version = detect.parse_iptables_version(reader.run("iptables", ["--version"], "iptables version") or "")
+        iptables.update(version=version["version"], default_variant=version["variant"])
+        saved = {}
+        for variant in ("legacy", "nf_tables"):
+            for family in ("ipv4", "ipv6"):
+                saved[(variant, family)] = _save(reader, module, variant, family)
+        if not any(saved.values()):
+            # A distribution without the -legacy/-nft names: plain iptables-save is the default variant.
+            saved[(version["variant"], "ipv4")] = detect.parse_iptables_save(
+                reader.run("iptables-save", [], "iptables rules") or "")
+        iptables["legacy_rules"] = detect.rule_count(saved.get(("legacy", "ipv4")) or {})
+        iptables["nft_rules"] = detect.rule_count(saved.get(("nf_tables", "ipv4")) or {})
+        variant, reason = detect.choose_variant(version["variant"], iptables["legacy_rules"], iptables["nft_rules"])
+        iptables.update(variant=variant, reason=reason)
+        for family in ("ipv4", "ipv6"):
+            foreign[family] = detect.foreign_chains(saved.get((variant, family)) or {})
+    nftables = {"present": bool(module.get_bin_path("nft")), "tables": [], "owners": {}}
+    if nftables["present"]:
+        tables = parse_nft_tables(reader.run("nft", ["list", "tables"], "nft tables") or "")
+        nftables.update(tables=["%s %s" % table for table in tables], owners=detect.nft_owners(tables))
+    firewalld = {"active": False}
+    if module.get_bin_path("firewall-cmd"):
+        rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})
+        firewalld["active"] = rc == 0 and out.strip() == "running"
+    ufw = {"active": False}
+    if module.get_bin_path("ufw"):
+        rc, out, _err = module.run_command(["ufw", "status"], environ_update={"LANG": "C"})
+        ufw["active"] = rc == 0 and "Status: active" in out
+    return {"iptables": iptables, "nftables": nftables, "firewalld": firewalld, "ufw": ufw,
+            "foreign_chains": foreign, "problems": reader.problems}
+
+
+def main():
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module.exit_json(changed=False, ansible_facts={"microseg_firewall": gather(module)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CNI detection on recorded device lists, CNI configs, flannel files and calico environments."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+
+
+def links(name):
+    return cni.parse_links((FIXTURES / "links" / name).read_text())
+
+
+def text(name):
+    return (FIXTURES / "cni" / name).read_text()
+
+
+# ------------------------------------------------------------------ CNI config
+
+def test_first_config_file_wins_lexicographically():
+    names = ["10-flannel.conflist", "99-loopback.conf", "05-cilium.conf", "README", "00-old.conf.bak"]
+    assert cni.choose_cni_config(names) == "05-cilium.conf"
+    assert cni.choose_cni_config(["notes.txt"]) is None
+
+
+@pytest.mark.parametrize("name, plugins, kind", [
+    ("10-flannel.conflist", ["flannel", "portmap"], "flannel"),
+    ("10-calico.conflist", ["calico", "portmap", "bandwidth"], "calico"),
+    ("05-cilium.conf", ["cilium-cni"], "cilium"),
+])
+def test_cni_configs(name, plugins, kind):
+    config = cni.parse_cni_config(text(name))
+    assert config["plugins"] == plugins
+    assert cni.cni_kind(name, config["plugins"][0], flannel_seen=False) == kind
+
+
+def test_canal_is_calico_on_flannel():
+    assert cni.cni_kind("10-canal.conflist", "calico", flannel_seen=False) == "canal"
+    assert cni.cni_kind("10-calico.conflist", "calico", flannel_seen=True) == "canal"
+    assert cni.cni_kind("10-weave.conflist", "weave-net", flannel_seen=False) == "weave"
+    assert cni.cni_kind("10-x.conf", "bridge", flannel_seen=False) == "other"
+
+
+@pytest.mark.parametrize("content", [text("00-broken.conflist"), "[1, 2]", '{"plugins": {}}', '{"name": "x"}'])
+def test_malformed_cni_config_raises(content):
+    with pytest.raises(ValueError):
+        cni.parse_cni_config(content)
+
+
+# ------------------------------------------------------------------ flannel
+
+def test_flannel_vxlan_on_a_custom_port_from_the_device():
+    facts = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
+    assert facts["backend"] == "vxlan" and facts["port"] == 8572
+    assert facts["source"] == "device flannel.1 (vxlan dstport)"
+    assert facts["network"] == "10.244.0.0/16" and facts["subnet"] == "10.244.1.1/24"
+
+
+@pytest.mark.parametrize("fixture, backend, port", [
+    ("flannel_udp_tun.json", "udp", 8285),
+    ("flannel_wireguard.constructed.json", "wireguard", 51820),
+    ("flannel_ipip.constructed.json", "ipip", None),
+    ("plain.json", "host_gw", None),
+])
+def test_flannel_backends_from_devices(fixture, backend, port):
+    facts = cni.flannel_facts({"FLANNEL_NETWORK": "10.244.0.0/16"}, links(fixture))
+    assert (facts["backend"], facts["port"]) == (backend, port)
+
+
+def test_flannel_net_conf_gives_the_port_when_the_device_does_not():
+    net_conf = cni.parse_net_conf('{"Network": "10.42.0.0/16", "Backend": {"Type": "udp", "Port": 8300}}')
+    facts = cni.flannel_facts({}, links("flannel_udp_tun.json"), net_conf)
+    assert facts["port"] == 8300 and facts["network"] == "10.42.0.0/16"
+    assert cni.parse_net_conf(text("net-conf.json"))["port"] == 8572
+    wg = cni.parse_net_conf('{"Backend": {"Type": "wireguard", "ListenPort": 51900, "ListenPortV6": 51901}}')
+    assert (wg["backend"], wg["port"], wg["port_v6"]) == ("wireguard", 51900, 51901)
+    assert cni.parse_net_conf('{"Backend": {"Type": "host-gw"}}')["backend"] == "host_gw"
+
+
+def test_no_flannel_at_all():
+    assert cni.flannel_facts({}, links("plain.json"))["present"] is False
+
+
+# ------------------------------------------------------------------ calico
+
+CALICO_ENV = (b"PATH=/usr/bin\0CALICO_NETWORKING_BACKEND=bird\0CALICO_IPV4POOL_IPIP=crosssubnet\0"
+              b"CALICO_IPV4POOL_VXLAN=Never\0CALICO_IPV4POOL_CIDR=192.168.0.0/16\0"
+              b"FELIX_TYPHAK8SSERVICENAME=calico-typha\0")
+
+
+def test_calico_bgp_with_ipip_cross_subnet():
+    env = cni.parse_environ(CALICO_ENV)
+    assert cni.is_calico_environment(env)
+    facts = cni.calico_facts(env, links("plain.json"))
+    assert facts["backend"] == "bird" and facts["ipip"] == "CrossSubnet" and facts["vxlan"] == "Never"
+    assert facts["typha_client"] is True and facts["pool_cidr"] == "192.168.0.0/16"
+    assert facts["sources"]["ipip"] == "calico-node environment CALICO_IPV4POOL_IPIP"
+
+
+@pytest.mark.parametrize("value, mode", [
+    ("Always", "Always"), ("always", "Always"), ("ALWAYS", "Always"), ("CrossSubnet", "CrossSubnet"),
+    ("crossSubnet", "CrossSubnet"), ("Never", "Never"), ("off", "Never"), ("Off", "Never"), ("", "Never"),
+    (" false ", "Never"),
+])
+def test_calico_modes_are_case_insensitive(value, mode):
+    assert cni.calico_mode(value) == mode
+
+
+def test_bad_calico_mode_names_the_variable():
+    with pytest.raises(ValueError, match="CALICO_IPV4POOL_VXLAN: 'Sometimes' is not Always, CrossSubnet or Never"):
+        cni.calico_facts({"CALICO_IPV4POOL_VXLAN": "Sometimes"}, [])
+
+
+def test_calico_vxlan_port_from_the_device_beats_the_environment():
+    env = {"CALICO_NETWORKING_BACKEND": "vxlan", "CALICO_IPV4POOL_VXLAN": "Always", "FELIX_VXLANPORT": "4800"}
+    facts = cni.calico_facts(env, links("calico_vxlan_4790.json"))
+    assert facts["backend"] == "vxlan" and facts["vxlan"] == "Always" and facts["vxlan_port"] == 4790
+    assert cni.calico_facts(env, links("plain.json"))["vxlan_port"] == 4800
+    assert cni.calico_facts({"CALICO_IPV4POOL_VXLAN": "Always"}, [])["vxlan_port"] == 4789
+
+
+def test_calico_devices_alone_reveal_encapsulation():
+    assert cni.calico_facts({}, links("calico_ipip_tunl0.constructed.json"))["ipip"] == "Always"
+    assert cni.calico_facts({}, links("calico_vxlan_4790.json"))["vxlan"] == "Always"
+    wireguard = cni.calico_facts({}, links("calico_wireguard.constructed.json"))
+    assert wireguard["wireguard"] is True and wireguard["wireguard_port"] == 51820
+    assert cni.calico_facts({}, links("plain.json"))["present"] is False
+
+
+def test_calico_wireguard_ports_from_the_environment():
+    env = {"FELIX_WIREGUARDENABLED": "true", "FELIX_WIREGUARDLISTENINGPORT": "51900",
+           "FELIX_WIREGUARDENABLEDV6": "true"}
+    facts = cni.calico_facts(env, [])
+    assert (facts["wireguard_port"], facts["wireguard_port_v6"]) == (51900, 51821)
+
+
+# ------------------------------------------------------------------ kube-proxy
+
+def test_kube_proxy_mode():
+    plain = links("plain.json")
+    assert cni.kube_proxy_mode(links("kube_ipvs0.constructed.json"), [], []) == ("ipvs", "device kube-ipvs0")
+    tables = cni.parse_nft_tables("table ip filter\ntable ip kube-proxy\ntable ip6 kube-proxy\n")
+    assert cni.kube_proxy_mode(plain, tables, []) == ("nftables", "nft table kube-proxy")
+    assert cni.kube_proxy_mode(plain, [], ["PREROUTING", "KUBE-SERVICES"]) == ("iptables", "iptables nat chain KUBE-SERVICES")
+    assert cni.kube_proxy_mode(plain, [], [], "ipvs") == ("ipvs", "kube-proxy --proxy-mode")
+    assert cni.kube_proxy_mode(plain, [], []) == (None, None)
+
+
+# ------------------------------------------------------------------ what the planner gets
+
+def test_derive_flannel_vxlan_custom_port():
+    flannel = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
+    calico = cni.calico_facts({}, [])
+    derived = cni.derive({"kind": "flannel"}, flannel, calico)
+    assert derived["features"] == ["flannel_vxlan"]
+    assert derived["ports"] == {"flannel_vxlan": 8572}
+    assert derived["port_origins"] == {"flannel_vxlan": "device flannel.1 (vxlan dstport)"}
+    assert derived["pod_cidrs"] == ["10.244.0.0/16"]
+
+
+def test_derive_calico_every_mode():
+    env = {"CALICO_NETWORKING_BACKEND": "bird", "CALICO_IPV4POOL_IPIP": "Always", "CALICO_IPV4POOL_VXLAN": "CrossSubnet",
+           "FELIX_VXLANPORT": "4790", "FELIX_WIREGUARDENABLED": "true", "CALICO_IPV4POOL_CIDR": "192.168.0.0/16"}
+    calico = cni.calico_facts(env, [], runs_typha=True)
+    derived = cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    assert derived["features"] == ["calico_bgp", "calico_ipip", "calico_typha", "calico_vxlan", "calico_wireguard"]
+    assert derived["ports"] == {"calico_vxlan": 4790, "calico_wireguard": 51820}
+    assert derived["pod_cidrs"] == ["192.168.0.0/16"]
+    vxlan_only = cni.calico_facts({"CALICO_NETWORKING_BACKEND": "vxlan", "CALICO_IPV4POOL_VXLAN": "Always"}, [])
+    assert cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), vxlan_only)["features"] == ["calico_vxlan"]
+
+
+def test_derive_canal_cilium_weave():
+    flannel = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
+    canal = cni.derive({"kind": "canal"}, flannel, cni.calico_facts({"CALICO_NETWORKING_BACKEND": "none"}, []))
+    assert canal["features"] == ["canal"] and canal["ports"] == {"flannel_vxlan": 8572}
+    cilium = cni.derive({"kind": "cilium"}, cni.flannel_facts({}, []), cni.calico_facts({}, []))
+    assert cilium["features"] == ["cilium_health", "cilium_vxlan"] and cilium["notes"]
+    assert cni.derive({"kind": "weave"}, cni.flannel_facts({}, []), cni.calico_facts({}, []))["features"] == ["weave"]

@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes detection on kubeadm-style manifests, process command lines and kubelet configs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as k8s
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "manifests"
+
+
+def control_plane():
+    facts = k8s.KubernetesFacts()
+    for name in ("kube-apiserver.yaml", "etcd.yaml", "kube-scheduler.yaml", "kube-controller-manager.yaml"):
+        facts.add_manifest("/etc/kubernetes/manifests/" + name, (FIXTURES / name).read_text())
+    return facts
+
+
+def test_kubeadm_control_plane_with_non_default_ports():
+    facts = control_plane()
+    facts.add_process(812, ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--port", "10270"])
+    facts.add_kubelet_config("/var/lib/kubelet/config.yaml", (FIXTURES / "kubelet-config.yaml").read_text())
+    result = facts.result()
+    assert result["roles"] == ["kube_control_plane", "etcd"]
+    assert result["ports"] == {
+        "apiserver": 8443, "nodeport_range": "31000-31999", "etcd_client": 12379, "etcd_peer": 12380,
+        "controller_manager": 10357, "kubelet": 10270,
+    }
+    # the scheduler has no --secure-port: no value, the planner keeps the catalog default
+    assert "scheduler" not in result["ports"]
+    assert result["port_origins"]["apiserver"] == "/etc/kubernetes/manifests/kube-apiserver.yaml --secure-port"
+    assert result["port_origins"]["kubelet"] == "process 812 (kubelet) --port"     # flags beat the config file
+    assert result["components"]["kube-apiserver"] == "/etc/kubernetes/manifests/kube-apiserver.yaml"
+
+
+def test_kubelet_port_from_its_config_file_when_no_flag():
+    facts = k8s.KubernetesFacts()
+    facts.add_process(90, ["kubelet", "--config", "/etc/k/config.yaml"])
+    assert facts.kubelet_config == "/etc/k/config.yaml"
+    facts.add_kubelet_config("/etc/k/config.yaml", (FIXTURES / "kubelet-config.yaml").read_text())
+    result = facts.result()
+    assert result["roles"] == ["kube_node"]
+    assert result["ports"] == {"kubelet": 10260}
+    assert result["port_origins"]["kubelet"] == "/etc/k/config.yaml port"
+
+
+def test_a_static_pod_wins_over_its_own_process():
+    facts = control_plane()
+    facts.add_process(100, ["kube-apiserver", "--secure-port=9999"])
+    assert facts.result()["ports"]["apiserver"] == 8443
+
+
+@pytest.mark.parametrize("argv, roles, ports", [
+    (["/usr/local/bin/kube-apiserver", "--secure-port=7443", "--etcd-servers=https://10.0.0.1:2379"],
+     ["kube_control_plane"], {"apiserver": 7443}),
+    (["etcd", "--listen-client-urls", "http://0.0.0.0:2479", "--listen-peer-urls=http://0.0.0.0:2480"],
+     ["etcd"], {"etcd_client": 2479, "etcd_peer": 2480}),
+    (["k3s", "server", "--https-listen-port=6444", "--cluster-init"], ["kube_control_plane", "etcd"], {"apiserver": 6444}),
+    (["/usr/local/bin/k3s server"], ["kube_control_plane"], {}),      # a process that rewrote its title
+    (["k3s", "agent", "--server", "https://10.0.0.1:6443"], ["kube_node"], {}),
+    (["kube-proxy", "--proxy-mode=ipvs"], [], {}),
+    (["sleep", "infinity"], [], {}),
+])
+def test_binary_installs_from_processes(argv, roles, ports):
+    facts = k8s.KubernetesFacts()
+    facts.add_process(1, argv)
+    assert facts.result()["roles"] == roles
+    assert facts.result()["ports"] == ports
+
+
+def test_flags_parsing():
+    assert k8s.flags_from_args(["--a=1", "--b", "2", "--c", "--d=x=y"]) == {"--a": "1", "--b": "2", "--c": "", "--d": "x=y"}
+    assert k8s.parse_cmdline(b"kubelet\0--port=1\0") == ["kubelet", "--port=1"]
+    assert k8s.ports_from_urls("https://127.0.0.1:2379,https://[fd00::1]:2379,unix://etcd") == [2379]
+
+
+def test_json_manifest_and_unknown_file_names():
+    pod = {"spec": {"containers": [{"command": ["kube-scheduler"], "args": ["--secure-port=10999"]}]}}
+    facts = k8s.KubernetesFacts()
+    assert facts.add_manifest("/m/sched.json", json.dumps(pod)) == "kube-scheduler"
+    assert facts.result()["ports"] == {"scheduler": 10999}
+    assert facts.add_manifest("/m/haproxy.yaml", "spec:\n  containers:\n  - command:\n    - haproxy\n") is None
+    assert facts.add_manifest("/m/etcd.yaml", "spec: {}\n") == "etcd"      # named by its file
+
+
+def test_malformed_json_manifest_raises_value_error():
+    with pytest.raises(ValueError):
+        k8s.parse_manifest("{ not json")
+
+
+def test_kubelet_config_port():
+    assert k8s.kubelet_port_from_config("kind: KubeletConfiguration\nport: 10255\n") == 10255
+    assert k8s.kubelet_port_from_config("authentication:\n  port: 1\n") is None        # nested, not top-level
+    assert k8s.kubelet_port_from_config('{"kind": "KubeletConfiguration", "port": 10256}') == 10256
