@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Everything they need is
-# installed from this file: Python packages into .venv (pinned in requirements-dev.txt).
+# installed from here: Python packages into .venv (pinned in requirements-dev.txt), Debian
+# packages for the lab (lab/deps.sh, as root), the lab's node image (lab/image.sh, cached).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,11 +19,11 @@ ANSIBLE_TEST := $(CURDIR)/$(SANITY_VENV)/bin/ansible-test
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help setup demo plan test pytest sanity lint build clean
+.PHONY: help setup deps demo plan test pytest sanity lint build clean
 
 help:
 	@echo "make demo    plan the example inventory and print each node's whitelist"
-	@echo "make test    pytest (unit + integration), ansible-test sanity, ansible-lint (production)"
+	@echo "make test    pytest (unit + integration + lab), ansible-test sanity, ansible-lint (production)"
 	@echo "make build   build the collection tarball into build/"
 	@echo "make clean   remove .venv, build/ and the collection link"
 
@@ -38,6 +39,9 @@ $(COLLECTION_LINK):
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
+deps:
+	bash lab/deps.sh
+
 demo: plan
 
 plan: setup
@@ -45,7 +49,7 @@ plan: setup
 
 test: pytest sanity lint
 
-pytest: setup
+pytest: setup deps
 	pytest -q
 
 $(SANITY_STAMP): requirements-dev.txt

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import looks_like_address
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import CLUSTER_WIDE_PORT_KEYS
 
 
 def _listify(value):
@@ -43,17 +44,24 @@ def build_inventory(hostvars, groups, hosts=None):
 
     A host's roles: ``microseg_roles`` when the user sets it, else the roles of its
     ``microseg_profile`` (groups + detection, made by the facts role), else (no "roles" key)
-    the planner takes them from the groups.
+    the planner takes them from the groups. Cluster-wide settings a host's profile holds (the
+    NodePort range read on a control plane) go in "cluster_ports" for the other nodes.
     """
     names = list(hosts) if hosts is not None else list(groups.get("all", []))
     result = {}
     for name in names:
         host_vars = hostvars[name]
         entry = {"addresses": host_addresses(host_vars)}
+        profile = host_vars.get("microseg_profile") or {}
         roles = host_vars.get("microseg_roles")
         if roles is None:
-            roles = (host_vars.get("microseg_profile") or {}).get("roles")
+            roles = profile.get("roles")
         if roles is not None:
             entry["roles"] = _listify(roles)
+        shared = dict((key, value) for key, value in (profile.get("ports") or {}).items() if key in CLUSTER_WIDE_PORT_KEYS)
+        if shared:
+            entry["cluster_ports"] = shared
+            entry["cluster_port_origins"] = dict((key, (profile.get("port_origins") or {}).get(key, "profile"))
+                                                 for key in shared)
         result[name] = entry
     return {"hosts": result, "groups": dict((name, list(members)) for name, members in groups.items())}

@@ -153,7 +153,12 @@ def normalise_inventory(inventory):
         roles = set(group_roles.get(name, ())) if roles is None else set(_as_list(roles, where + " roles"))
         for role in roles:
             _choice(role, catalog.ROLES, "%s: role" % where)
-        hosts[name] = {"addresses": addresses, "roles": roles}
+        cluster_ports = {}
+        for key, value in (entry.get("cluster_ports") or {}).items():
+            _choice(key, catalog.CLUSTER_WIDE_PORT_KEYS, "%s: cluster-wide port setting" % where)
+            cluster_ports[key] = parse_ports(value, "%s: %s" % (where, key))
+        hosts[name] = {"addresses": addresses, "roles": roles, "cluster_ports": cluster_ports,
+                       "cluster_port_origins": dict(entry.get("cluster_port_origins") or {})}
     if not any("etcd" in host["roles"] for host in hosts.values()):
         for host in hosts.values():
             if "kube_control_plane" in host["roles"]:
@@ -190,12 +195,26 @@ def normalise_node(node, inventory):
                  for index, item in enumerate(_as_list(node.get("pod_cidrs"), "node %s pod_cidrs" % name))]
     host = inventory["hosts"][name]
     roles = set(host["roles"])
+    origins = dict(node.get("port_origins") or {})
+    warnings = []
+    for key in catalog.CLUSTER_WIDE_PORT_KEYS:
+        if key in ports:
+            continue
+        found = [(other, entry["cluster_ports"][key]) for other, entry in sorted(inventory["hosts"].items())
+                 if key in entry["cluster_ports"]]
+        if found:
+            other, ports[key] = found[0]
+            origins[key] = "detected on %s (%s)" % (other, inventory["hosts"][other]["cluster_port_origins"].get(key, "profile"))
+            if len(set(tuple(value) for _host, value in found)) > 1:
+                warnings.append("%s differs between hosts (%s): using %s's"
+                                % (key, ", ".join("%s=%s" % (h, ",".join(format_ports(v))) for h, v in found), other))
     return {
         "name": name,
         "roles": roles,
         "features": features | catalog.features_of_roles(roles),
         "ports": ports,
-        "port_origins": dict(node.get("port_origins") or {}),
+        "port_origins": origins,
+        "warnings": warnings,
         "ssh_port": ssh_port,
         "controller": controller,
         "pod_cidrs": pod_cidrs,
@@ -563,6 +582,8 @@ def compile_plan(node, inventory, policy):
     inventory = normalise_inventory(inventory)
     node = normalise_node(node, inventory)
     sets = AddressSets(inventory, node, policy)
+    for warning in node["warnings"]:
+        sets.warn(warning)
 
     whitelist, notes = catalog_flows(node, policy, sets)
     whitelist += user_flows("whitelist", policy, sets)

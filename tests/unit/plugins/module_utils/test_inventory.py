@@ -36,3 +36,12 @@ def test_profile_roles_are_used_unless_the_user_sets_roles():
                 "b": {"microseg_profile": {"roles": ["swarm_worker"]}, "microseg_roles": ["kube_node"]}}
     hosts = build_inventory(hostvars, {"all": ["a", "b"]})["hosts"]
     assert hosts["a"]["roles"] == ["swarm_worker"] and hosts["b"]["roles"] == ["kube_node"]
+
+
+def test_cluster_wide_ports_travel_with_the_inventory():
+    hostvars = {"cp": {"microseg_profile": {"roles": ["kube_control_plane"],
+                                            "ports": {"nodeport_range": "31000-31999", "apiserver": 8443},
+                                            "port_origins": {"nodeport_range": "manifest"}}}}
+    entry = build_inventory(hostvars, {"all": ["cp"]})["hosts"]["cp"]
+    assert entry["cluster_ports"] == {"nodeport_range": "31000-31999"}
+    assert entry["cluster_port_origins"] == {"nodeport_range": "manifest"}

@@ -475,3 +475,29 @@ def test_bad_inventory_shape():
         compile_plan({"name": "x"}, ["x"], {})
     with pytest.raises(PlanError, match="must be a dict with at least 'name'"):
         compile_plan({}, inventory(), {})
+
+
+# ----------------------------------------------------------------- cluster-wide settings
+
+def test_the_nodeport_range_read_on_a_control_plane_reaches_the_workers():
+    inv = inventory()
+    inv["hosts"]["cp2"]["cluster_ports"] = {"nodeport_range": "31000-31999"}
+    inv["hosts"]["cp2"]["cluster_port_origins"] = {"nodeport_range": "kube-apiserver.yaml --service-node-port-range"}
+    worker = plan("w1", inv=inv, policy={"mode": "host"})
+    assert covers(worker, "tcp", 31000, ()) and not covers(worker, "tcp", 30000, ())
+    why = [w for r in worker["rules"] for w in r["why"] if w["id"] == "k8s_nodeport_tcp"][0]
+    assert why["port"] == "31000-31999 (detected on cp2 (kube-apiserver.yaml --service-node-port-range))"
+    # the node's own value wins
+    own = plan("w1", inv=inv, policy={"mode": "host"}, ports={"nodeport_range": "32000-32100"})
+    assert covers(own, "tcp", 32000, ()) and not covers(own, "tcp", 31000, ())
+
+
+def test_different_cluster_wide_values_are_reported():
+    inv = inventory()
+    inv["hosts"]["cp1"]["cluster_ports"] = {"nodeport_range": "31000-31999"}
+    inv["hosts"]["cp2"]["cluster_ports"] = {"nodeport_range": "32000-32100"}
+    worker = plan("w1", inv=inv)
+    assert covers(worker, "tcp", 31000, ())
+    assert any("nodeport_range differs between hosts" in w for w in worker["warnings"])
+    inv["hosts"]["cp1"]["cluster_ports"] = {"apiserver": 1}
+    assert "cluster-wide port setting" in error_of(inv=inv)

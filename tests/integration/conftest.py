@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Integration helpers: run the collection through the real ansible CLI, and lab fixtures.
+
+Lab fixtures need root and the Debian packages of lab/deps.sh (make test installs them).
+They fail, not skip, when those are missing: a lab test that silently skips proves nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def ansible_env(**extra):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env.update(extra)
+    return env
+
+
+def run_module(module, args="", host="localhost", inventory="localhost,", connection="local", check=False, extra=()):
+    """Run one module with the ansible CLI; return (rc, result dict of that host)."""
+    command = [str(BIN / "ansible"), host, "-i", inventory, "-c", connection,
+               "-m", "microseg.cluster_firewall." + module, "-a", args] + list(extra)
+    if check:
+        command.append("--check")
+    if connection == "local":
+        # like Ansible's implicit localhost: the controller's own Python, not a discovered one
+        command += ["-e", "ansible_python_interpreter=%s" % sys.executable]
+    env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        output = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("ansible did not return JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
+    hosts = output["plays"][0]["tasks"][0]["hosts"]
+    return proc.returncode, hosts[host if host in hosts else next(iter(hosts))]
+
+
+def require_lab():
+    if os.geteuid() != 0:
+        pytest.fail("lab tests need root (network namespaces, dockerd, podman)")
+    missing = [tool for tool in ("ip", "nsenter", "dockerd", "docker", "iptables") if not shutil.which(tool)]
+    if missing:
+        pytest.fail("lab tools missing: %s; run lab/deps.sh" % ", ".join(missing))
+
+
+def sh(*command, check=True, **kwargs):
+    return subprocess.run(list(command), capture_output=True, text=True, check=check, timeout=120, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def dockerd(tmp_path_factory):
+    """A real dockerd in a network namespace of its own (its rules never reach the host's
+    netfilter), on a veth pair addressed from the lab range. Yields the socket path."""
+    require_lab()
+    name = "msegdock%d" % os.getpid()
+    base = tmp_path_factory.mktemp("dockerd")
+    sock = base / "docker.sock"
+    sh("ip", "netns", "add", name)
+    process = None
+    try:
+        for command in (["ip", "link", "set", "lo", "up"],
+                        ["ip", "link", "add", "lab0", "type", "veth", "peer", "name", "lab1"],
+                        ["ip", "addr", "add", "10.213.0.2/24", "dev", "lab0"],
+                        ["ip", "link", "set", "lab0", "up"], ["ip", "link", "set", "lab1", "up"]):
+            sh("ip", "netns", "exec", name, *command)
+        log = open(base / "dockerd.log", "w")
+        # nsenter --net only: `ip netns exec` would remount /sys and hide the cgroup mounts.
+        process = subprocess.Popen(
+            ["nsenter", "--net=/var/run/netns/" + name, "dockerd", "--data-root", str(base / "data"),
+             "--exec-root", str(base / "exec"), "--pidfile", str(base / "docker.pid"), "-H", "unix://%s" % sock],
+            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while sh("docker", "-H", "unix://%s" % sock, "version", check=False).returncode != 0:
+            if process.poll() is not None or time.time() > deadline:
+                raise AssertionError("dockerd did not start:\n" + (base / "dockerd.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield str(sock)
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sh("ip", "netns", "delete", name, check=False)
+
+
+def docker_cli(sock, *args):
+    return sh("docker", "-H", "unix://%s" % sock, *args)
+
+
+LAB_CONF = str(ROOT / "lab" / "containers.conf")
+
+
+def podman(*args, check=True, stdin=None):
+    env = dict(os.environ, CONTAINERS_CONF=LAB_CONF)
+    return subprocess.run(["podman"] + list(args), capture_output=True, text=True, check=check, timeout=300,
+                          env=env, input=stdin)
+
+
+@pytest.fixture(scope="session")
+def lab_image():
+    """The lab's base image (built once per machine by lab/image.sh)."""
+    require_lab()
+    if not shutil.which("podman") or not shutil.which("debootstrap"):
+        pytest.fail("podman/debootstrap missing; run lab/deps.sh")
+    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), "base"], capture_output=True, text=True, timeout=900,
+                          check=False)
+    if proc.returncode != 0:
+        pytest.fail("lab/image.sh failed:\n" + proc.stderr[-3000:])
+    return proc.stdout.strip().splitlines()[-1]
+
+
+class LabNode(object):
+    """A lab node: a podman container with its own network namespace (NET_ADMIN)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def sh(self, script, check=True):
+        proc = podman("exec", self.name, "sh", "-c", script, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError("%s: %s\n%s%s" % (self.name, script, proc.stdout, proc.stderr))
+        return proc
+
+    def write(self, path, content):
+        podman("exec", "-i", self.name, "sh", "-c", 'mkdir -p "$(dirname "%s")" && cat > "%s"' % (path, path),
+               stdin=content)
+
+    def run_module(self, module, args="", check=False):
+        return run_module(module, args, host=self.name, inventory=self.name + ",",
+                          connection="containers.podman.podman", check=check,
+                          extra=["-e", "ansible_python_interpreter=/usr/bin/python3"])
+
+
+@pytest.fixture(scope="module")
+def lab_nodes(lab_image):
+    """Factory of lab nodes on one podman network; everything is removed afterwards."""
+    network = "msegtest%d" % os.getpid()
+    podman("network", "create", network)
+    made = []
+
+    def make(name):
+        full = "%s-%s" % (network, name)
+        podman("run", "-d", "--name", full, "--hostname", name, "--network", network, "--cap-add", "NET_ADMIN",
+               lab_image, "sleep", "infinity")
+        made.append(full)
+        return LabNode(full)
+
+    yield make
+    for name in made:
+        podman("rm", "-f", "-t", "0", name, check=False)
+    podman("network", "rm", "-f", network, check=False)
