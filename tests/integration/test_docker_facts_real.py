@@ -3,7 +3,6 @@
 """docker_facts against a real dockerd, through the ansible CLI, as the node changes under it."""
 from __future__ import annotations
 
-import os
 import socket
 import threading
 
