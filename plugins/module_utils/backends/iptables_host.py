@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""iptables backend, node part: read the live state, apply a change. The decisions are in
+backends/iptables.py; this runs the commands and turns their failures into clear errors."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import (
+    choose_variant,
+    parse_iptables_save,
+    parse_iptables_version,
+    rule_count,
+)
+
+TOOLS = {"ipv4": "iptables", "ipv6": "ip6tables"}
+VARIANT_SUFFIX = {"legacy": "legacy", "nf_tables": "nft"}
+
+
+class BackendError(Exception):
+    def __init__(self, msg, **details):
+        Exception.__init__(self, msg)
+        self.details = details
+
+
+def parse_ruleset(text, family):
+    """The rendered (or user-templated) iptables-restore file -> our chain's rule specs.
+    Anything but our chain is refused: the file cannot be used to touch other rules."""
+    rules = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#") or line in ("*filter", "COMMIT", ":%s - [0:0]" % iptables.CHAIN):
+            continue
+        if line.startswith("-A %s " % iptables.CHAIN):
+            rules.append(line[len("-A %s " % iptables.CHAIN):])
+            continue
+        raise BackendError("%s ruleset line %d: %r is not allowed; the ruleset may only hold '*filter', "
+                           "':%s - [0:0]', '-A %s ...' rules and 'COMMIT'" % (family, number, line, iptables.CHAIN,
+                                                                              iptables.CHAIN))
+    return rules
+
+
+def parse_ipsets(text):
+    """The rendered ipsets file -> {name: [members]}; only mseg-* sets are allowed."""
+    sets = {}
+    for number, line in enumerate((text or "").splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) < 2 or parts[0] not in ("create", "add") or not parts[1].startswith(iptables.SET_PREFIX):
+            raise BackendError("ipsets line %d: %r is not allowed; only 'create %sNAME ...' and 'add %sNAME CIDR'"
+                               % (number, line, iptables.SET_PREFIX, iptables.SET_PREFIX))
+        if parts[0] == "create":
+            sets.setdefault(parts[1], [])
+        elif parts[1] not in sets:
+            raise BackendError("ipsets line %d: set %s is added to before it is created" % (number, parts[1]))
+        else:
+            sets[parts[1]].append(parts[2])
+    return sets
+
+
+def protocol_numbers(path="/etc/protocols"):
+    """name -> number from the node's /etc/protocols (iptables-save prints names from it)."""
+    numbers = {}
+    try:
+        with open(path) as handle:
+            for line in handle:
+                parts = line.split("#", 1)[0].split()
+                if len(parts) >= 2 and parts[1].isdigit():
+                    numbers[parts[0]] = parts[1]
+                    for alias in parts[2:]:
+                        numbers[alias] = parts[1]
+    except (IOError, OSError):
+        pass
+    return numbers
+
+
+class IptablesHost(object):
+    def __init__(self, module, variant="auto"):
+        self.module = module
+        self.variant = self._choose_variant(variant)
+        self.protocols = protocol_numbers()
+
+    # ------------------------------------------------------------ commands
+
+    def _bin(self, family, action):
+        """The variant's binary, e.g. iptables-nft-restore; the plain name when it is that variant."""
+        tool = TOOLS[family]
+        name = "%s-%s%s" % (tool, VARIANT_SUFFIX[self.variant], "" if action is None else "-" + action)
+        path = self.module.get_bin_path(name)
+        if path:
+            return path
+        plain = self.module.get_bin_path(tool if action is None else "%s-%s" % (tool, action))
+        if plain and self._plain_variant(tool) == self.variant:
+            return plain
+        raise BackendError("%s not found: install the iptables package (variant %s) or use microseg_backend: nftables"
+                           % (name, self.variant))
+
+    def _plain_variant(self, tool):
+        path = self.module.get_bin_path(tool)
+        if not path:
+            return None
+        _rc, out, err = self.module.run_command([path, "--version"], environ_update={"LANG": "C", "LC_ALL": "C"})
+        return parse_iptables_version(out or err)["variant"]
+
+    def run(self, argv, data=None, what=None):
+        rc, out, err = self.module.run_command(argv, data=data, binary_data=True,
+                                               environ_update={"LANG": "C", "LC_ALL": "C"})
+        if rc != 0:
+            details = {"cmd": " ".join(argv), "rc": rc, "stdout": out, "stderr": err}
+            line = re.search(r"line:? (\d+)", err or "")
+            if line and data:
+                lines = data.splitlines()
+                number = int(line.group(1))
+                if 0 < number <= len(lines):
+                    details["offending_line"] = lines[number - 1]
+            where = "; offending line: %s" % details["offending_line"] if "offending_line" in details else ""
+            raise BackendError("%s failed (rc=%d): %s%s" % (what or argv[0], rc, (err or out).strip(), where), **details)
+        return out
+
+    def _choose_variant(self, wanted):
+        if wanted != "auto":
+            return wanted
+        counts = {}
+        for variant, suffix in VARIANT_SUFFIX.items():
+            path = self.module.get_bin_path("iptables-%s-save" % suffix)
+            if path:
+                rc, out, _err = self.module.run_command([path], environ_update={"LANG": "C"})
+                counts[variant] = rule_count(parse_iptables_save(out)) if rc == 0 else 0
+        default = self._plain_variant("iptables")
+        if default is None and not counts:
+            raise BackendError("iptables not found on the node: install iptables or use microseg_backend: nftables")
+        chosen, _reason = choose_variant(default or "nf_tables", counts.get("legacy", 0), counts.get("nf_tables", 0))
+        return chosen
+
+    # ------------------------------------------------------------ state
+
+    def ipv6_available(self):
+        return os.path.exists("/proc/net/if_inet6")
+
+    def live_chain(self, family):
+        out = self.run([self._bin(family, "save"), "-t", "filter"], what="%s-save" % TOOLS[family])
+        return iptables.parse_save(out, self.protocols)
+
+    def live_sets(self):
+        path = self.module.get_bin_path("ipset")
+        if not path:
+            raise BackendError("ipset not found: install the ipset package (peer sets live in ipsets)")
+        return iptables.parse_ipset_save(self.run([path, "save"], what="ipset save"))
+
+    # ------------------------------------------------------------ changes
+
+    def apply_sets(self, script):
+        if script:
+            self.run([self.module.get_bin_path("ipset", required=True), "restore"], data=script, what="ipset restore")
+
+    def destroy_sets(self, names):
+        for name in names:
+            self.run([self.module.get_bin_path("ipset", required=True), "destroy", name], what="ipset destroy %s" % name)
+
+    def restore(self, family, script):
+        """Dry-run, then apply in one transaction; the chain is never half-loaded."""
+        binary = self._bin(family, "restore")
+        self.run([binary, "--test", "--noflush"], data=script, what="%s-restore --test" % TOOLS[family])
+        # legacy takes the xtables lock (wait for kube-proxy's run to end); nft is transactional
+        wait = ["--wait=30"] if self.variant == "legacy" else []
+        self.run([binary, "--noflush"] + wait, data=script, what="%s-restore" % TOOLS[family])

@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_firewall
+short_description: Apply the collection's whitelist to a node's netfilter, and nothing else
+version_added: 0.1.0
+author: microseg.cluster_firewall maintainers (@microseg)
+description:
+  - Makes the node's live firewall hold exactly the given ruleset in the objects this collection
+    owns, and touches nothing else - the rules of kube-proxy, kubelet, Calico, flannel and Docker
+    (C(KUBE-*), C(cali-*), C(FLANNEL*), C(DOCKER*)) are never flushed, edited, reordered or duplicated.
+  - "iptables backend (legacy and nf_tables variants, IPv4 and IPv6): owns the chain
+    C(MICROSEG-INPUT), one jump to it from C(INPUT), and the ipsets C(mseg-*). The chain is rewritten
+    with one C(iptables-restore --noflush) transaction after a C(--test) dry run, so it is never
+    half-loaded. Peer sets are updated with an atomic C(ipset swap)."
+  - The jump from C(INPUT) goes after every Kubernetes/CNI jump (kube-proxy and Calico insert theirs at
+    the top at any time). A run finds it duplicated, missing or above one of theirs and moves it, in
+    the same transaction. A CNI jump that lands after ours (Calico in append mode) is reported.
+  - Idempotent - desired and live are compared as C(iptables-save) prints them (counters ignored,
+    set members sorted); nothing is run when they are equal. Check mode stops right before applying
+    and still reports the diff of our objects.
+  - After applying, the live state is read back and must equal the desired one, otherwise the task fails.
+  - Concurrent runs on one node are serialised with a lock file.
+options:
+  state:
+    description:
+      - V(present) applies the ruleset; V(absent) removes exactly what this collection added
+        (our jump, our chain, our ipsets).
+    type: str
+    choices: [present, absent]
+    default: present
+  backend:
+    description: The firewall backend.
+    type: str
+    choices: [iptables]
+    default: iptables
+  variant:
+    description:
+      - The iptables variant. V(auto) uses the one that already holds rules (the one kube-proxy and
+        Docker use), else what plain C(iptables) is. Never mix variants on one host.
+    type: str
+    choices: [auto, legacy, nf_tables]
+    default: auto
+  ipv4_rules:
+    description:
+      - The IPv4 ruleset in C(iptables-restore) form, as rendered by the role's template with
+        P(microseg.cluster_firewall.firewall_ruleset#filter). It may only hold C(*filter),
+        C(:MICROSEG-INPUT - [0:0]), C(-A MICROSEG-INPUT ...) rules and C(COMMIT).
+      - Empty means no IPv4 rules (our IPv4 chain and jump are removed).
+    type: str
+    default: ""
+  ipv6_rules:
+    description:
+      - The IPv6 ruleset, same form as O(ipv4_rules). Skipped with a warning when the node has no IPv6.
+    type: str
+    default: ""
+  ipsets:
+    description:
+      - The peer sets in C(ipset restore) form, only C(create mseg-NAME ...) and C(add mseg-NAME CIDR) lines.
+    type: str
+    default: ""
+  lock_timeout:
+    description: Seconds to wait for another run on the same node to finish.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - microseg.cluster_firewall.attributes
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: Before and after of our objects only (our ipsets, our chain, our jumps).
+requirements:
+  - iptables (the variant in use), ipset
+"""
+
+EXAMPLES = r"""
+- name: Apply the whitelist
+  microseg.cluster_firewall.host_firewall:
+    ipv4_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv4.rules.j2') }}"
+    ipv6_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv6.rules.j2') }}"
+    ipsets: "{{ lookup('ansible.builtin.template', 'ipsets.j2') }}"
+
+- name: Remove everything the collection added
+  microseg.cluster_firewall.host_firewall:
+    state: absent
+"""
+
+RETURN = r"""
+variant:
+  description: The iptables variant used.
+  returned: always
+  type: str
+  sample: nf_tables
+families:
+  description: The address families handled.
+  returned: always
+  type: list
+  elements: str
+  sample: [ipv4, ipv6]
+actions:
+  description: What was (or in check mode would be) done, one line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create ipset mseg-control_plane-v4 (3 entries)", "ipv4: rewrite chain MICROSEG-INPUT (14 rules)"]
+reported:
+  description: Things seen that are not ours to fix, such as a CNI jump placed after ours.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before and after of our objects, with C(--diff).
+  returned: when diff mode is on
+  type: dict
+"""
+
+import fcntl
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
+    BackendError,
+    IptablesHost,
+    parse_ipsets,
+    parse_ruleset,
+)
+
+LOCK_FILE = "/run/microseg.lock"
+
+
+def take_lock(timeout):
+    """Serialise runs on one node; a second run waits, then fails naming the lock."""
+    handle = open(LOCK_FILE, "a")
+    deadline = time.time() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except (IOError, OSError):
+            if time.time() >= deadline:
+                handle.close()
+                raise BackendError("another microseg run holds %s (waited %ds); try again when it ends"
+                                   % (LOCK_FILE, timeout))
+            time.sleep(0.5)
+
+
+class Change(object):
+    """What has to change, computed from desired and live before anything is touched."""
+
+    def __init__(self, host, desired_rules, desired_sets, remove):
+        self.host = host
+        self.remove = remove
+        live_sets = host.live_sets()
+        self.live_sets = live_sets
+        if remove:
+            desired_sets = {}
+        self.set_script, self.obsolete_sets, self.actions = iptables.set_changes(desired_sets, live_sets)
+        self.actions += ["destroy ipset %s" % name for name in self.obsolete_sets]
+        self.scripts, self.reported, self.before, self.after = {}, [], [], []
+        for family, rules in sorted(desired_rules.items()):
+            live = host.live_chain(family)
+            script = iptables.restore_script(rules, live, remove=remove or not rules)
+            if script:
+                self.scripts[family] = script
+                verb = "remove" if remove or not rules else "rewrite"
+                self.actions.append("%s: %s chain %s%s" % (family, verb, iptables.CHAIN,
+                                                           "" if verb == "remove" else " (%d rules)" % len(rules)))
+            for spec in iptables.jump_state(live["input"])["after_ours"]:
+                self.reported.append("%s: INPUT rule %r sits after our jump (a CNI in append mode?); "
+                                     "our jump is moved after it" % (family, spec))
+            family_sets = dict((name, content["members"]) for name, content in live_sets.items()
+                               if name.endswith(iptables.FAMILY_SUFFIX[family]))
+            wanted_sets = dict((name, members) for name, members in desired_sets.items()
+                               if name.endswith(iptables.FAMILY_SUFFIX[family]))
+            self.before.append("## %s\n" % family + iptables.describe(live["rules"], live["input"], family_sets))
+            after_input = [] if remove or not rules else [iptables.JUMP[len("-A INPUT "):]]
+            self.after.append("## %s\n" % family + iptables.describe([] if remove else rules, after_input, wanted_sets))
+
+    @property
+    def changed(self):
+        return bool(self.set_script or self.obsolete_sets or self.scripts)
+
+    def apply(self):
+        self.host.apply_sets(self.set_script)           # sets first: the rules refer to them
+        for family in sorted(self.scripts):
+            self.host.restore(family, self.scripts[family])
+        self.host.destroy_sets(self.obsolete_sets)      # unreferenced now
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            backend=dict(type="str", choices=["iptables"], default="iptables"),
+            variant=dict(type="str", choices=["auto", "legacy", "nf_tables"], default="auto"),
+            ipv4_rules=dict(type="str", default=""),
+            ipv6_rules=dict(type="str", default=""),
+            ipsets=dict(type="str", default=""),
+            lock_timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    remove = params["state"] == "absent"
+    result = dict(changed=False, actions=[], reported=[], families=[])
+    try:
+        desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
+                         "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
+        desired_sets = parse_ipsets(params["ipsets"])
+        host = IptablesHost(module, params["variant"])
+        result["variant"] = host.variant
+        if not host.ipv6_available():
+            if desired_rules["ipv6"]:
+                module.warn("the node has no IPv6 (/proc/net/if_inet6 is missing): the IPv6 rules are skipped")
+            del desired_rules["ipv6"]
+            desired_sets = dict((k, v) for k, v in desired_sets.items() if not k.endswith("-v6"))
+        result["families"] = sorted(desired_rules)
+        lock = None if module.check_mode else take_lock(params["lock_timeout"])
+        try:
+            change = Change(host, desired_rules, desired_sets, remove)
+            result.update(changed=change.changed, actions=change.actions, reported=change.reported)
+            if module._diff:
+                result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
+            if change.changed and not module.check_mode:
+                change.apply()
+                again = Change(host, desired_rules, desired_sets, remove)
+                if again.changed:
+                    raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
+                                       % "; ".join(again.actions), before="".join(again.before),
+                                       after="".join(again.after))
+        finally:
+            if lock is not None:
+                lock.close()
+    except BackendError as error:
+        result.update(error.details)
+        module.fail_json(msg=str(error), **result)
+    for line in result["reported"]:
+        module.warn(line)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_firewall on real netfilter in lab nodes, through the ansible CLI (podman connection).
+
+The target node is preloaded with the filter table kube-proxy (iptables mode), Calico and
+Docker leave behind (chain names and comments as they write them). Each test checks that
+those rules stay byte-identical and in order, that our jump lands after theirs, that a second
+run changes nothing, and - with real TCP from a peer node - that the firewall admits what the
+plan admits and blocks what it must (negative controls).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+
+KUBE_FIREWALL_DROP = ('-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment '
+                      '"block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP')
+FOREIGN_V4 = """*filter
+:KUBE-FIREWALL - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-SERVICES - [0:0]
+:cali-INPUT - [0:0]
+:cali-FORWARD - [0:0]
+:cali-OUTPUT - [0:0]
+:DOCKER - [0:0]
+:DOCKER-USER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+-A INPUT -m comment --comment "cali:Cz_u1IQiXIMmKD4c" -j cali-INPUT
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A INPUT -j KUBE-FIREWALL
+-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A OUTPUT -m comment --comment "cali:tVnHkvAo15HuiPy0" -j cali-OUTPUT
+-A OUTPUT -j KUBE-FIREWALL
+%(kube_firewall_drop)s
+-A cali-INPUT -m comment --comment "cali:msRIDfJRWnYwzW4g" -m mark --mark 0x10000/0x10000 -j ACCEPT
+-A DOCKER-USER -j RETURN
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+COMMIT
+""" % {"kube_firewall_drop": KUBE_FIREWALL_DROP}
+FOREIGN_V6 = """*filter
+:KUBE-FIREWALL - [0:0]
+:cali-INPUT - [0:0]
+-A INPUT -m comment --comment "cali:Cz_u1IQiXIMmKD4c" -j cali-INPUT
+-A INPUT -j KUBE-FIREWALL
+COMMIT
+"""
+KUBE_JUMP = '-m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS'
+TOOL = {"nf_tables": "nft", "legacy": "legacy"}
+
+
+class Target(object):
+    """A lab node whose netfilter we manage, with one iptables variant."""
+
+    def __init__(self, node, variant, peer):
+        self.node, self.variant, self.peer = node, variant, peer
+        self.ip = address(node)
+
+    def tool(self, family="ipv4", action=None):
+        name = "%s-%s" % ("iptables" if family == "ipv4" else "ip6tables", TOOL[self.variant])
+        return name + ("-" + action if action else "")
+
+    def save(self, family="ipv4"):
+        """The filter table without comment lines and counters."""
+        out = self.node.sh("%s -t filter" % self.tool(family, "save")).stdout
+        return "\n".join(re.sub(r"\[\d+:\d+\]", "[0:0]", line) for line in out.splitlines() if not line.startswith("#"))
+
+    def foreign(self, family="ipv4"):
+        """Every line of the filter table that is not ours."""
+        return [line for line in self.save(family).splitlines() if "MICROSEG" not in line]
+
+    def plan(self, policy):
+        inventory = {"hosts": {self.node.name: {"addresses": [self.ip]},
+                               self.peer.name: {"addresses": [address(self.peer)]}},
+                     "groups": {"kube_control_plane": [self.node.name], "kube_node": [self.peer.name]}}
+        return compile_plan({"name": self.node.name, "features": ["flannel_vxlan"]}, inventory, policy)
+
+    def apply(self, plan=None, check=False, state="present"):
+        args = {"variant": self.variant, "state": state}
+        if plan is not None:
+            args.update(ipv4_rules=iptables.ruleset_file(plan, "ipv4"), ipv6_rules=iptables.ruleset_file(plan, "ipv6"),
+                        ipsets=iptables.ipsets_file(plan))
+        rc, result = self.node.run_module("host_firewall", json.dumps(args), check=check)
+        assert rc == 0, result
+        return result
+
+
+def address(node):
+    return node.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+
+
+def reachable(peer, ip, port):
+    return peer.sh("nc -z -w 2 %s %d" % (ip, port), check=False).returncode == 0
+
+
+@pytest.fixture(scope="module", params=["nf_tables", "legacy"])
+def target(request, lab_nodes):
+    peer = lab_nodes("peer-" + request.param.replace("_", ""))
+    node = lab_nodes("fw-" + request.param.replace("_", ""))
+    target = Target(node, request.param, peer)
+    node.write("/tmp/foreign4", FOREIGN_V4)
+    node.write("/tmp/foreign6", FOREIGN_V6)
+    node.sh("%s < /tmp/foreign4 && %s < /tmp/foreign6"
+            % (target.tool("ipv4", "restore"), target.tool("ipv6", "restore")))
+    target.pristine = {"ipv4": target.save("ipv4"), "ipv6": target.save("ipv6")}
+    for port in (6443, 2379, 9999):
+        node.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    # the test itself must be able to fail: before any rule, every listener answers the peer
+    for port in (6443, 2379, 9999):
+        assert reachable(peer, target.ip, port), "listener %d not reachable before the firewall" % port
+    return target
+
+
+def test_apply_keeps_foreign_rules_goes_after_them_and_is_idempotent(target):
+    before4, before6 = target.save("ipv4"), target.save("ipv6")
+    plan = target.plan({"mode": "host", "state": "block"})
+
+    checked = target.apply(plan, check=True)
+    assert checked["changed"] is True and checked["actions"]
+    assert target.save("ipv4") == before4 and target.save("ipv6") == before6      # check mode touched nothing
+
+    applied = target.apply(plan)
+    assert applied["changed"] is True and applied["variant"] == target.variant
+    for family, before in (("ipv4", before4), ("ipv6", before6)):
+        assert target.foreign(family) == before.splitlines(), family   # foreign rules identical, same order
+        input_rules = [line for line in target.save(family).splitlines() if line.startswith("-A INPUT")]
+        assert input_rules[-1] == iptables.JUMP, family                    # our jump after every KUBE-/cali- jump
+        assert sum(1 for line in input_rules if "MICROSEG" in line) == 1
+    after = target.save("ipv4")
+
+    again = target.apply(plan)
+    assert again["changed"] is False and again["actions"] == []
+    assert target.save("ipv4") == after
+
+
+def test_kube_proxy_reinserting_at_the_top_and_calico_appending(target):
+    plan = target.plan({"mode": "host", "state": "block"})
+    target.apply(plan)
+    # kube-proxy's periodic sync: delete its jump and insert it again at the top
+    target.node.sh("%s -D INPUT %s && %s -I INPUT 1 %s" % (target.tool(), KUBE_JUMP, target.tool(), KUBE_JUMP))
+    assert target.apply(plan)["changed"] is False            # still after theirs, nothing to do
+    # a CNI in append mode lands after ours: reported, and ours moves after it, no duplicate
+    target.node.sh("%s -N cali-pi-extra && %s -A INPUT -j cali-pi-extra" % (target.tool(), target.tool()))
+    result = target.apply(plan)
+    assert result["changed"] is True and any("cali-pi-extra" in line for line in result["reported"])
+    input_rules = [line for line in target.save().splitlines() if line.startswith("-A INPUT")]
+    assert input_rules[-2:] == ["-A INPUT -j cali-pi-extra", iptables.JUMP]
+    assert sum(1 for line in input_rules if "MICROSEG" in line) == 1
+    assert target.apply(plan)["changed"] is False
+    target.node.sh("%s -D INPUT -j cali-pi-extra && %s -X cali-pi-extra" % (target.tool(), target.tool()))
+
+
+def test_host_block_admits_the_plan_and_blocks_the_rest(target):
+    target.apply(target.plan({"mode": "host", "state": "block"}))
+    assert reachable(target.peer, target.ip, 6443)                 # apiserver: from all
+    assert not reachable(target.peer, target.ip, 9999)             # not whitelisted: dropped
+    assert not reachable(target.peer, target.ip, 2379)             # etcd: control plane only, peer is a worker
+
+
+def test_blacklist_wins_over_the_whitelist(target):
+    peer_ip = address(target.peer)
+    target.apply(target.plan({"mode": "host", "state": "block", "blacklist": [{"from": [peer_ip]}]}))
+    assert not reachable(target.peer, target.ip, 6443)             # whitelisted for all, but blacklisted
+
+
+def test_service_mode_leaves_unlisted_ports_open(target):
+    target.apply(target.plan({"mode": "service", "state": "block"}))
+    assert reachable(target.peer, target.ip, 9999)                 # no policy on this port: passes
+    assert reachable(target.peer, target.ip, 6443)
+    assert not reachable(target.peer, target.ip, 2379)             # guarded: only control-plane sources
+
+
+@pytest.mark.parametrize("state", ["monitor", "alert"])
+def test_monitor_and_alert_let_traffic_through(target, state):
+    target.apply(target.plan({"mode": "host", "state": state}))
+    target.node.sh("%s -Z %s" % (target.tool(), iptables.CHAIN))
+    assert reachable(target.peer, target.ip, 9999)
+    assert reachable(target.peer, target.ip, 2379)
+    counters = target.node.sh("%s -L %s -v -n -x" % (target.tool(), iptables.CHAIN)).stdout
+    if state == "alert":   # the rate-limited LOG rule saw the unlisted connections
+        log = [line for line in counters.splitlines() if "LOG" in line and "everything else" in line][0]
+        assert int(log.split()[0]) > 0
+
+
+def test_remove_restores_the_preloaded_table_exactly(target):
+    target.apply(target.plan({"mode": "host", "state": "block"}))
+    checked = target.apply(state="absent", check=True)
+    assert checked["changed"] is True and "MICROSEG" in target.save()
+    removed = target.apply(state="absent")
+    assert removed["changed"] is True
+    assert target.save("ipv4") == target.pristine["ipv4"]         # byte for byte, in order
+    assert target.save("ipv6") == target.pristine["ipv6"]
+    assert "mseg-" not in target.node.sh("ipset list -n").stdout
+    assert target.apply(state="absent")["changed"] is False
+    assert reachable(target.peer, target.ip, 9999)                 # everything passes again

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/site.yml and playbooks/remove.yml on lab nodes, as a user runs them."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import LAB_CONF, ROOT, ansible_env
+
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def playbook(name, inventory, *extra):
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                           str(ROOT / "playbooks" / name)] + list(extra),
+                          cwd=ROOT, env=ansible_env(CONTAINERS_CONF=LAB_CONF), capture_output=True, text=True,
+                          timeout=900, check=False)
+    recap = dict((host, {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)})
+                 for host, ok, changed, unreachable, failed in RECAP.findall(proc.stdout))
+    return proc, recap
+
+
+def reachable(peer, ip, port):
+    return peer.sh("nc -z -w 2 %s %d" % (ip, port), check=False).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def cluster(lab_nodes, tmp_path_factory):
+    cp, worker = lab_nodes("site-cp"), lab_nodes("site-w")
+    inventory = tmp_path_factory.mktemp("site") / "hosts.yml"
+    inventory.write_text(
+        "all:\n"
+        "  vars:\n"
+        "    ansible_connection: containers.podman.podman\n"
+        "    ansible_python_interpreter: /usr/bin/python3\n"
+        "    ansible_become: false\n"
+        "    microseg_mode: host\n"
+        "    microseg_state: block\n"
+        "    microseg_features: [flannel_vxlan]\n"
+        "  children:\n"
+        "    kube_control_plane:\n"
+        "      hosts:\n"
+        "        %s: {}\n"
+        "    kube_node:\n"
+        "      hosts:\n"
+        "        %s: {}\n" % (cp.name, worker.name))
+    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+    for port in (6443, 9999):
+        cp.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    assert reachable(worker, ip, 9999) and reachable(worker, ip, 6443)     # open before
+    return cp, worker, ip, inventory
+
+
+def test_site_check_apply_idempotent_then_remove(cluster):
+    cp, worker, ip, inventory = cluster
+    before = cp.sh("iptables-save -t filter | grep -v '^#'").stdout
+
+    proc, recap = playbook("site.yml", inventory, "--check", "--diff")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == before       # check mode changed nothing
+    assert "+-A MICROSEG-INPUT" in proc.stdout                                       # and showed the diff
+    assert reachable(worker, ip, 9999)
+
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap[cp.name]["changed"] > 0
+    assert reachable(worker, ip, 6443) and not reachable(worker, ip, 9999)
+    assert "-A MICROSEG-INPUT" in cp.sh("cat /etc/microseg/ipv4.rules").stdout
+
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap     # a second run changes nothing
+
+    proc, recap = playbook("remove.yml", inventory)
+    assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
+    assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == before
+    assert cp.sh("test -e /etc/microseg", check=False).returncode != 0
+    assert reachable(worker, ip, 9999)
+    proc, recap = playbook("remove.yml", inventory)
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
