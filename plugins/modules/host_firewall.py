@@ -112,6 +112,11 @@ actions:
   type: list
   elements: str
   sample: ["create ipset mseg-control_plane-v4 (3 entries)", "ipv4: rewrite chain MICROSEG-INPUT (14 rules)"]
+jump_comment:
+  description: The comment of our jump from C(INPUT) (the boot-time restore script recreates it).
+  returned: always
+  type: str
+  sample: "microseg: whitelist, after the Kubernetes/CNI rules"
 reported:
   description: Things seen that are not ours to fix, such as a CNI jump placed after ours.
   returned: always
@@ -213,7 +218,7 @@ def main():
     )
     params = module.params
     remove = params["state"] == "absent"
-    result = dict(changed=False, actions=[], reported=[], families=[])
+    result = dict(changed=False, actions=[], reported=[], families=[], jump_comment=iptables.JUMP_COMMENT)
     try:
         desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
                          "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}

@@ -49,6 +49,9 @@ def cluster(lab_nodes, tmp_path_factory):
         "      hosts:\n"
         "        %s: {}\n" % (cp.name, worker.name))
     ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+    # kube-proxy's jump is already there (it must stay, first, and never reach our files)
+    cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
+          "'kubernetes health check service ports' -j KUBE-NODEPORTS")
     for port in (6443, 9999):
         cp.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
     assert reachable(worker, ip, 9999) and reachable(worker, ip, 6443)     # open before
@@ -75,8 +78,27 @@ def test_site_check_apply_idempotent_then_remove(cluster):
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(counts["changed"] == 0 for counts in recap.values()), recap     # a second run changes nothing
 
+    # a reboot: netfilter starts empty; the boot script brings back ours, and only ours
+    applied = cp.sh("iptables-save -t filter | grep -v '^#'").stdout
+    kept = cp.sh("cat /etc/microseg/ipv4.rules /etc/microseg/ipv6.rules /etc/microseg/ipsets").stdout
+    assert "KUBE-" not in kept and "cali-" not in kept
+    cp.sh("for t in iptables ip6tables; do $t -F && $t -X; done && ipset destroy")
+    assert reachable(worker, ip, 9999)
+    cp.sh("/usr/local/sbin/microseg-restore")
+    assert not reachable(worker, ip, 9999) and reachable(worker, ip, 6443)
+    cp.sh("/usr/local/sbin/microseg-restore")                                        # twice: no duplicate jump
+    restored = cp.sh("iptables-save -t filter | grep -v '^#'").stdout
+    assert restored.count("-j MICROSEG-INPUT") == 1
+    # then kube-proxy starts and inserts its jump at the top again: we are already after it
+    cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
+          "'kubernetes health check service ports' -j KUBE-NODEPORTS")
+    assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == applied
+    proc, recap = playbook("site.yml", inventory)
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
     proc, recap = playbook("remove.yml", inventory)
     assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
+    assert cp.sh("test -e /usr/local/sbin/microseg-restore", check=False).returncode != 0
     assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == before
     assert cp.sh("test -e /etc/microseg", check=False).returncode != 0
     assert reachable(worker, ip, 9999)
