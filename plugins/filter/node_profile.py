@@ -10,11 +10,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.profile import build_profile
 
 
-def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None):
-    for label, value in (("docker", docker), ("cni", cni), ("ports", ports)):
+def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None, firewall=None):
+    for label, value in (("docker", docker), ("cni", cni), ("ports", ports), ("firewall", firewall)):
         if value is not None and not isinstance(value, dict):
             raise AnsibleFilterError("node_profile: %s must be a dict, got %r" % (label, type(value).__name__))
-    return build_profile(name, group_names, docker, cni, features, ports, pod_cidrs)
+    return build_profile(name, group_names, docker, cni, features, ports, pod_cidrs, firewall)
 
 
 class FilterModule(object):

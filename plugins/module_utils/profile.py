@@ -12,6 +12,7 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import choose_backend
 
 DOMAINS = {
     "kubernetes": ("kube_control_plane", "kube_node", "etcd"),
@@ -24,8 +25,10 @@ def _derived(facts):
     return (facts or {}).get("derived") or {}
 
 
-def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None):
-    """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "conflicts", "notes"}."""
+def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
+                  firewall=None):
+    """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "backend", "backend_reason",
+    "conflicts", "notes"}."""
     from_groups = set(GROUP_ROLES[group] for group in group_names or [] if group in GROUP_ROLES)
     docker_found, cni_found = _derived(docker), _derived(cni)
     detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
@@ -51,6 +54,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         merged_ports[key] = value
         origins[key] = "microseg_ports"
     detected_cidrs = list(cni_found.get("pod_cidrs") or [])
+    backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"))
     return {
         "roles": sorted(roles),
         "features": sorted(set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
@@ -58,6 +62,8 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         "ports": merged_ports,
         "port_origins": origins,
         "pod_cidrs": list(pod_cidrs) if pod_cidrs else detected_cidrs,
+        "backend": backend,
+        "backend_reason": reason,
         "conflicts": conflicts,
         "notes": list(cni_found.get("notes") or []),
     }

@@ -18,11 +18,15 @@ description:
     C(MICROSEG-INPUT), one jump to it from C(INPUT), and the ipsets C(mseg-*). The chain is rewritten
     with one C(iptables-restore --noflush) transaction after a C(--test) dry run, so it is never
     half-loaded. Peer sets are updated with an atomic C(ipset swap)."
+  - "nftables backend: owns the table C(inet microseg) only (sets and an input chain at priority
+    C(filter + 10)), replaced or removed in one C(nft -f) transaction after a C(nft -c) dry run.
+    In nftables every base chain sees the packet, so this table admits the Kubernetes/CNI flows
+    itself (they are in the plan), with established/related and DNAT'ed connections."
   - The jump from C(INPUT) goes after every Kubernetes/CNI jump (kube-proxy and Calico insert theirs at
     the top at any time). A run finds it duplicated, missing or above one of theirs and moves it, in
     the same transaction. A CNI jump that lands after ours (Calico in append mode) is reported.
-  - Idempotent - desired and live are compared as C(iptables-save) prints them (counters ignored,
-    set members sorted); nothing is run when they are equal. Check mode stops right before applying
+  - Idempotent - desired and live are compared in the form C(iptables-save) or C(nft list table)
+    prints them (counters ignored, set members sorted); nothing is run when they are equal. Check mode stops right before applying
     and still reports the diff of our objects.
   - After applying, the live state is read back and must equal the desired one, otherwise the task fails.
   - Concurrent runs on one node are serialised with a lock file.
@@ -30,14 +34,14 @@ options:
   state:
     description:
       - V(present) applies the ruleset; V(absent) removes exactly what this collection added
-        (our jump, our chain, our ipsets).
+        (iptables - our jump, our chain, our ipsets; nftables - our table).
     type: str
     choices: [present, absent]
     default: present
   backend:
     description: The firewall backend.
     type: str
-    choices: [iptables]
+    choices: [iptables, nftables]
     default: iptables
   variant:
     description:
@@ -64,6 +68,14 @@ options:
       - The peer sets in C(ipset restore) form, only C(create mseg-NAME ...) and C(add mseg-NAME CIDR) lines.
     type: str
     default: ""
+  nft_ruleset:
+    description:
+      - For the nftables backend, the ruleset C(nft -f) loads, as rendered by
+        P(microseg.cluster_firewall.firewall_ruleset#filter). At the top level it may only hold
+        C(table inet microseg), C(delete table inet microseg) and the table's definition.
+      - Empty (or with no table definition) means no rule, and our table is removed.
+    type: str
+    default: ""
   lock_timeout:
     description: Seconds to wait for another run on the same node to finish.
     type: int
@@ -79,7 +91,7 @@ attributes:
     support: full
     details: Before and after of our objects only (our ipsets, our chain, our jumps).
 requirements:
-  - iptables (the variant in use), ipset
+  - iptables (the variant in use) and ipset, or nftables
 """
 
 EXAMPLES = r"""
@@ -89,15 +101,25 @@ EXAMPLES = r"""
     ipv6_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv6.rules.j2') }}"
     ipsets: "{{ lookup('ansible.builtin.template', 'ipsets.j2') }}"
 
+- name: Apply the whitelist with the nftables backend
+  microseg.cluster_firewall.host_firewall:
+    backend: nftables
+    nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
+
 - name: Remove everything the collection added
   microseg.cluster_firewall.host_firewall:
     state: absent
 """
 
 RETURN = r"""
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: iptables
 variant:
   description: The iptables variant used.
-  returned: always
+  returned: with the iptables backend
   type: str
   sample: nf_tables
 families:
@@ -136,9 +158,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
     BackendError,
+    IptablesChange,
     IptablesHost,
     parse_ipsets,
     parse_ruleset,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+    NftablesChange,
+    NftablesHost,
 )
 
 LOCK_FILE = "/run/microseg.lock"
@@ -160,86 +187,66 @@ def take_lock(timeout):
             time.sleep(0.5)
 
 
-class Change(object):
-    """What has to change, computed from desired and live before anything is touched."""
+class NothingToRemove(object):
+    """state=absent on a node without that backend's tools: none of our objects can be there."""
+    changed, actions, reported, before, after = False, [], [], [], []
 
-    def __init__(self, host, desired_rules, desired_sets, remove):
-        self.host = host
-        self.remove = remove
-        live_sets = host.live_sets()
-        self.live_sets = live_sets
-        if remove:
-            desired_sets = {}
-        self.set_script, self.obsolete_sets, self.actions = iptables.set_changes(desired_sets, live_sets)
-        self.actions += ["destroy ipset %s" % name for name in self.obsolete_sets]
-        self.scripts, self.reported, self.before, self.after = {}, [], [], []
-        for family, rules in sorted(desired_rules.items()):
-            live = host.live_chain(family)
-            script = iptables.restore_script(rules, live, remove=remove or not rules)
-            if script:
-                self.scripts[family] = script
-                verb = "remove" if remove or not rules else "rewrite"
-                self.actions.append("%s: %s chain %s%s" % (family, verb, iptables.CHAIN,
-                                                           "" if verb == "remove" else " (%d rules)" % len(rules)))
-            for spec in iptables.jump_state(live["input"])["after_ours"]:
-                self.reported.append("%s: INPUT rule %r sits after our jump (a CNI in append mode?); "
-                                     "our jump is moved after it" % (family, spec))
-            family_sets = dict((name, content["members"]) for name, content in live_sets.items()
-                               if name.endswith(iptables.FAMILY_SUFFIX[family]))
-            wanted_sets = dict((name, members) for name, members in desired_sets.items()
-                               if name.endswith(iptables.FAMILY_SUFFIX[family]))
-            self.before.append("## %s\n" % family + iptables.describe(live["rules"], live["input"], family_sets))
-            after_input = [] if remove or not rules else [iptables.JUMP[len("-A INPUT "):]]
-            self.after.append("## %s\n" % family + iptables.describe([] if remove else rules, after_input, wanted_sets))
 
-    @property
-    def changed(self):
-        return bool(self.set_script or self.obsolete_sets or self.scripts)
+def iptables_change(module, params, remove, result):
+    desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
+                     "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
+    desired_sets = parse_ipsets(params["ipsets"])
+    if remove and not module.get_bin_path("iptables") and not module.get_bin_path("ipset"):
+        return NothingToRemove
+    host = IptablesHost(module, params["variant"])
+    result["variant"] = host.variant
+    if not host.ipv6_available():
+        if desired_rules["ipv6"]:
+            module.warn("the node has no IPv6 (/proc/net/if_inet6 is missing): the IPv6 rules are skipped")
+        del desired_rules["ipv6"]
+        desired_sets = dict((name, members) for name, members in desired_sets.items() if not name.endswith("-v6"))
+    result["families"] = sorted(desired_rules)
+    return lambda: IptablesChange(host, desired_rules, desired_sets, remove)
 
-    def apply(self):
-        self.host.apply_sets(self.set_script)           # sets first: the rules refer to them
-        for family in sorted(self.scripts):
-            self.host.restore(family, self.scripts[family])
-        self.host.destroy_sets(self.obsolete_sets)      # unreferenced now
+
+def nftables_change(module, params, remove, result):
+    if remove and not module.get_bin_path("nft"):
+        return NothingToRemove
+    host = NftablesHost(module)
+    result["families"] = ["ipv4", "ipv6"]
+    return lambda: NftablesChange(host, params["nft_ruleset"], remove)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            backend=dict(type="str", choices=["iptables"], default="iptables"),
+            backend=dict(type="str", choices=["iptables", "nftables"], default="iptables"),
             variant=dict(type="str", choices=["auto", "legacy", "nf_tables"], default="auto"),
             ipv4_rules=dict(type="str", default=""),
             ipv6_rules=dict(type="str", default=""),
             ipsets=dict(type="str", default=""),
+            nft_ruleset=dict(type="str", default=""),
             lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
     params = module.params
     remove = params["state"] == "absent"
-    result = dict(changed=False, actions=[], reported=[], families=[], jump_comment=iptables.JUMP_COMMENT)
+    result = dict(changed=False, actions=[], reported=[], families=[], backend=params["backend"],
+                  jump_comment=iptables.JUMP_COMMENT)
     try:
-        desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
-                         "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
-        desired_sets = parse_ipsets(params["ipsets"])
-        host = IptablesHost(module, params["variant"])
-        result["variant"] = host.variant
-        if not host.ipv6_available():
-            if desired_rules["ipv6"]:
-                module.warn("the node has no IPv6 (/proc/net/if_inet6 is missing): the IPv6 rules are skipped")
-            del desired_rules["ipv6"]
-            desired_sets = dict((k, v) for k, v in desired_sets.items() if not k.endswith("-v6"))
-        result["families"] = sorted(desired_rules)
+        make_change = (nftables_change if params["backend"] == "nftables" else iptables_change)(
+            module, params, remove, result)
         lock = None if module.check_mode else take_lock(params["lock_timeout"])
         try:
-            change = Change(host, desired_rules, desired_sets, remove)
+            change = make_change()
             result.update(changed=change.changed, actions=change.actions, reported=change.reported)
             if module._diff:
                 result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
             if change.changed and not module.check_mode:
                 change.apply()
-                again = Change(host, desired_rules, desired_sets, remove)
+                again = make_change()
                 if again.changed:
                     raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
                                        % "; ".join(again.actions), before="".join(again.before),

@@ -28,9 +28,16 @@ def reachable(peer, ip, port):
     return peer.sh("nc -z -w 2 %s %d" % (ip, port), check=False).returncode == 0
 
 
-@pytest.fixture(scope="module")
-def cluster(lab_nodes, tmp_path_factory):
-    cp, worker = lab_nodes("site-cp"), lab_nodes("site-w")
+def snapshot(node):
+    """The node's firewall as both tools show it (filter table; our nft table, if any)."""
+    return (node.sh("iptables-save -t filter | grep -v '^#'").stdout,
+            node.sh("nft list table inet microseg 2>/dev/null || true").stdout)
+
+
+@pytest.fixture(scope="module", params=["iptables", "nftables"])
+def cluster(request, lab_nodes, tmp_path_factory):
+    backend = request.param
+    cp, worker = lab_nodes("site-cp-" + backend), lab_nodes("site-w-" + backend)
     inventory = tmp_path_factory.mktemp("site") / "hosts.yml"
     inventory.write_text(
         "all:\n"
@@ -41,13 +48,14 @@ def cluster(lab_nodes, tmp_path_factory):
         "    microseg_mode: host\n"
         "    microseg_state: block\n"
         "    microseg_features: [flannel_vxlan]\n"
+        "    microseg_backend: %s\n"
         "  children:\n"
         "    kube_control_plane:\n"
         "      hosts:\n"
         "        %s: {}\n"
         "    kube_node:\n"
         "      hosts:\n"
-        "        %s: {}\n" % (cp.name, worker.name))
+        "        %s: {}\n" % (backend, cp.name, worker.name))
     ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
     # kube-proxy's jump is already there (it must stay, first, and never reach our files)
     cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
@@ -55,51 +63,53 @@ def cluster(lab_nodes, tmp_path_factory):
     for port in (6443, 9999):
         cp.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
     assert reachable(worker, ip, 9999) and reachable(worker, ip, 6443)     # open before
-    return cp, worker, ip, inventory
+    return backend, cp, worker, ip, inventory
 
 
 def test_site_check_apply_idempotent_then_remove(cluster):
-    cp, worker, ip, inventory = cluster
-    before = cp.sh("iptables-save -t filter | grep -v '^#'").stdout
+    backend, cp, worker, ip, inventory = cluster
+    before = snapshot(cp)
 
     proc, recap = playbook("site.yml", inventory, "--check", "--diff")
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == before       # check mode changed nothing
-    assert "+-A MICROSEG-INPUT" in proc.stdout                                       # and showed the diff
+    assert snapshot(cp) == before                                                    # check mode changed nothing
+    assert ("+-A MICROSEG-INPUT" if backend == "iptables" else "+table inet microseg") in proc.stdout   # diff
     assert reachable(worker, ip, 9999)
 
     proc, recap = playbook("site.yml", inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert recap[cp.name]["changed"] > 0
     assert reachable(worker, ip, 6443) and not reachable(worker, ip, 9999)
-    assert "-A MICROSEG-INPUT" in cp.sh("cat /etc/microseg/ipv4.rules").stdout
+    kept_file = "ipv4.rules" if backend == "iptables" else "microseg.nft"
+    assert ("-A MICROSEG-INPUT" if backend == "iptables" else "chain input") in cp.sh(
+        "cat /etc/microseg/" + kept_file).stdout
 
     proc, recap = playbook("site.yml", inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(counts["changed"] == 0 for counts in recap.values()), recap     # a second run changes nothing
 
     # a reboot: netfilter starts empty; the boot script brings back ours, and only ours
-    applied = cp.sh("iptables-save -t filter | grep -v '^#'").stdout
-    kept = cp.sh("cat /etc/microseg/ipv4.rules /etc/microseg/ipv6.rules /etc/microseg/ipsets").stdout
+    applied = snapshot(cp)
+    kept = cp.sh("cat /etc/microseg/*").stdout
     assert "KUBE-" not in kept and "cali-" not in kept
-    cp.sh("for t in iptables ip6tables; do $t -F && $t -X; done && ipset destroy")
+    cp.sh("for t in iptables ip6tables; do $t -F && $t -X; done && ipset destroy && "
+          "(nft delete table inet microseg 2>/dev/null || true)")
     assert reachable(worker, ip, 9999)
     cp.sh("/usr/local/sbin/microseg-restore")
     assert not reachable(worker, ip, 9999) and reachable(worker, ip, 6443)
     cp.sh("/usr/local/sbin/microseg-restore")                                        # twice: no duplicate jump
-    restored = cp.sh("iptables-save -t filter | grep -v '^#'").stdout
-    assert restored.count("-j MICROSEG-INPUT") == 1
+    assert snapshot(cp)[0].count("-j MICROSEG-INPUT") == (1 if backend == "iptables" else 0)
     # then kube-proxy starts and inserts its jump at the top again: we are already after it
     cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
           "'kubernetes health check service ports' -j KUBE-NODEPORTS")
-    assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == applied
+    assert snapshot(cp) == applied
     proc, recap = playbook("site.yml", inventory)
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
 
     proc, recap = playbook("remove.yml", inventory)
     assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
     assert cp.sh("test -e /usr/local/sbin/microseg-restore", check=False).returncode != 0
-    assert cp.sh("iptables-save -t filter | grep -v '^#'").stdout == before
+    assert snapshot(cp) == before
     assert cp.sh("test -e /etc/microseg", check=False).returncode != 0
     assert reachable(worker, ip, 9999)
     proc, recap = playbook("remove.yml", inventory)

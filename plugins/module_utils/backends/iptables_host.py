@@ -169,3 +169,46 @@ class IptablesHost(object):
         # legacy takes the xtables lock (wait for kube-proxy's run to end); nft is transactional
         wait = ["--wait=30"] if self.variant == "legacy" else []
         self.run([binary, "--noflush"] + wait, data=script, what="%s-restore" % TOOLS[family])
+
+
+class IptablesChange(object):
+    """What has to change, computed from desired and live before anything is touched."""
+
+    def __init__(self, host, desired_rules, desired_sets, remove):
+        self.host = host
+        self.remove = remove
+        live_sets = host.live_sets()
+        self.live_sets = live_sets
+        if remove:
+            desired_sets = {}
+        self.set_script, self.obsolete_sets, self.actions = iptables.set_changes(desired_sets, live_sets)
+        self.actions += ["destroy ipset %s" % name for name in self.obsolete_sets]
+        self.scripts, self.reported, self.before, self.after = {}, [], [], []
+        for family, rules in sorted(desired_rules.items()):
+            live = host.live_chain(family)
+            script = iptables.restore_script(rules, live, remove=remove or not rules)
+            if script:
+                self.scripts[family] = script
+                verb = "remove" if remove or not rules else "rewrite"
+                self.actions.append("%s: %s chain %s%s" % (family, verb, iptables.CHAIN,
+                                                           "" if verb == "remove" else " (%d rules)" % len(rules)))
+            for spec in iptables.jump_state(live["input"])["after_ours"]:
+                self.reported.append("%s: INPUT rule %r sits after our jump (a CNI in append mode?); "
+                                     "our jump is moved after it" % (family, spec))
+            family_sets = dict((name, content["members"]) for name, content in live_sets.items()
+                               if name.endswith(iptables.FAMILY_SUFFIX[family]))
+            wanted_sets = dict((name, members) for name, members in desired_sets.items()
+                               if name.endswith(iptables.FAMILY_SUFFIX[family]))
+            self.before.append("## %s\n" % family + iptables.describe(live["rules"], live["input"], family_sets))
+            after_input = [] if remove or not rules else [iptables.JUMP[len("-A INPUT "):]]
+            self.after.append("## %s\n" % family + iptables.describe([] if remove else rules, after_input, wanted_sets))
+
+    @property
+    def changed(self):
+        return bool(self.set_script or self.obsolete_sets or self.scripts)
+
+    def apply(self):
+        self.host.apply_sets(self.set_script)           # sets first: the rules refer to them
+        for family in sorted(self.scripts):
+            self.host.restore(family, self.scripts[family])
+        self.host.destroy_sets(self.obsolete_sets)      # unreferenced now

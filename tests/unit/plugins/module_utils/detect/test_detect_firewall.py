@@ -72,3 +72,15 @@ def test_choose_variant(default, legacy, nft, variant, fragment):
 def test_nft_owners():
     owners = firewall.nft_owners([("ip", "kube-proxy"), ("ip6", "kube-proxy"), ("ip", "calico"), ("inet", "filter")])
     assert owners == {"kubernetes": ["ip kube-proxy", "ip6 kube-proxy"], "calico": ["ip calico"]}
+
+
+@pytest.mark.parametrize("facts, mode, backend", [
+    (None, None, "iptables"),
+    ({"iptables": {"present": True, "nft_rules": 12}, "nftables": {"present": True}}, "nftables", "iptables"),
+    ({"iptables": {"present": True, "nft_rules": 0}, "nftables": {"present": True}}, "nftables", "nftables"),
+    ({"iptables": {"present": False}, "nftables": {"present": True}}, None, "nftables"),
+    ({"iptables": {"present": True}, "nftables": {"present": True}}, None, "iptables"),
+    ({"iptables": {"present": False}, "nftables": {"present": False}}, None, "iptables"),
+])
+def test_choose_backend(facts, mode, backend):
+    assert firewall.choose_backend(facts, mode)[0] == backend

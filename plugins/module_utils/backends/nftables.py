@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nftables backend, pure part: a plan -> our own table `inet microseg`; the live listing ->
+the same normalised form; the transaction that replaces or removes it. No command is run here.
+
+Everything we own is the table `inet microseg`. In nftables every base chain sees the packet:
+an accept in kube-proxy's or Docker's table does not stop a drop in ours, so our chain admits
+the Kubernetes/CNI flows itself (the plan holds them, with established/related and DNAT'ed
+traffic); a drop anywhere is final. Our chain hooks input at priority filter + 10.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
+
+TABLE = "microseg"
+FAMILY = "inet"
+CHAIN = "input"
+PRIORITY = "filter + 10"
+SET_SUFFIX = {"ipv4": "_v4", "ipv6": "_v6"}
+ADDRESS_MATCH = {"ipv4": "ip saddr", "ipv6": "ip6 saddr"}
+SET_TYPE = {"ipv4": "ipv4_addr", "ipv6": "ipv6_addr"}
+ICMP_NAMES = {
+    "icmp": {3: "destination-unreachable", 8: "echo-request", 11: "time-exceeded", 12: "parameter-problem"},
+    "icmpv6": {1: "destination-unreachable", 2: "packet-too-big", 3: "time-exceeded", 4: "parameter-problem",
+               128: "echo-request", 133: "nd-router-solicit", 134: "nd-router-advert", 135: "nd-neighbor-solicit",
+               136: "nd-neighbor-advert"},
+}
+LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: "}
+# Protocols nft prints by its own name; others by /etc/protocols' name, compared as numbers.
+NAMED = ("tcp", "udp", "sctp", "esp", "ah", "icmp", "ipv6-icmp", "udplite", "dccp", "comp")
+NUMBERED = {"gre": "47", "ipip": "4", "icmpv6": "58"}
+
+
+def set_name(name, family):
+    return name + SET_SUFFIX[family]
+
+
+def _ports(ranges):
+    items = [str(low) if low == high else "%d-%d" % (low, high) for low, high in ranges]
+    return items[0] if len(items) == 1 else "{ %s }" % ", ".join(items)
+
+
+def _protocol(rule):
+    """The protocol part of a rule (without family): 'tcp dport 22', 'meta l4proto esp', ''."""
+    proto = rule["proto"]
+    if rule["icmp_types"]:
+        names = [ICMP_NAMES[proto].get(kind, str(kind)) for kind in rule["icmp_types"]]
+        return "%s type %s" % (proto, names[0] if len(names) == 1 else "{ %s }" % ", ".join(names))
+    if rule["ports"]:
+        return "%s dport %s" % (proto, _ports(ports_from_strings(rule["ports"])))
+    if proto in (None, "all"):
+        return ""
+    return "meta l4proto %s" % (NUMBERED.get(proto) or proto)
+
+
+def _statements(action, phase):
+    """Action -> the endings of one or two rules (an alert logs, rate limited, then returns)."""
+    if action == "accept":
+        return ["accept"]
+    if action == "drop":
+        return ["drop"]
+    if action == "monitor":
+        return ["counter return"]
+    if action == "alert":
+        return ['limit rate 5/minute log prefix "%s"' % LOG_PREFIX[phase], "return"]
+    if action == "return":
+        return ["return"]
+    raise ValueError("unknown action %r" % action)
+
+
+def _comment(ids):
+    return 'comment "microseg: %s"' % ids.replace('"', "'")[:120]
+
+
+def render_rules(plan):
+    """The rules of our input chain, one string each."""
+    lines = []
+    for rule in plan["rules"]:
+        match = rule.get("match")
+        if match == "loopback":
+            heads = ['iif "lo"']
+        elif match == "established":
+            heads = ["ct state established,related"]
+        elif match == "dnat":
+            heads = ["ct status dnat"]
+        else:
+            protocol = _protocol(rule)
+            families = [family for family in ("ipv4", "ipv6") if family in rule["families"]]
+            if rule["from"]:
+                heads = [" ".join(part for part in (protocol, "%s @%s" % (ADDRESS_MATCH[family], set_name(name, family)))
+                                  if part) for family in families for name in rule["from"]]
+            elif families == ["ipv4", "ipv6"] or rule["icmp_types"]:
+                heads = [protocol]                       # icmp/icmpv6 imply their family
+            elif families:
+                heads = [" ".join(part for part in ("meta nfproto %s" % families[0], protocol) if part)]
+            else:
+                heads = []
+        comment = _comment(",".join(why["id"] for why in rule["why"]))
+        for head in heads:
+            for statement in _statements(rule["action"], rule["phase"]):
+                lines.append(" ".join(part for part in (head, statement, comment) if part))
+    if not plan["passthrough"] and plan["default"] != "return":
+        comment = _comment("%s everything else" % plan["policy"]["state"])
+        for statement in _statements(plan["default"], "default"):
+            lines.append("%s %s" % (statement, comment))
+    return lines
+
+
+def render_table(plan):
+    """The table as `nft -f` reads it (and `nft list table` prints it, once normalised)."""
+    lines = ["table %s %s {" % (FAMILY, TABLE), '\tcomment "microseg.cluster_firewall: node %s"' % plan["node"]]
+    for name, content in sorted(plan["sets"].items()):
+        for family in ("ipv4", "ipv6"):
+            lines += ["\tset %s {" % set_name(name, family), "\t\ttype %s" % SET_TYPE[family], "\t\tflags interval"]
+            if content[family]:
+                lines.append("\t\telements = { %s }" % ", ".join(content[family]))
+            lines += ["\t}", ""]
+    lines += ["\tchain %s {" % CHAIN, "\t\ttype filter hook input priority %s; policy accept;" % PRIORITY]
+    lines += ["\t\t" + rule for rule in render_rules(plan)]
+    lines += ["\t}", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def ruleset_file(plan):
+    """What the role writes and `nft -f` loads: replaces our table in one transaction
+    (declare it so the delete cannot fail, delete it, define it). A passthrough plan only removes it."""
+    header = ["# microseg.cluster_firewall: table %s %s, node %s (%s mode, %s)"
+              % (FAMILY, TABLE, plan["node"], plan["policy"]["mode"], plan["policy"]["state"])]
+    if plan["passthrough"]:
+        return "\n".join(header + ["# no rule configured: everything passes, nothing is installed"]) + "\n"
+    return "\n".join(header + ["table %s %s" % (FAMILY, TABLE), "delete table %s %s" % (FAMILY, TABLE)]) + "\n" \
+        + render_table(plan)
+
+
+# ---------------------------------------------------------------- normalising and checking
+
+
+def _element(text):
+    text = text.strip()
+    if not text or "/" in text or "-" in text:
+        return text
+    return text + ("/128" if ":" in text else "/32")
+
+
+def normalise(text, protocol_numbers=None):
+    """A table listing or definition -> comparable lines: counters zeroed, element lists joined
+    and sorted, /32 and /128 written out, protocol names as numbers, whitespace folded."""
+    protocol_numbers = protocol_numbers or {}
+    text = re.sub(r"counter packets \d+ bytes \d+", "counter", text or "")
+
+    def elements(match):
+        items = sorted(_element(item) for item in match.group(1).replace("\n", " ").split(",") if item.strip())
+        return "elements = { %s }" % ", ".join(items)
+    text = re.sub(r"elements = \{([^}]*)\}", elements, text, flags=re.S)
+
+    def protocol(match):
+        name = match.group(1)
+        return "meta l4proto %s" % (name if name in NAMED or name.isdigit() else protocol_numbers.get(name, name))
+    text = re.sub(r"meta l4proto (\S+)", protocol, text)
+    lines = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def table_body(text):
+    """The `table inet microseg { ... }` definition out of a ruleset file (or None)."""
+    start = (text or "").find("table %s %s {" % (FAMILY, TABLE))
+    return None if start < 0 else text[start:]
+
+
+def check_ruleset(text):
+    """Refuse a ruleset (even from a user's template) that could touch anything but our table:
+    at the top level only 'table inet microseg', 'delete table inet microseg' and the table's
+    own definition may appear; what is inside its braces can only reach the table itself."""
+    allowed = ("table %s %s" % (FAMILY, TABLE), "delete table %s %s" % (FAMILY, TABLE), "table %s %s {" % (FAMILY, TABLE))
+    depth = 0
+    for number, line in enumerate((text or "").splitlines(), 1):
+        stripped = " ".join(line.split("#", 1)[0].split())
+        if not stripped:
+            continue
+        if depth == 0 and stripped not in allowed:
+            raise ValueError("line %d: %r is not allowed; the ruleset may only hold %s"
+                             % (number, stripped, ", ".join(repr(item) for item in allowed)))
+        depth += stripped.count("{") - stripped.count("}")
+    if depth != 0:
+        raise ValueError("unbalanced braces in the ruleset")

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nftables backend, node part: read our table, replace or remove it in one transaction."""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
+    BackendError,
+    protocol_numbers,
+)
+
+REMOVE = "table %s %s\ndelete table %s %s\n" % (nftables.FAMILY, nftables.TABLE, nftables.FAMILY, nftables.TABLE)
+
+
+class NftablesHost(object):
+    def __init__(self, module):
+        self.module = module
+        self.nft = module.get_bin_path("nft")
+        if not self.nft:
+            raise BackendError("nft not found: install the nftables package or use microseg_backend: iptables")
+        self.protocols = protocol_numbers()
+
+    def run(self, args, data=None, what=None):
+        rc, out, err = self.module.run_command([self.nft] + args, data=data, binary_data=True,
+                                               environ_update={"LANG": "C", "LC_ALL": "C"})
+        if rc != 0:
+            raise BackendError("%s failed (rc=%d): %s" % (what or "nft " + " ".join(args), rc, (err or out).strip()),
+                               cmd="nft " + " ".join(args), rc=rc, stdout=out, stderr=err)
+        return out
+
+    def live_table(self):
+        """Our table as nft lists it, or None when it does not exist."""
+        rc, out, err = self.module.run_command([self.nft, "list", "table", nftables.FAMILY, nftables.TABLE],
+                                               environ_update={"LANG": "C", "LC_ALL": "C"})
+        if rc != 0:
+            if "No such file or directory" in err or "does not exist" in err:
+                return None
+            raise BackendError("nft list table %s %s failed (rc=%d): %s"
+                               % (nftables.FAMILY, nftables.TABLE, rc, err.strip()))
+        return out
+
+    def load(self, text):
+        """Dry run (-c), then one transaction: the table is never half-loaded."""
+        self.run(["-c", "-f", "-"], data=text, what="nft -c -f (dry run)")
+        self.run(["-f", "-"], data=text, what="nft -f")
+
+
+class NftablesChange(object):
+    """Desired (a ruleset file) against live (our table), before anything is touched."""
+
+    def __init__(self, host, ruleset, remove):
+        self.host = host
+        try:
+            nftables.check_ruleset(ruleset)
+        except ValueError as error:
+            raise BackendError("nft ruleset: %s" % error)
+        self.ruleset = ruleset
+        self.desired = None if remove else nftables.table_body(ruleset)
+        live = host.live_table()
+        self.before, self.after = live or "", self.desired or ""
+        self.actions, self.reported = [], []
+        if self.desired is None:
+            self.changed = live is not None
+            if self.changed:
+                self.actions.append("remove table %s %s" % (nftables.FAMILY, nftables.TABLE))
+        else:
+            self.changed = live is None or (nftables.normalise(self.desired, host.protocols)
+                                            != nftables.normalise(live, host.protocols))
+            if self.changed:
+                self.actions.append("%s table %s %s" % ("create" if live is None else "replace",
+                                                        nftables.FAMILY, nftables.TABLE))
+
+    def apply(self):
+        self.host.load(REMOVE if self.desired is None else self.ruleset)

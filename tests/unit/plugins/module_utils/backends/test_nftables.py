@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nftables backend, pure part: rendering, normalising live listings, refusing foreign statements."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+
+INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},
+             "groups": {"kube_control_plane": ["cp1"], "kube_node": ["w1"]}}
+
+
+def plan(policy=None, features=("flannel_vxlan",)):
+    return compile_plan({"name": "cp1", "features": list(features)}, INVENTORY, policy or {"mode": "host"})
+
+
+def test_rules_per_family_and_set():
+    rules = nftables.render_rules(plan())
+    assert rules[:3] == ['iif "lo" accept comment "microseg: loopback"',
+                         'ct state established,related accept comment "microseg: established"',
+                         'ct status dnat accept comment "microseg: dnat"']
+    assert ('icmp type { destination-unreachable, time-exceeded, parameter-problem } accept '
+            'comment "microseg: icmp_essential"') in rules
+    assert 'tcp dport 2379-2380 ip saddr @control_plane_v4 accept comment "microseg: etcd_client,etcd_peer"' in rules
+    assert 'tcp dport 2379-2380 ip6 saddr @control_plane_v6 accept comment "microseg: etcd_client,etcd_peer"' in rules
+    assert 'tcp dport 6443 accept comment "microseg: k8s_apiserver"' in rules
+    assert 'tcp dport { 10257, 10259 } ip saddr @self_v4 accept comment "microseg: k8s_scheduler,k8s_controller_manager"' in rules
+    assert rules[-1] == 'drop comment "microseg: block everything else"'
+
+
+def test_states_and_portless_protocols():
+    alert = nftables.render_rules(plan({"mode": "host", "state": "alert", "whitelist": [{"proto": "ipip"}]}))
+    assert alert[-2:] == ['limit rate 5/minute log prefix "microseg alert: " comment "microseg: alert everything else"',
+                          'return comment "microseg: alert everything else"']
+    assert 'meta nfproto ipv4 meta l4proto 4 accept comment "microseg: microseg_whitelist[0]"' in alert
+    monitor = nftables.render_rules(plan({"mode": "host", "state": "monitor"}))
+    assert monitor[-1] == 'counter return comment "microseg: monitor everything else"'
+
+
+def test_table_and_file():
+    table = nftables.render_table(plan())
+    assert table.startswith("table inet microseg {")
+    assert "\t\ttype filter hook input priority filter + 10; policy accept;" in table
+    assert "\t\telements = { 10.89.0.11/32 }" in table
+    text = nftables.ruleset_file(plan())
+    assert text.splitlines()[1:3] == ["table inet microseg", "delete table inet microseg"]
+    assert nftables.table_body(text) == table
+    empty = compile_plan({"name": "x"}, {"hosts": {"x": {"addresses": ["10.0.0.1"]}}, "groups": {}}, {})
+    assert nftables.table_body(nftables.ruleset_file(empty)) is None
+
+
+def test_normalise_a_live_listing():
+    live = ('table inet microseg {\n\tset a_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n'
+            '\t\telements = { 10.0.0.5, 10.0.0.0/24,\n\t\t\t     10.2.0.0/31 }\n\t}\n'
+            '\tchain input {\n\t\tmeta l4proto ipencap counter packets 12 bytes 400 accept\n\t}\n}\n')
+    desired = ('table inet microseg {\n set a_v4 {\n type ipv4_addr\n flags interval\n'
+               ' elements = { 10.0.0.0/24, 10.0.0.5/32, 10.2.0.0/31 }\n }\n'
+               ' chain input {\n meta l4proto 4 counter accept\n }\n}\n')
+    assert nftables.normalise(live, {"ipencap": "4"}) == nftables.normalise(desired, {"ipencap": "4"})
+    assert nftables.normalise("meta l4proto esp accept") == ["meta l4proto esp accept"]
+
+
+@pytest.mark.parametrize("text, ok", [
+    (nftables.ruleset_file(plan()), True),
+    ("# nothing\n", True),
+    ("flush ruleset\n", False),
+    ("table ip kube-proxy {\n}\n", False),
+    ("delete table ip filter\n", False),
+    ("table inet microseg {\n chain x {\n }\n}\nadd rule ip filter INPUT drop\n", False),
+    ("table inet microseg {\n", False),
+])
+def test_check_ruleset_only_lets_our_table_through(text, ok):
+    if ok:
+        nftables.check_ruleset(text)
+    else:
+        with pytest.raises(ValueError):
+            nftables.check_ruleset(text)
