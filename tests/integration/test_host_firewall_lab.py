@@ -211,3 +211,21 @@ def test_remove_takes_out_exactly_ours(target):
     assert "mseg-" not in target.node.sh("ipset list -n").stdout
     assert target.apply(state="absent")["changed"] is False
     assert reachable(target.peer, target.ip, 9999)                 # everything passes again
+
+
+def test_a_ruleset_the_kernel_rejects_fails_clearly_and_changes_nothing(target):
+    target.apply(target.plan({"mode": "host", "state": "block"}))
+    before = target.save()
+    bad = "*filter\n:MICROSEG-INPUT - [0:0]\n-A MICROSEG-INPUT -p tcp -m tcp --dport 1 -j ACCEPT\n" \
+          "-A MICROSEG-INPUT -m no_such_match -j ACCEPT\nCOMMIT\n"
+    rc, result = target.node.run_module("host_firewall", json.dumps(
+        {"variant": target.variant, "ipv4_rules": bad, "ipv6_rules": "", "ipsets": ""}))
+    assert rc != 0 and "restore --test failed" in result["msg"]
+    assert result["offending_line"] == "-A MICROSEG-INPUT -m no_such_match -j ACCEPT"
+    assert target.save() == before                      # dry run failed: nothing was applied
+
+
+def test_the_other_variant_is_refused_when_the_rules_live_elsewhere(target):
+    other = "legacy" if target.variant == "nf_tables" else "nf_tables"
+    rc, result = target.node.run_module("host_firewall", json.dumps({"variant": other}))
+    assert rc != 0 and "mixing variants breaks rule ordering" in result["msg"]

@@ -123,8 +123,6 @@ class IptablesHost(object):
         return out
 
     def _choose_variant(self, wanted):
-        if wanted != "auto":
-            return wanted
         counts = {}
         for variant, suffix in VARIANT_SUFFIX.items():
             path = self.module.get_bin_path("iptables-%s-save" % suffix)
@@ -134,6 +132,13 @@ class IptablesHost(object):
         default = self._plain_variant("iptables")
         if default is None and not counts:
             raise BackendError("iptables not found on the node: install iptables or use microseg_backend: nftables")
+        if wanted != "auto":
+            other = "legacy" if wanted == "nf_tables" else "nf_tables"
+            if counts.get(other, 0) and not counts.get(wanted, 0):
+                raise BackendError("microseg_iptables_variant: %s was asked for, but the node's rules (kube-proxy, "
+                                   "Docker, CNI) are in iptables-%s (%d rules) and none in %s; mixing variants breaks "
+                                   "rule ordering. Allowed: auto or %s" % (wanted, other, counts[other], wanted, other))
+            return wanted
         chosen, _reason = choose_variant(default or "nf_tables", counts.get("legacy", 0), counts.get("nf_tables", 0))
         return chosen
 
