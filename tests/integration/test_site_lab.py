@@ -88,6 +88,12 @@ def test_site_check_apply_idempotent_then_remove(cluster):
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(counts["changed"] == 0 for counts in recap.values()), recap     # a second run changes nothing
 
+    # verify.yml probes the planned flows: all as planned, blocked ones included
+    proc, recap = playbook("verify.yml", inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r"(\d+) flows, \1 as expected, 0 broken", proc.stdout), proc.stdout[-3000:]
+    assert "blocked  blocked" in proc.stdout and "passes   passes" in proc.stdout
+
     # a reboot: netfilter starts empty; the boot script brings back ours, and only ours
     applied = snapshot(cp)
     kept = cp.sh("cat /etc/microseg/*").stdout
@@ -111,6 +117,8 @@ def test_site_check_apply_idempotent_then_remove(cluster):
     assert cp.sh("test -e /usr/local/sbin/microseg-restore", check=False).returncode != 0
     assert snapshot(cp) == before
     assert cp.sh("test -e /etc/microseg", check=False).returncode != 0
+    proc, recap = playbook("verify.yml", inventory)                              # the firewall is gone:
+    assert proc.returncode != 0 and re.search(r"flows, \d+ as expected, [1-9]\d* broken", proc.stdout)
     assert reachable(worker, ip, 9999)
     proc, recap = playbook("remove.yml", inventory)
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
