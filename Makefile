@@ -18,12 +18,15 @@ SANITY_STAMP := $(SANITY_VENV)/.installed
 ANSIBLE_TEST := $(CURDIR)/$(SANITY_VENV)/bin/ansible-test
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# podman for the lab: runc, cgroupfs, low ulimits (see lab/containers.conf); /etc is left alone
+export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
+SCENARIOS := swarm
 
-.PHONY: help setup deps demo plan test pytest sanity lint build clean
+.PHONY: help setup deps demo plan test pytest molecule sanity lint build clean
 
 help:
 	@echo "make demo    plan the example inventory and print each node's whitelist"
-	@echo "make test    pytest (unit + integration + lab), ansible-test sanity, ansible-lint (production)"
+	@echo "make test    pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint"
 	@echo "make build   build the collection tarball into build/"
 	@echo "make clean   remove .venv, build/ and the collection link"
 
@@ -47,7 +50,7 @@ demo: plan
 plan: setup
 	ansible-playbook playbooks/plan.yml
 
-test: pytest sanity lint
+test: pytest molecule sanity lint
 
 pytest: setup deps
 	pytest -q
@@ -56,6 +59,11 @@ $(SANITY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(SANITY_VENV)
 	$(SANITY_VENV)/bin/pip install --quiet "$$(grep '^ansible-core==' requirements-dev.txt)"
 	touch $@
+
+# Molecule scenarios on real lab clusters (molecule/NAME): create, converge, idempotence, verify.
+molecule: setup deps
+	lab/image.sh docker >/dev/null
+	set -e; for scenario in $(SCENARIOS); do molecule test -s $$scenario; done
 
 # ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME: test a copy
 # of the tracked (and new, not ignored) files there. It puts pip into its per-test venvs with a

@@ -8,7 +8,7 @@ kind=${1:-base}
 packages=python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd
 case "$kind" in
   base) ;;
-  docker) packages="$packages,docker.io" ;;
+  docker) packages="$packages,docker.io,busybox-static" ;;
   *) echo "lab/image.sh: unknown image kind '$kind'; allowed: base, docker" >&2; exit 2 ;;
 esac
 image="localhost/microseg-lab:$kind"

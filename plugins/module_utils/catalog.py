@@ -200,9 +200,10 @@ ICMP_ESSENTIAL = {
     "ipv6": (1, 2, 3, 4, 133, 134, 135, 136),      # errors incl. packet too big, router/neighbour discovery
 }
 
-# Settings of the whole cluster, read on one node (the NodePort range is an API server flag)
-# but needed on others (the workers serve NodePorts).
-CLUSTER_WIDE_PORT_KEYS = ("nodeport_range",)
+# Settings of the whole cluster, read on one node but needed on others: the NodePort range is
+# an API server flag (the workers serve NodePorts); the swarm's data-path port is only shown
+# by managers (every swarm node receives VXLAN on it).
+CLUSTER_WIDE_PORT_KEYS = ("nodeport_range", "swarm_data_path")
 
 FEATURES = tuple(sorted(set(entry.feature for entry in ENTRIES)))
 PORT_KEYS = tuple(sorted(set(entry.port_key for entry in ENTRIES + (MANAGEMENT_SSH,) if entry.port_key)))

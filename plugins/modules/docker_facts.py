@@ -82,7 +82,8 @@ ansible_facts:
           description:
             - C(state) (inactive, pending, active, error, locked), C(member), C(manager), C(node_id),
               C(node_addr), C(manager_addrs), C(manager_port), C(nodes), C(managers),
-              C(data_path_port) (4789 when unset) and C(data_path_port_source).
+              C(data_path_port) (4789 when unset; null on workers, which cannot see the swarm's
+              settings - the planner takes it from a manager) and C(data_path_port_source).
           type: dict
           returned: when reachable
         networks:

@@ -45,7 +45,12 @@ def parse_info(info):
         managers.append(host)
         if manager.get("NodeID") == node_id:
             manager_port = port
-    data_path_port = cluster.get("DataPathPort") or None
+    # Only managers see the swarm's settings (Swarm.Cluster); a worker cannot know the port.
+    if cluster:
+        data_path_port = cluster.get("DataPathPort") or DEFAULT_DATA_PATH_PORT
+        data_path_source = "Swarm.Cluster.DataPathPort" if cluster.get("DataPathPort") else "docker default (unset)"
+    else:
+        data_path_port, data_path_source = None, "not visible on this node (only managers show Swarm.Cluster)"
     return {
         "version": info.get("ServerVersion"),
         "swarm": {
@@ -58,8 +63,8 @@ def parse_info(info):
             "manager_port": manager_port,
             "nodes": swarm.get("Nodes"),
             "managers": swarm.get("Managers"),
-            "data_path_port": data_path_port or DEFAULT_DATA_PATH_PORT,
-            "data_path_port_source": "Swarm.Cluster.DataPathPort" if data_path_port else "docker default (unset)",
+            "data_path_port": data_path_port,
+            "data_path_port_source": data_path_source,
             "error": swarm.get("Error") or None,
         },
     }
@@ -87,8 +92,9 @@ def derive(info_facts, network_facts):
     swarm = info_facts["swarm"]
     if swarm["member"]:
         roles.append("swarm_manager" if swarm["manager"] else "swarm_worker")
-        ports["swarm_data_path"] = swarm["data_path_port"]
-        origins["swarm_data_path"] = "docker info: %s" % swarm["data_path_port_source"]
+        if swarm["data_path_port"] is not None:      # on workers it comes from a manager's profile
+            ports["swarm_data_path"] = swarm["data_path_port"]
+            origins["swarm_data_path"] = "docker info: %s" % swarm["data_path_port_source"]
         if swarm["manager"] and swarm["manager_port"]:
             ports["swarm_manager"] = swarm["manager_port"]
             origins["swarm_manager"] = "docker info: Swarm.RemoteManagers (this node's address)"

@@ -501,3 +501,10 @@ def test_different_cluster_wide_values_are_reported():
     assert any("nodeport_range differs between hosts" in w for w in worker["warnings"])
     inv["hosts"]["cp1"]["cluster_ports"] = {"apiserver": 1}
     assert "cluster-wide port setting" in error_of(inv=inv)
+
+
+def test_the_swarm_data_path_port_read_on_a_manager_reaches_the_workers():
+    inv = inventory()
+    inv["hosts"]["s1"]["cluster_ports"] = {"swarm_data_path": 4800}
+    worker = plan("s2", inv=inv, policy={"mode": "host"})
+    assert covers(worker, "udp", 4800, ("swarm_nodes",)) and not covers(worker, "udp", 4789, ("swarm_nodes",))

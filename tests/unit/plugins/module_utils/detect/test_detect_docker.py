@@ -21,8 +21,8 @@ def test_standalone_daemon_is_not_in_a_swarm():
     info = docker.parse_info(load("info_standalone.json"))
     assert info["version"] == "20.10.24+dfsg1"
     assert info["swarm"]["state"] == "inactive" and info["swarm"]["member"] is False
-    assert info["swarm"]["data_path_port"] == 4789
-    assert info["swarm"]["data_path_port_source"] == "docker default (unset)"
+    assert info["swarm"]["data_path_port"] is None
+    assert info["swarm"]["data_path_port_source"].startswith("not visible on this node")
     networks = docker.parse_networks(load("networks_standalone.json"))
     assert networks["by_driver"] == {"bridge": ["bridge", "docker_gwbridge"], "host": ["host"], "null": ["none"]}
     assert networks["encrypted_overlays"] == []
@@ -72,3 +72,13 @@ def test_ipv6_manager_address():
     info = docker.parse_info({"Swarm": {"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "a",
                                         "RemoteManagers": [{"NodeID": "a", "Addr": "[fd00::2]:2400"}]}})
     assert info["swarm"]["manager_addrs"] == ["fd00::2"] and info["swarm"]["manager_port"] == 2400
+
+
+def test_a_worker_cannot_see_the_data_path_port_a_manager_with_the_default_can():
+    worker = docker.parse_info({"Swarm": {"LocalNodeState": "active", "ControlAvailable": False}})
+    assert worker["swarm"]["data_path_port"] is None
+    assert docker.derive(worker, docker.parse_networks([]))["ports"] == {}       # taken from a manager's profile
+    manager = docker.parse_info({"Swarm": {"LocalNodeState": "active", "ControlAvailable": True,
+                                           "Cluster": {"ID": "x", "DataPathPort": 0}}})
+    assert manager["swarm"]["data_path_port"] == 4789
+    assert manager["swarm"]["data_path_port_source"] == "docker default (unset)"
