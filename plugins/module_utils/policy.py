@@ -185,9 +185,11 @@ def normalise_node(node, inventory):
         _choice(key, catalog.PORT_KEYS, "node %s: port setting (microseg_ports)" % name)
         ports[key] = parse_ports(value, where)
     ssh_port = node.get("ssh_port")
+    ssh_origin = "default" if ssh_port in (None, "") else "connection port"
     ssh_port = parse_port_item(22 if ssh_port in (None, "") else _int_or_text(ssh_port), "node %s: ssh_port" % name)
     if "ssh" in ports:
         ssh_port = ports.pop("ssh")[0]
+        ssh_origin = (node.get("port_origins") or {}).get("ssh", "microseg_ports")
     controller = node.get("controller_address") or None
     if controller is not None:
         controller = parse_network(controller, "node %s: controller_address" % name)
@@ -216,6 +218,7 @@ def normalise_node(node, inventory):
         "port_origins": origins,
         "warnings": warnings,
         "ssh_port": ssh_port,
+        "ssh_origin": ssh_origin,
         "controller": controller,
         "pod_cidrs": pod_cidrs,
         "addresses": host["addresses"],
@@ -470,7 +473,7 @@ def base_flows(node, sets):
             flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, why, match=match))
     entry = catalog.MANAGEMENT_SSH
     why = {"id": entry.id, "text": entry.why, "source": entry.source,
-           "port": "%d (%s)" % (node["ssh_port"][0], "connection port")}
+           "port": "%d (%s)" % (node["ssh_port"][0], node["ssh_origin"])}
     flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], _sources([sets.management()]),
                        FAMILIES, [why]))
     return flows

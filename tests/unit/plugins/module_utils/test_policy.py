@@ -182,7 +182,10 @@ def test_custom_nodeport_range_and_swarm_data_path_port():
 def test_ssh_port_of_the_connection_is_the_management_port():
     result = plan("cp1", ssh_port="2222")
     assert rules(result, "management")[0]["ports"] == ["2222"]
-    assert plan("cp1", ports={"ssh": 2200})["rules"][5]["ports"] == ["2200"]
+    assert rules(result, "management")[0]["why"][0]["port"] == "2222 (connection port)"
+    overridden = rules(plan("cp1", ports={"ssh": 2200}), "management")[0]
+    assert overridden["ports"] == ["2200"] and overridden["why"][0]["port"] == "2200 (microseg_ports)"
+    assert rules(plan("cp1"), "management")[0]["why"][0]["port"] == "22 (default)"
 
 
 # ----------------------------------------------------------------- the product's semantics
