@@ -20,12 +20,16 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # podman for the lab: runc, cgroupfs, low ulimits (see lab/containers.conf); /etc is left alone
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
-SCENARIOS := swarm
+SCENARIOS := swarm k8s-flannel k8s-calico
+LAB := inventories/lab
 
-.PHONY: help setup deps demo plan test pytest molecule sanity lint build clean
+.PHONY: help setup deps images demo demo-down plan test pytest molecule sanity lint build clean
 
 help:
-	@echo "make demo    plan the example inventory and print each node's whitelist"
+	@echo "make demo       bring up the lab (podman: a swarm and a Kubernetes-shaped cluster), apply the"
+	@echo "                whitelist (site.yml), print each node's table and the verify matrix"
+	@echo "make demo-down  remove the lab"
+	@echo "make plan       plan the example inventory offline and print each node's whitelist"
 	@echo "make test    pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint"
 	@echo "make build   build the collection tarball into build/"
 	@echo "make clean   remove .venv, build/ and the collection link"
@@ -45,7 +49,21 @@ setup: $(STAMP) $(COLLECTION_LINK)
 deps:
 	bash lab/deps.sh
 
-demo: plan
+# The lab's node images (lab/image.sh; built once per machine, rebuilt when the package list changes).
+images: deps
+	lab/image.sh base >/dev/null
+	lab/image.sh docker >/dev/null
+
+# The main job on the built-in lab: nodes up and prepared (lab/up.yml), the whitelist applied
+# (site.yml prints every node's table: what is admitted, from where, why), then the real-traffic
+# verify matrix (verify.yml). Running it again keeps the lab and changes nothing.
+demo: setup images
+	ansible-playbook -i $(LAB) lab/up.yml
+	ansible-playbook -i $(LAB) playbooks/site.yml
+	ansible-playbook -i $(LAB) playbooks/verify.yml
+
+demo-down: setup
+	ansible-playbook -i $(LAB) lab/down.yml
 
 plan: setup
 	ansible-playbook playbooks/plan.yml
@@ -61,8 +79,7 @@ $(SANITY_STAMP): requirements-dev.txt
 	touch $@
 
 # Molecule scenarios on real lab clusters (molecule/NAME): create, converge, idempotence, verify.
-molecule: setup deps
-	lab/image.sh docker >/dev/null
+molecule: setup images
 	set -e; for scenario in $(SCENARIOS); do molecule test -s $$scenario; done
 
 # ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME: test a copy

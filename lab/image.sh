@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Build a lab node image once per machine (no registry here): debootstrap a Debian minbase,
 # import it into podman. Usage: lab/image.sh [base|docker]   Prints the image name.
+#   base:   Kubernetes-shaped nodes - firewall tools, a real etcd (etcd-server), real BGP (bird2)
+#   docker: Docker Swarm nodes - base plus dockerd and a static busybox to import as an image
+# The package list is stored in the image's label: an image built from another list is rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF="$here/containers.conf"
 kind=${1:-base}
-packages=python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd
+packages=tini,python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
 case "$kind" in
   base) ;;
   docker) packages="$packages,docker.io,busybox-static" ;;
   *) echo "lab/image.sh: unknown image kind '$kind'; allowed: base, docker" >&2; exit 2 ;;
 esac
 image="localhost/microseg-lab:$kind"
-if podman image exists "$image"; then echo "$image"; exit 0; fi
+if podman image exists "$image"; then
+  built=$(podman image inspect --format '{{ index .Labels "microseg.packages" }}' "$image" 2>/dev/null || true)
+  if [ "$built" = "$packages" ]; then echo "$image"; exit 0; fi
+  echo "lab/image.sh: $image was built from other packages; rebuilding" >&2
+fi
 rootfs=$(mktemp -d /var/tmp/microseg-rootfs.XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
+trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
 echo "lab/image.sh: building $image (debootstrap, about a minute)" >&2
 debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" >"$rootfs.log" 2>&1 || {
   tail -20 "$rootfs.log" >&2; exit 1; }
-rm -f "$rootfs.log"
-tar -C "$rootfs" -c . | podman import --quiet - "$image" >/dev/null
+tar -C "$rootfs" -c . | podman import --quiet --change "LABEL microseg.packages=$packages" - "$image" >/dev/null
 echo "$image"

@@ -63,7 +63,10 @@ def expectation(verdict):
 def probe_matrix(plans, addresses, closed_port=DEFAULT_CLOSED_PORT):
     """{source host: [probe]} where a probe is {target, address, port, expect, why}.
 
-    plans: {host: plan}; addresses: {host: [addresses]} (the first IPv4 one is probed)."""
+    For each TCP port a whitelist rule lists (the first port of a range), one source the plan
+    admits and one it does not; other nodes are preferred, the node itself is a source only
+    when no other node shows the outcome (so ports admitted only from self are probed both
+    ways; it reaches itself over loopback). plans: {host: plan}; addresses: {host: [addresses]} (the first IPv4 one is probed)."""
     first = dict((host, next((a for a in addrs if ":" not in a), None)) for host, addrs in addresses.items())
     matrix = {}
     for target, plan in sorted(plans.items()):
@@ -72,17 +75,15 @@ def probe_matrix(plans, addresses, closed_port=DEFAULT_CLOSED_PORT):
         ports = {}
         for rule in plan["rules"]:
             if rule["phase"] == "whitelist" and rule["proto"] == "tcp" and rule["ports"]:
-                port = ports_from_strings(rule["ports"])[0][0]
-                ports.setdefault(port, ",".join(why["id"] for why in rule["why"]))
+                for low, _high in ports_from_strings(rule["ports"]):
+                    ports.setdefault(low, ",".join(why["id"] for why in rule["why"]))
         ports.setdefault(closed_port, "negative control: a port no rule admits")
+        sources = [host for host in sorted(first) if host != target and first[host]] + [target]
         count = 0
         for port, why in sorted(ports.items()):
             chosen = {}
-            for source in sorted(first):
-                if source == target or not first[source]:
-                    continue
-                outcome = expectation(evaluate(plan, first[source], "tcp", port))
-                chosen.setdefault(outcome, source)
+            for source in sources:
+                chosen.setdefault(expectation(evaluate(plan, first[source], "tcp", port)), source)
             for outcome, source in sorted(chosen.items()):
                 if count >= MAX_PROBES_PER_TARGET:
                     break

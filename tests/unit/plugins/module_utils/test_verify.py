@@ -57,3 +57,14 @@ def test_verdicts_read_refused_as_passed_and_timeout_as_blocked():
     rows = verdicts(matrix, results)
     assert [row["ok"] for row in rows] == [True, True, False]
     assert verdict_table(rows).splitlines()[-1] == "3 flows, 2 as expected, 1 broken"
+
+
+def test_matrix_probes_every_listed_port_and_self_only_ports_from_the_node_itself():
+    matrix = probe_matrix(plans({"mode": "host"}), dict((h, e["addresses"]) for h, e in INVENTORY["hosts"].items()))
+    to_cp1 = sorted((source, p["port"], p["expect"]) for source, probes in matrix.items() for p in probes
+                    if p["target"] == "cp1")
+    # 2379-2380 is one range: its first port; 10257 and 10259 are two ports of one rule: both
+    assert [entry for entry in to_cp1 if entry[1] in (2380, 10257, 10259)] == [
+        ("cp1", 10257, "passes"), ("cp1", 10259, "passes"), ("cp2", 10257, "blocked"), ("cp2", 10259, "blocked")]
+    # a port other nodes reach is never probed from the node itself
+    assert not [entry for entry in to_cp1 if entry[0] == "cp1" and entry[1] not in (10257, 10259)]
