@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF="$here/containers.conf"
 kind=${1:-base}
-packages=tini,python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
+packages=tini,openssh-server,python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
 case "$kind" in
   base) ;;
   docker) packages="$packages,docker.io,busybox-static" ;;

@@ -53,6 +53,7 @@ DEFAULT_POLICY = {
     "scope": "node_ip",
     "trusted_cidrs": [],
     "management_cidrs": [],
+    "management_access": True,
     "whitelist": [],
     "blacklist": [],
     "nodeport": True,
@@ -110,8 +111,9 @@ def normalise_policy(policy):
     _choice(result["state"], STATES, _var("state"))
     _choice(result["mode"], MODES, _var("mode"))
     _choice(result["scope"], SCOPES, _var("scope"))
-    if not isinstance(result["nodeport"], bool):
-        raise PlanError("%s: %r must be true or false" % (_var("nodeport"), result["nodeport"]))
+    for key in ("nodeport", "management_access"):
+        if not isinstance(result[key], bool):
+            raise PlanError("%s: %r must be true or false" % (_var(key), result[key]))
     for key in ("trusted_cidrs", "management_cidrs"):
         items = _as_list(result[key], _var(key))
         result[key] = [parse_network(item, "%s[%d]" % (_var(key), index)) for index, item in enumerate(items)]
@@ -458,8 +460,9 @@ def user_flows(kind, policy, sets):
     return flows
 
 
-def base_flows(node, sets):
-    """Always first: loopback, established, essential ICMP, DNAT'ed cluster traffic, management SSH."""
+def base_flows(node, sets, management_access=True):
+    """Always first: loopback, established, essential ICMP, DNAT'ed cluster traffic, management SSH
+    (unless the user opted out with management_access false)."""
     flows = []
     matches = list(catalog.BASE_MATCHES)
     if node["roles"]:
@@ -471,6 +474,10 @@ def base_flows(node, sets):
             flows.append(_flow("base", "accept", "icmpv6", None, ANY, ["ipv6"], why, catalog.ICMP_ESSENTIAL["ipv6"]))
         else:
             flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, why, match=match))
+    if not management_access:
+        sets.warn("%s is false: the SSH path of the Ansible connection is not admitted by this plan; only the "
+                  "commit-confirm rollback protects the connection" % _var("management_access"))
+        return flows
     entry = catalog.MANAGEMENT_SSH
     why = {"id": entry.id, "text": entry.why, "source": entry.source,
            "port": "%d (%s)" % (node["ssh_port"][0], node["ssh_origin"])}
@@ -597,7 +604,7 @@ def compile_plan(node, inventory, policy):
     rules = []
     default = "return"
     if not passthrough:
-        rules = base_flows(node, sets) + blacklist + whitelist
+        rules = base_flows(node, sets, policy["management_access"]) + blacklist + whitelist
         if whitelist and policy["mode"] == "host":
             default = state_action
         elif whitelist:

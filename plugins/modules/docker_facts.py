@@ -147,6 +147,10 @@ def gather(module, socket_path, timeout):
         version = docker_get(socket_path, "/version", timeout)
     except DockerAPIError as error:
         facts["error"] = str(error)
+        # a daemon that is there but does not answer is worth a warning: the swarm role then comes
+        # from the inventory groups only
+        module.warn("Docker at %s: %s; the node's swarm role is taken from the inventory groups only"
+                    % (socket_path, error))
         return facts
     info_facts = detect.parse_info(info)
     network_facts = detect.parse_networks(networks)

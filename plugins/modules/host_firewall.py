@@ -30,14 +30,30 @@ description:
     and still reports the diff of our objects.
   - After applying, the live state is read back and must equal the desired one, otherwise the task fails.
   - Concurrent runs on one node are serialised with a lock file.
+  - "Commit-confirm (O(confirm_timeout) > 0): before a change is applied, our current objects are
+    snapshotted and a detached process on the node is armed to put them back after
+    O(confirm_timeout) seconds. The controller must reconnect and call the module with
+    O(state=confirm) and the returned RV(confirm_token) in time; otherwise the node rolls back by
+    itself, and the confirm call (once the node is reachable again) fails saying what was rolled back."
 options:
   state:
     description:
       - V(present) applies the ruleset; V(absent) removes exactly what this collection added
         (iptables - our jump, our chain, our ipsets; nftables - our table).
+      - V(confirm) disarms the revert armed by a previous run with O(confirm_timeout); it fails when
+        the node has already rolled back.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, confirm]
     default: present
+  confirm_timeout:
+    description:
+      - Seconds the node waits for O(state=confirm) before it puts the previous rules back by
+        itself. V(0) applies without a revert.
+    type: int
+    default: 0
+  confirm_token:
+    description: With O(state=confirm), the RV(confirm_token) the applying run returned.
+    type: str
   backend:
     description: The firewall backend.
     type: str
@@ -148,6 +164,18 @@ diff:
   description: Before and after of our objects, with C(--diff).
   returned: when diff mode is on
   type: dict
+confirm_token:
+  description:
+    - The token of the armed revert, to pass to O(state=confirm). Empty when nothing changed (no
+      revert is armed), in check mode, or without O(confirm_timeout).
+  returned: always
+  type: str
+  sample: 1795474010-5f3a9c21b7e0
+rolled_back:
+  description: With O(state=confirm), what the node's revert did when the confirm came too late.
+  returned: when the node rolled back
+  type: list
+  elements: str
 """
 
 import fcntl
@@ -155,6 +183,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import confirm
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
     BackendError,
@@ -164,6 +193,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     parse_ruleset,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+    REMOVE as NFT_REMOVE,
     NftablesChange,
     NftablesHost,
 )
@@ -217,10 +247,56 @@ def nftables_change(module, params, remove, result):
     return lambda: NftablesChange(host, params["nft_ruleset"], remove)
 
 
+def iptables_revert(module, change):
+    """A revert to the objects as they were before this change (none: our chain, jump and sets go)."""
+    variant = change.host.variant
+    rules, sets = change.snapshot()
+
+    def revert():
+        host = IptablesHost(module, variant)
+        undo = IptablesChange(host, rules, sets, remove=False)
+        undo.apply()
+        return undo.actions
+    return revert
+
+
+def nftables_revert(module, change):
+    before = change.before or None
+
+    def revert():
+        host = NftablesHost(module)
+        undo = NftablesChange(host, NFT_REMOVE + before if before else "", remove=before is None)
+        undo.apply()
+        return undo.actions
+    return revert
+
+
+def confirm_run(module, params, result):
+    """state=confirm: disarm the revert, or say what it did when it came first."""
+    if not params["confirm_token"]:
+        raise BackendError("state=confirm needs confirm_token (the token the applying run returned)")
+    lock = take_lock(params["lock_timeout"])     # the revert runs under the same lock: no race
+    try:
+        confirmed, outcome = confirm.disarm(params["confirm_token"])
+    finally:
+        lock.close()
+    if confirmed:
+        result.update(changed=True, actions=["confirmed: the revert armed by token %s is disarmed" % params["confirm_token"]])
+        return
+    if "actions" in outcome:
+        result["rolled_back"] = outcome["actions"]
+        raise BackendError("the confirm came too late: the node put its previous rules back by itself (%s)"
+                           % ("; ".join(outcome["actions"]) or "nothing to undo"), rolled_back=outcome["actions"])
+    if "time" in outcome:
+        raise BackendError("the confirm came too late, and the node's revert to its previous rules failed: %s"
+                           % outcome.get("error"))
+    raise BackendError("cannot confirm token %s: %s" % (params["confirm_token"], outcome.get("error")))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            state=dict(type="str", choices=["present", "absent", "confirm"], default="present"),
             backend=dict(type="str", choices=["iptables", "nftables"], default="iptables"),
             variant=dict(type="str", choices=["auto", "legacy", "nf_tables"], default="auto"),
             ipv4_rules=dict(type="str", default=""),
@@ -228,13 +304,26 @@ def main():
             ipsets=dict(type="str", default=""),
             nft_ruleset=dict(type="str", default=""),
             lock_timeout=dict(type="int", default=60),
+            confirm_timeout=dict(type="int", default=0),
+            confirm_token=dict(type="str", no_log=False),
         ),
         supports_check_mode=True,
     )
     params = module.params
     remove = params["state"] == "absent"
     result = dict(changed=False, actions=[], reported=[], families=[], backend=params["backend"],
-                  jump_comment=iptables.JUMP_COMMENT)
+                  jump_comment=iptables.JUMP_COMMENT, confirm_token="")
+    if params["confirm_timeout"] < 0:
+        module.fail_json(msg="confirm_timeout: %d is negative; allowed: 0 (no revert) or the seconds to wait"
+                         % params["confirm_timeout"], **result)
+    if params["state"] == "confirm":
+        try:
+            if not module.check_mode:
+                confirm_run(module, params, result)
+        except BackendError as error:
+            result.update(error.details)
+            module.fail_json(msg=str(error), **result)
+        module.exit_json(**result)
     try:
         make_change = (nftables_change if params["backend"] == "nftables" else iptables_change)(
             module, params, remove, result)
@@ -245,6 +334,12 @@ def main():
             if module._diff:
                 result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
             if change.changed and not module.check_mode:
+                if params["confirm_timeout"] and not remove:
+                    token = confirm.new_token()
+                    revert = (nftables_revert if params["backend"] == "nftables" else iptables_revert)(module, change)
+                    confirm.arm(token, params["confirm_timeout"], change.actions, revert,
+                                lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]))
+                    result["confirm_token"] = token
                 change.apply()
                 again = make_change()
                 if again.changed:

@@ -151,10 +151,10 @@ def lab_nodes(lab_image):
     podman("network", "create", network)
     made = []
 
-    def make(name):
+    def make(name, privileged=False):
         full = "%s-%s" % (network, name)
-        podman("run", "-d", "--name", full, "--hostname", name, "--network", network, "--cap-add", "NET_ADMIN",
-               lab_image, "sleep", "infinity")
+        podman("run", "-d", "--name", full, "--hostname", name, "--network", network,
+               *(["--privileged"] if privileged else ["--cap-add", "NET_ADMIN"]), lab_image, "sleep", "infinity")
         made.append(full)
         return LabNode(full)
 

@@ -122,3 +122,25 @@ def test_site_check_apply_idempotent_then_remove(cluster):
     assert reachable(worker, ip, 9999)
     proc, recap = playbook("remove.yml", inventory)
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
+
+REJECTED = [
+    ('{"microseg_whitelist": [{"port": 70000}]}', "port 70000 is out of range"),
+    ('{"microseg_scope": "cidr", "microseg_trusted_cidrs": ["10.0.0.0/33"]}', "10.0.0.0/33"),
+    ('{"microseg_mode": "strict"}', "strict"),
+    ('{"microseg_whitelist": [{"port": 80, "from": ["kube_nodes"]}]}', "'kube_nodes' is neither"),
+]
+
+
+def test_a_rejected_run_leaves_the_node_byte_identical(cluster):
+    """Bad input stops the run before anything on the node changes: live rules and kept files."""
+    _backend, cp, _worker, _ip, inventory = cluster
+    proc, _recap = playbook("site.yml", inventory)          # a node with our rules applied
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    before, kept = snapshot(cp), cp.sh("cat /etc/microseg/* 2>/dev/null || true").stdout
+    for extra, named in REJECTED:
+        proc, recap = playbook("site.yml", inventory, "-e", extra)
+        assert proc.returncode != 0 and recap[cp.name]["failed"] == 1, extra
+        assert named in proc.stdout, proc.stdout[-3000:]
+        assert snapshot(cp) == before, extra
+        assert cp.sh("cat /etc/microseg/* 2>/dev/null || true").stdout == kept, extra

@@ -189,8 +189,10 @@ class IptablesChange(object):
         self.set_script, self.obsolete_sets, self.actions = iptables.set_changes(desired_sets, live_sets)
         self.actions += ["destroy ipset %s" % name for name in self.obsolete_sets]
         self.scripts, self.reported, self.before, self.after = {}, [], [], []
+        self.live_rules = {}
         for family, rules in sorted(desired_rules.items()):
             live = host.live_chain(family)
+            self.live_rules[family] = list(live["rules"])
             script = iptables.restore_script(rules, live, remove=remove or not rules)
             if script:
                 self.scripts[family] = script
@@ -211,6 +213,12 @@ class IptablesChange(object):
     @property
     def changed(self):
         return bool(self.set_script or self.obsolete_sets or self.scripts)
+
+    def snapshot(self):
+        """Our objects as they are now, as desired rules and sets: applying them undoes this change."""
+        sets = dict((name, list(content["members"])) for name, content in self.live_sets.items()
+                    if name.startswith(iptables.SET_PREFIX))
+        return dict(self.live_rules), sets
 
     def apply(self):
         self.host.apply_sets(self.set_script)           # sets first: the rules refer to them

@@ -314,6 +314,18 @@ def test_management_access_comes_first_from_the_controller_and_admin_cidrs():
     assert any("SSH port 22 is admitted from any source" in w for w in anyone["warnings"])
 
 
+def test_management_access_can_only_be_left_out_by_an_explicit_opt_out():
+    opted_out = plan("cp1", controller_address="198.51.100.250", policy={"management_access": False})
+    assert rules(opted_out, "management") == []
+    assert any("microseg_management_access is false" in w and "commit-confirm" in w for w in opted_out["warnings"])
+    # a blacklist cannot cut it: management comes before the blacklist
+    blocked = plan("cp1", controller_address="198.51.100.250", policy={"blacklist": [{"from": ["198.51.100.250"]}]})
+    phases = [rule["phase"] for rule in blocked["rules"]]
+    assert phases.index("management") < phases.index("blacklist")
+    with pytest.raises(PlanError, match="microseg_management_access: 'no' must be true or false"):
+        plan("cp1", policy={"management_access": "no"})
+
+
 def test_base_rules_come_first_in_a_fixed_order():
     result = plan("cp1")
     first = [(rule["match"] or rule["proto"]) for rule in result["rules"][:6]]

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Commit-confirm: the detached revert runs unless disarmed in time, and says what it did."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import confirm
+
+
+class Lock(object):
+    def close(self):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(confirm, "STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(confirm, "PENDING", str(tmp_path / "state" / "pending.json"))
+    monkeypatch.setattr(confirm, "OUTCOME", str(tmp_path / "state" / "rollback.json"))
+    return tmp_path
+
+
+def revert_writing(marker):
+    def revert():
+        with open(marker, "w") as handle:
+            handle.write("reverted")
+        return ["ipv4: rewrite chain MICROSEG-INPUT (3 rules)"]
+    return revert
+
+
+def wait_for(path, seconds=5.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline and not os.path.exists(path):
+        time.sleep(0.05)
+    return os.path.exists(path)
+
+
+def test_without_a_confirm_the_node_reverts_by_itself_and_records_it(state_dir):
+    marker = str(state_dir / "marker")
+    confirm.arm("t1", 0.5, ["ipv4: rewrite chain"], revert_writing(marker), Lock)
+    assert confirm.pending_token() == "t1"
+    assert wait_for(confirm.OUTCOME)
+    assert open(marker).read() == "reverted"
+    assert confirm.pending_token() is None
+    confirmed, outcome = confirm.disarm("t1")
+    assert confirmed is False
+    assert outcome["actions"] == ["ipv4: rewrite chain MICROSEG-INPUT (3 rules)"]
+
+
+def test_a_confirm_in_time_disarms_the_revert(state_dir):
+    marker = str(state_dir / "marker")
+    confirm.arm("t2", 1.0, [], revert_writing(marker), Lock)
+    assert confirm.disarm("t2") == (True, None)
+    time.sleep(1.5)
+    assert not os.path.exists(marker) and not os.path.exists(confirm.OUTCOME)
+
+
+def test_a_newer_run_supersedes_an_armed_revert(state_dir):
+    old_marker, new_marker = str(state_dir / "old"), str(state_dir / "new")
+    confirm.arm("old", 0.6, [], revert_writing(old_marker), Lock)
+    confirm.arm("new", 0.3, [], revert_writing(new_marker), Lock)
+    assert wait_for(new_marker)
+    time.sleep(0.8)
+    assert not os.path.exists(old_marker)
+    assert json.load(open(confirm.OUTCOME))["token"] == "new"
+
+
+def test_a_failing_revert_is_recorded_with_its_error(state_dir):
+    def revert():
+        raise RuntimeError("iptables-restore failed (rc=1): line 3")
+    confirm.arm("t3", 0.2, [], revert, Lock)
+    assert wait_for(confirm.OUTCOME)
+    confirmed, outcome = confirm.disarm("t3")
+    assert confirmed is False and "line 3" in outcome["error"]
+
+
+def test_an_unknown_token_cannot_be_confirmed():
+    confirmed, outcome = confirm.disarm("nope")
+    assert confirmed is False and "no pending confirm" in outcome["error"]
