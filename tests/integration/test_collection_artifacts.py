@@ -47,3 +47,22 @@ def test_ansible_doc_shows_the_role_variables():
     assert result.returncode == 0, result.stderr
     for variable in ("microseg_state", "microseg_mode", "microseg_scope", "microseg_whitelist", "microseg_blacklist"):
         assert variable in result.stdout
+
+
+def test_ansible_builder_creates_the_execution_environment_context(tmp_path):
+    """execution-environment.yml (schema v3) with the collection's own dependencies; building the
+    image needs a registry for the base image and is not run here."""
+    result = run("ansible-galaxy", "collection", "build", "--force", "--output-path", "build", ".")
+    assert result.returncode == 0, result.stderr
+    context = tmp_path / "context"
+    result = run("ansible-builder", "create", "-f", "execution-environment.yml", "-c", str(context))
+    assert result.returncode == 0, result.stdout + result.stderr
+    containerfile = (context / "Containerfile").read_text()
+    assert "ansible-core==2.19.14" in containerfile and "ansible-runner==" in containerfile
+    assert (context / "_build" / "collections" / "microseg-cluster_firewall-0.1.0.tar.gz").exists()
+    assert "netaddr" in (context / "_build" / "requirements.txt").read_text()
+    assert "openssh-client" in (context / "_build" / "bindep.txt").read_text()
+    # the collection carries its dependencies for EEs that install it from Galaxy
+    with tarfile.open(ROOT / "build" / "microseg-cluster_firewall-0.1.0.tar.gz") as archive:
+        names = archive.getnames()
+    assert {"meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= set(names)
