@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -120,6 +121,19 @@ def lab_image():
     if proc.returncode != 0:
         pytest.fail("lab/image.sh failed:\n" + proc.stderr[-3000:])
     return proc.stdout.strip().splitlines()[-1]
+
+
+def lab_inventory(path, hosts=(), groups=None, **variables):
+    """Write a YAML inventory of lab nodes reached with the podman connection (they are root
+    already, so no become); variables go to all, groups is {group: [node, ...]}."""
+    common = {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3",
+              "ansible_become": False}
+    common.update(variables)
+    inventory = {"all": {"vars": common, "hosts": dict((node.name, {}) for node in hosts),
+                         "children": dict((group, {"hosts": dict((node.name, {}) for node in members)})
+                                          for group, members in (groups or {}).items())}}
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path
 
 
 class LabNode(object):

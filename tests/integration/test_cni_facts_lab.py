@@ -11,7 +11,7 @@ from pathlib import Path
 
 import netaddr
 import pytest
-from conftest import LAB_CONF, ROOT, ansible_env
+from conftest import LAB_CONF, ROOT, ansible_env, lab_inventory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "fixtures"
 CALICO_ENV = ("CALICO_NETWORKING_BACKEND=bird CALICO_IPV4POOL_IPIP=CrossSubnet CALICO_IPV4POOL_VXLAN=always "
@@ -106,19 +106,8 @@ def test_audit_plans_from_what_the_nodes_run(control_plane, calico_worker, tmp_p
     """playbooks/audit.yml: detection feeds the planner - detected ports replace the catalog
     defaults, a host in no group gets its detected role, the NodePort range read on the
     control plane reaches the worker."""
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        "all:\n"
-        "  vars:\n"
-        "    ansible_connection: containers.podman.podman\n"
-        "    ansible_python_interpreter: /usr/bin/python3\n"
-        "    microseg_mode: host\n"
-        "  hosts:\n"
-        "    %s: {}\n"
-        "  children:\n"
-        "    kube_control_plane:\n"
-        "      hosts:\n"
-        "        %s: {}\n" % (calico_worker.name, control_plane.name))
+    inventory = lab_inventory(tmp_path / "hosts.yml", hosts=[calico_worker], groups={"kube_control_plane": [control_plane]},
+                              microseg_mode="host")
     plans = tmp_path / "plans"
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / "audit.yml"),
                            "-e", "microseg_plan_dir=%s" % plans],

@@ -9,7 +9,7 @@ import json
 import random
 
 import pytest
-from test_host_firewall_lab import FOREIGN_V4, FOREIGN_V6, KUBE_FIREWALL_DROP, KUBE_JUMP, Target, reachable
+from test_host_firewall_lab import KUBE_FIREWALL_DROP, KUBE_JUMP, preloaded_target, reachable
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 
@@ -30,16 +30,7 @@ done
 
 @pytest.fixture(scope="module", params=["nf_tables", "legacy"])
 def target(request, lab_nodes):
-    peer = lab_nodes("fpeer-" + request.param.replace("_", ""))
-    node = lab_nodes("faults-" + request.param.replace("_", ""))
-    target = Target(node, request.param, peer)
-    node.write("/tmp/foreign4", FOREIGN_V4)
-    node.write("/tmp/foreign6", FOREIGN_V6)
-    node.sh("%s < /tmp/foreign4 && %s < /tmp/foreign6" % (target.tool("ipv4", "restore"), target.tool("ipv6", "restore")))
-    for port in (6443, 9999):
-        node.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
-    assert reachable(peer, target.ip, 9999)
-    return target
+    return preloaded_target(lab_nodes, request.param, "faults-", (6443, 9999))
 
 
 def ours(target, family="ipv4"):
@@ -112,7 +103,6 @@ def test_a_restore_killed_half_way_leaves_the_old_or_the_new_chain(target):
             seen.add("new")
         target.apply(small)                                   # the next run repairs
         assert ours(target) == old
-    print("after SIGKILL:", sorted(seen))
     assert "old" in seen         # some kills landed before the transaction committed
 
 

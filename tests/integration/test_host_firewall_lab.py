@@ -110,21 +110,26 @@ def reachable(peer, ip, port):
     return peer.sh("nc -z -w 2 %s %d" % (ip, port), check=False).returncode == 0
 
 
-@pytest.fixture(scope="module", params=["nf_tables", "legacy"])
-def target(request, lab_nodes):
-    peer = lab_nodes("peer-" + request.param.replace("_", ""))
-    node = lab_nodes("fw-" + request.param.replace("_", ""))
-    target = Target(node, request.param, peer)
-    node.write("/tmp/foreign4", FOREIGN_V4)
-    node.write("/tmp/foreign6", FOREIGN_V6)
-    node.sh("%s < /tmp/foreign4 && %s < /tmp/foreign6"
-            % (target.tool("ipv4", "restore"), target.tool("ipv6", "restore")))
-    for port in (6443, 2379, 9999):
-        node.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
-    # the test itself must be able to fail: before any rule, every listener answers the peer
-    for port in (6443, 2379, 9999):
+def preloaded_target(lab_nodes, variant, prefix, ports):
+    """A target node holding kube-proxy's, Calico's and Docker's rules, with listeners on ports
+    that a peer reaches before any rule of ours (so the tests can fail), and its peer."""
+    short = variant.replace("_", "")
+    peer = lab_nodes("%speer-%s" % (prefix, short))
+    target = Target(lab_nodes("%sfw-%s" % (prefix, short)), variant, peer)
+    target.node.write("/tmp/foreign4", FOREIGN_V4)
+    target.node.write("/tmp/foreign6", FOREIGN_V6)
+    target.node.sh("%s < /tmp/foreign4 && %s < /tmp/foreign6"
+                   % (target.tool("ipv4", "restore"), target.tool("ipv6", "restore")))
+    for port in ports:
+        target.node.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    for port in ports:
         assert reachable(peer, target.ip, port), "listener %d not reachable before the firewall" % port
     return target
+
+
+@pytest.fixture(scope="module", params=["nf_tables", "legacy"])
+def target(request, lab_nodes):
+    return preloaded_target(lab_nodes, request.param, "", (6443, 2379, 9999))
 
 
 def test_apply_keeps_foreign_rules_goes_after_them_and_is_idempotent(target):

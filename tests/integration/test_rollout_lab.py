@@ -5,25 +5,8 @@ from __future__ import annotations
 
 import re
 
+from conftest import lab_inventory
 from test_site_lab import playbook
-
-INVENTORY = """all:
-  vars:
-    ansible_connection: containers.podman.podman
-    ansible_python_interpreter: /usr/bin/python3
-    ansible_become: false
-    microseg_mode: host
-    microseg_state: block
-    microseg_features: [flannel_vxlan]
-  children:
-    kube_control_plane:
-      hosts:
-        %s: {}
-    kube_node:
-      hosts:
-        %s: {}
-        %s: {}
-"""
 
 
 def ours(node):
@@ -34,8 +17,8 @@ def test_rollout_in_batches_stops_at_the_first_failed_gate(lab_nodes, tmp_path):
     cp, w1, w2 = lab_nodes("ro-cp"), lab_nodes("ro-w1"), lab_nodes("ro-w2")
     for node in (cp, w1, w2):
         node.sh("setsid nc -l -k -p 10250 >/dev/null 2>&1 < /dev/null &")
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(INVENTORY % (cp.name, w1.name, w2.name))
+    inventory = lab_inventory(tmp_path / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [w1, w2]},
+                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
 
     proc, recap = playbook("rollout.yml", inventory, "-e", "microseg_batch_size=1")
     assert proc.returncode == 0, proc.stdout[-4000:]

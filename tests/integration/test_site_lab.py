@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LAB_CONF, ROOT, ansible_env
+from conftest import LAB_CONF, ROOT, ansible_env, lab_inventory
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -38,24 +38,10 @@ def snapshot(node):
 def cluster(request, lab_nodes, tmp_path_factory):
     backend = request.param
     cp, worker = lab_nodes("site-cp-" + backend), lab_nodes("site-w-" + backend)
-    inventory = tmp_path_factory.mktemp("site") / "hosts.yml"
-    inventory.write_text(
-        "all:\n"
-        "  vars:\n"
-        "    ansible_connection: containers.podman.podman\n"
-        "    ansible_python_interpreter: /usr/bin/python3\n"
-        "    ansible_become: false\n"
-        "    microseg_mode: host\n"
-        "    microseg_state: block\n"
-        "    microseg_features: [flannel_vxlan]\n"
-        "    microseg_backend: %s\n"
-        "  children:\n"
-        "    kube_control_plane:\n"
-        "      hosts:\n"
-        "        %s: {}\n"
-        "    kube_node:\n"
-        "      hosts:\n"
-        "        %s: {}\n" % (backend, cp.name, worker.name))
+    inventory = lab_inventory(tmp_path_factory.mktemp("site") / "hosts.yml",
+                              groups={"kube_control_plane": [cp], "kube_node": [worker]},
+                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"],
+                              microseg_backend=backend)
     ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
     # kube-proxy's jump is already there (it must stay, first, and never reach our files)
     cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "

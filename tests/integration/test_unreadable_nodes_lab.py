@@ -4,6 +4,7 @@
 its own with a message saying what is missing, before its firewall changes; the others go on."""
 from __future__ import annotations
 
+from conftest import lab_inventory
 from test_site_lab import playbook, snapshot
 
 HANGING_DOCKER = ("setsid python3 -c \"import socket, time; s = socket.socket(socket.AF_UNIX); "
@@ -28,17 +29,8 @@ def test_each_broken_node_fails_alone_and_unchanged(lab_nodes, tmp_path):
     # no `ip` binary, and a Docker socket that accepts and never answers
     odd.sh("rm -f /usr/bin/ip /sbin/ip /bin/ip && " + HANGING_DOCKER)
     before = {read_only.name: snapshot(read_only), no_tools.name: aside_snapshot(no_tools)}
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        "all:\n"
-        "  vars:\n"
-        "    ansible_connection: containers.podman.podman\n"
-        "    ansible_python_interpreter: /usr/bin/python3\n"
-        "    ansible_become: false\n"
-        "    microseg_mode: host\n"
-        "    microseg_docker_timeout: 2\n"
-        "    microseg_whitelist: [{port: 8080}]\n"
-        "  hosts:\n" + "".join("    %s: {}\n" % node.name for node in (healthy, no_tools, read_only, odd)))
+    inventory = lab_inventory(tmp_path / "hosts.yml", hosts=[healthy, no_tools, read_only, odd], microseg_mode="host",
+                              microseg_docker_timeout=2, microseg_whitelist=[{"port": 8080}])
     proc, recap = playbook("site.yml", inventory)
     out = proc.stdout + proc.stderr          # module warnings go to stderr
     assert proc.returncode != 0
