@@ -30,9 +30,10 @@ help:
 	@echo "                whitelist (site.yml), print each node's table and the verify matrix"
 	@echo "make demo-down  remove the lab"
 	@echo "make plan       plan the example inventory offline and print each node's whitelist"
-	@echo "make test    pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint"
-	@echo "make build   build the collection tarball into build/"
-	@echo "make clean   remove .venv, build/ and the collection link"
+	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint"
+	@echo "make images     build the lab's node images (once per machine)"
+	@echo "make build      build the collection tarball into build/"
+	@echo "make clean      remove .venv, build/ and the collection link"
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -85,7 +86,7 @@ molecule: setup images
 # ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME: test a copy
 # of the tracked (and new, not ignored) files there. It puts pip into its per-test venvs with a
 # downloaded get-pip script; tests/sanity/bootstrap_pip.py stands in for it (see that file).
-sanity: $(SANITY_STAMP)
+sanity: $(SANITY_STAMP) deps
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_DIR)
 	git ls-files --cached --others --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_DIR)
 	pip_version=$$($(SANITY_VENV)/bin/python -c "import re, ansible_test._internal.python_requirements as r, inspect; \
@@ -93,7 +94,7 @@ sanity: $(SANITY_STAMP)
 	  mkdir -p ~/.ansible/test/cache && \
 	  cp tests/sanity/bootstrap_pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_DIR) && git init -q && git add -A && \
-	  $(ANSIBLE_TEST) sanity --requirements --python 3.11 --color no --skip-test shellcheck
+	  $(ANSIBLE_TEST) sanity --requirements --python 3.11 --color no
 
 lint: setup
 	ansible-lint

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests and the lab need, only those missing.
+# Install the Debian packages the tests and the lab need, only those missing (shellcheck is
+# for ansible-test sanity).
 # Needs root (CI runs as root); prints the command to run otherwise.
 set -euo pipefail
-packages=(iproute2 iptables nftables ipset conntrack docker.io podman runc debootstrap busybox-static)
+packages=(iproute2 iptables nftables ipset conntrack docker.io podman runc debootstrap busybox-static shellcheck)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
