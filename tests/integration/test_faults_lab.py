@@ -86,10 +86,14 @@ def test_a_restore_killed_half_way_leaves_the_old_or_the_new_chain(target):
     big_rules = ["-p tcp -m tcp --dport %d -j ACCEPT" % port for port in range(20000, 26000, 2)]
     live = iptables.parse_save(target.node.sh("%s -t filter" % target.tool("ipv4", "save")).stdout)
     target.node.write("/tmp/big.restore", iptables.restore_script(big_rules, live))
+    # how long the whole restore takes here, so that the kills land inside it
+    took = float(target.node.sh("start=$(date +%%s%%N); %s --noflush < /tmp/big.restore; echo $(( $(date +%%s%%N) - start ))"
+                                % target.tool("ipv4", "restore")).stdout.split()[-1]) / 1e9
+    target.apply(small)
     seen = set()
     rng = random.Random(4)
-    for _attempt in range(10):
-        delay = rng.uniform(0.0, 0.12)
+    for _attempt in range(12):
+        delay = rng.uniform(0.0, took)
         target.node.sh("%s --noflush < /tmp/big.restore & pid=$!; sleep %.3f; kill -9 $pid 2>/dev/null; wait $pid; true"
                        % (target.tool("ipv4", "restore"), delay))
         now = ours(target)
@@ -103,7 +107,7 @@ def test_a_restore_killed_half_way_leaves_the_old_or_the_new_chain(target):
             seen.add("new")
         target.apply(small)                                   # the next run repairs
         assert ours(target) == old
-    assert "old" in seen         # some kills landed before the transaction committed
+    assert "old" in seen, took   # some kills landed before the transaction committed
 
 
 def test_two_runs_at_once_are_serialised_with_a_clear_message(target):
