@@ -23,7 +23,7 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 SCENARIOS := swarm k8s-flannel k8s-calico
 LAB := inventories/lab
 
-.PHONY: help setup deps images demo demo-down plan test pytest molecule sanity lint build clean
+.PHONY: help setup deps images demo demo-down plan test pytest molecule sanity lint bench build clean
 
 help:
 	@echo "make demo       bring up the lab (podman: a swarm and a Kubernetes-shaped cluster), apply the"
@@ -31,6 +31,8 @@ help:
 	@echo "make demo-down  remove the lab"
 	@echo "make plan       plan the example inventory offline and print each node's whitelist"
 	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint"
+	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
+	@echo "                tables, not part of make test (about 15 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
 	@echo "make build      build the collection tarball into build/"
 	@echo "make clean      remove .venv, build/ and the collection link"
@@ -95,6 +97,13 @@ sanity: $(SANITY_STAMP) deps
 	  cp tests/sanity/bootstrap_pip.py ~/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 	cd $(SANITY_DIR) && git init -q && git add -A && \
 	  $(ANSIBLE_TEST) sanity --requirements --python 3.11 --color no
+
+# Benchmarks print figures side by side with their baselines (benchmarks/README.md); they are
+# not pass/fail tests and make test does not run them.
+bench: setup images
+	python benchmarks/bench_planning.py
+	python benchmarks/bench_sets.py
+	python benchmarks/bench_apply.py
 
 lint: setup
 	ansible-lint

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
@@ -64,7 +65,30 @@ def merge_networks(networks):
 
 def networks_overlap(first, second):
     """True when any network of one list overlaps any of the other."""
-    require_netaddr()
-    left = netaddr.IPSet(first)
-    right = netaddr.IPSet(second)
-    return bool(left & right)
+    return intervals_overlap(address_intervals(first), address_intervals(second))
+
+
+def address_intervals(networks):
+    """Networks -> sorted, merged (version, first, last) integer intervals, for overlap tests
+    that stay cheap when one side holds thousands of hosts."""
+    spans = sorted((network.version, network.first, network.last) for network in networks)
+    merged = []
+    for version, first, last in spans:
+        if merged and merged[-1][0] == version and first <= merged[-1][2] + 1:
+            if last > merged[-1][2]:
+                merged[-1] = (version, merged[-1][1], last)
+        else:
+            merged.append((version, first, last))
+    return merged
+
+
+def intervals_overlap(first, second):
+    """True when two lists made by address_intervals share an address: each interval of the
+    shorter list is looked up in the longer one (binary search)."""
+    small, large = (first, second) if len(first) <= len(second) else (second, first)
+    for version, low, high in small:
+        # the last interval of the large list starting at or before `high`
+        index = bisect.bisect_right(large, (version, high, float("inf"))) - 1
+        if index >= 0 and large[index][0] == version and large[index][2] >= low:
+            return True
+    return False

@@ -24,9 +24,11 @@ import json
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import (
     FAMILIES,
+    address_intervals,
+    family_of,
+    intervals_overlap,
     looks_like_address,
     merge_networks,
-    networks_overlap,
     parse_network,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
@@ -168,7 +170,7 @@ def normalise_inventory(inventory):
     return {"hosts": hosts, "groups": groups}
 
 
-def normalise_node(node, inventory):
+def normalise_node(node, cluster):
     """The planned node: its name (in the inventory) and what was detected or configured on it."""
     if not isinstance(node, dict) or not node.get("name"):
         raise PlanError("node: %r must be a dict with at least 'name'" % (node,))
@@ -176,8 +178,8 @@ def normalise_node(node, inventory):
     if unknown:
         raise PlanError("node %s: unknown key(s) %s; allowed: %s" % (node["name"], ", ".join(unknown), ", ".join(NODE_KEYS)))
     name = node["name"]
-    if name not in inventory["hosts"]:
-        raise PlanError("node %s is not in the inventory (%d hosts)" % (name, len(inventory["hosts"])))
+    if name not in cluster.hosts:
+        raise PlanError("node %s is not in the inventory (%d hosts)" % (name, len(cluster.hosts)))
     features = set(_as_list(node.get("features"), "node %s features" % name))
     for feature in features:
         _choice(feature, catalog.FEATURES, "node %s: feature (microseg_features)" % name)
@@ -197,21 +199,16 @@ def normalise_node(node, inventory):
         controller = parse_network(controller, "node %s: controller_address" % name)
     pod_cidrs = [parse_network(item, "node %s: pod_cidrs[%d]" % (name, index))
                  for index, item in enumerate(_as_list(node.get("pod_cidrs"), "node %s pod_cidrs" % name))]
-    host = inventory["hosts"][name]
+    host = cluster.hosts[name]
     roles = set(host["roles"])
     origins = dict(node.get("port_origins") or {})
     warnings = []
     for key in catalog.CLUSTER_WIDE_PORT_KEYS:
-        if key in ports:
-            continue
-        found = [(other, entry["cluster_ports"][key]) for other, entry in sorted(inventory["hosts"].items())
-                 if key in entry["cluster_ports"]]
-        if found:
-            other, ports[key] = found[0]
-            origins[key] = "detected on %s (%s)" % (other, inventory["hosts"][other]["cluster_port_origins"].get(key, "profile"))
-            if len(set(tuple(value) for _host, value in found)) > 1:
-                warnings.append("%s differs between hosts (%s): using %s's"
-                                % (key, ", ".join("%s=%s" % (h, ",".join(format_ports(v))) for h, v in found), other))
+        shared = cluster.cluster_port(key)
+        if key not in ports and shared is not None:
+            ports[key], origins[key], warning = shared
+            if warning:
+                warnings.append(warning)
     return {
         "name": name,
         "roles": roles,
@@ -236,20 +233,72 @@ def _int_or_text(value):
 # --------------------------------------------------------------------------- address sets
 
 
-class AddressSets(object):
-    """The named address sets one plan refers to, built on demand."""
+class Cluster(object):
+    """The normalised inventory, and what every plan of one run shares, computed once: the
+    addresses of each peer class and of each user 'from' list, their merged form and their
+    intervals. Planning N nodes against one Cluster costs N small plans plus the shared sets
+    once, where normalising the inventory for each node cost N x N."""
 
-    def __init__(self, inventory, node, policy):
-        self.inventory = inventory
+    def __init__(self, inventory):
+        normal = normalise_inventory(inventory)
+        self.hosts = normal["hosts"]
+        self.groups = normal["groups"]
+        self._memo = {}
+
+    def memo(self, key, build):
+        """build() once per key; a build that raises is not remembered."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
+    def role_networks(self, roles):
+        """The addresses of the hosts with any of these roles, in inventory order."""
+        roles = frozenset(roles)
+        return self.memo(("roles", roles), lambda: [address for host in self.hosts.values() if roles & host["roles"]
+                                                    for address in host["addresses"]])
+
+    def cluster_port(self, key):
+        """A cluster-wide port setting read on some host: (ports, origin, warning or None), or None."""
+        return self.memo(("cluster_port", key), lambda: self._find_cluster_port(key))
+
+    def _find_cluster_port(self, key):
+        found = [(name, entry["cluster_ports"][key]) for name, entry in sorted(self.hosts.items())
+                 if key in entry["cluster_ports"]]
+        if not found:
+            return None
+        other, ports = found[0]
+        origin = "detected on %s (%s)" % (other, self.hosts[other]["cluster_port_origins"].get(key, "profile"))
+        warning = None
+        if len(set(tuple(value) for _host, value in found)) > 1:
+            warning = ("%s differs between hosts (%s): using %s's"
+                       % (key, ", ".join("%s=%s" % (h, ",".join(format_ports(v))) for h, v in found), other))
+        return ports, origin, warning
+
+
+class AddressSets(object):
+    """The named address sets one plan refers to, built on demand. Sets made from the
+    inventory alone carry a `shared` key: their derived forms are computed once per Cluster."""
+
+    def __init__(self, cluster, node, policy):
+        self.cluster = cluster
         self.node = node
         self.policy = policy
         self.sets = {}
         self.warnings = []
 
-    def _add(self, name, networks, why):
+    def _add(self, name, networks, why, shared=None):
         if name not in self.sets:
-            self.sets[name] = {"networks": list(networks), "why": why}
+            self.sets[name] = {"networks": networks, "why": why, "shared": shared}
         return name
+
+    def _derived(self, name, kind, build):
+        """merge / families / intervals of one set, shared across plans when the set is."""
+        entry = self.sets[name]
+        if entry["shared"] is None:
+            if kind not in entry:
+                entry[kind] = build(entry["networks"])
+            return entry[kind]
+        return self.cluster.memo((kind,) + entry["shared"], lambda: build(entry["networks"]))
 
     def peer(self, peer_class):
         """Peer class -> set name, or ANY. Cluster-node classes follow microseg_scope."""
@@ -259,23 +308,21 @@ class AddressSets(object):
             if not self.node["addresses"]:
                 self.warn("node %s has no known address: the 'self' set only has loopback traffic"
                           % self.node["name"])
-            return self._add("self", self.node["addresses"], "this node's own addresses")
+            return self._add("self", list(self.node["addresses"]), "this node's own addresses")
         if peer_class == catalog.PEER_MANAGEMENT:
             return self.management()
         scope = self.policy["scope"]
         if scope == "port":
             return ANY
         if scope == "cidr":
-            return self._add(SET_TRUSTED, self.policy["trusted_cidrs"], "microseg_trusted_cidrs (scope cidr)")
-        roles = set(catalog.NODE_PEER_ROLES[peer_class])
-        networks = []
-        for host in self.inventory["hosts"].values():
-            if roles & host["roles"]:
-                networks.extend(host["addresses"])
+            return self._add(SET_TRUSTED, list(self.policy["trusted_cidrs"]), "microseg_trusted_cidrs (scope cidr)")
+        roles = catalog.NODE_PEER_ROLES[peer_class]
+        networks = self.cluster.role_networks(roles)
         if not networks:
             self.warn("no address known for any host with role %s: set %s is empty"
                       % (" or ".join(sorted(roles)), peer_class))
-        return self._add(peer_class, networks, "addresses of the hosts with role %s" % " or ".join(sorted(roles)))
+        return self._add(peer_class, networks, "addresses of the hosts with role %s" % " or ".join(sorted(roles)),
+                         shared=("peer", peer_class))
 
     def management(self):
         networks = list(self.policy["management_cidrs"])
@@ -297,7 +344,17 @@ class AddressSets(object):
         values = _as_list(values, where)
         if not values:
             return ANY
-        networks = []
+        shared = ("from", where, repr(values))
+        networks, warnings = self.cluster.memo(shared, lambda: self._resolve_sources(values, where))
+        for warning in warnings:
+            self.warn(warning)
+        if name is None:
+            name = "from_" + hashlib.sha1(json.dumps(sorted(values)).encode("utf-8")).hexdigest()[:8]
+        return self._add(name, networks, "from: " + ", ".join(sorted(values)), shared=shared)
+
+    def _resolve_sources(self, values, where):
+        """A user 'from' list -> (networks, warnings); the same for every node."""
+        networks, warnings = [], []
         for index, value in enumerate(values):
             item_where = "%s[%d]" % (where, index)
             if not isinstance(value, str) or not value.strip():
@@ -305,20 +362,18 @@ class AddressSets(object):
             value = value.strip()
             if looks_like_address(value):
                 networks.append(parse_network(value, item_where))
-            elif value in self.inventory["groups"]:
-                members = self.inventory["groups"][value]
-                found = [address for host in members for address in self.inventory["hosts"].get(host, {}).get("addresses", [])]
+            elif value in self.cluster.groups:
+                members = self.cluster.groups[value]
+                found = [address for host in members for address in self.cluster.hosts.get(host, {}).get("addresses", [])]
                 if not found:
-                    self.warn("%s: group %s has no host with a known address" % (item_where, value))
+                    warnings.append("%s: group %s has no host with a known address" % (item_where, value))
                 networks.extend(found)
-            elif value in self.inventory["hosts"]:
-                networks.extend(self.inventory["hosts"][value]["addresses"])
+            elif value in self.cluster.hosts:
+                networks.extend(self.cluster.hosts[value]["addresses"])
             else:
                 raise PlanError("%s: %r is neither an address/CIDR nor an inventory group or host; groups: %s"
-                                % (item_where, value, _short_list(self.inventory["groups"])))
-        if name is None:
-            name = "from_" + hashlib.sha1(json.dumps(sorted(values)).encode("utf-8")).hexdigest()[:8]
-        return self._add(name, networks, "from: " + ", ".join(sorted(values)))
+                                % (item_where, value, _short_list(self.cluster.groups)))
+        return networks, warnings
 
     def warn(self, text):
         if text not in self.warnings:
@@ -330,19 +385,19 @@ class AddressSets(object):
             return set(FAMILIES)
         found = set()
         for name in names:
-            for network in self.sets[name]["networks"]:
-                found.add("ipv4" if network.version == 4 else "ipv6")
+            found |= self._derived(name, "families", lambda networks: set(family_of(network) for network in networks))
         return found
 
-    def networks(self, names):
-        return [network for name in names for network in self.sets[name]["networks"]]
+    def overlap(self, first, second):
+        """True when an address of the sets `first` and one of the sets `second` meet."""
+        return any(intervals_overlap(self._derived(left, "intervals", address_intervals),
+                                     self._derived(right, "intervals", address_intervals))
+                   for left in first for right in second)
 
     def export(self, used):
         result = {}
         for name in sorted(used):
-            merged = merge_networks(self.sets[name]["networks"])
-            merged["why"] = self.sets[name]["why"]
-            result[name] = merged
+            result[name] = dict(self._derived(name, "merged", merge_networks), why=self.sets[name]["why"])
         return result
 
 
@@ -544,7 +599,7 @@ def _overlap(black, white, sets):
         return False
     if black["sources"] == ANY or white["sources"] == ANY:
         return True
-    return networks_overlap(sets.networks(black["sources"]), sets.networks(white["sources"]))
+    return sets.overlap(black["sources"], white["sources"])
 
 
 def _describe(flow):
@@ -586,12 +641,33 @@ def _export_flow(flow, sets):
 # --------------------------------------------------------------------------- the plan
 
 
+def compile_plans(inputs, inventory):
+    """Plan many nodes against one inventory, sharing the cluster-wide work: `inputs` is a list
+    of {"node": ..., "policy": ...}; the result maps each node's name to {"plan": plan} or
+    {"error": text}, so that one node's bad input stops that node only. A bad inventory stops
+    all of them (PlanError)."""
+    cluster = Cluster(inventory)
+    result = {}
+    for index, item in enumerate(inputs):
+        if not isinstance(item, dict) or not isinstance(item.get("node"), dict):
+            raise PlanError("inputs[%d]: %r must be a dict with 'node' and 'policy'" % (index, item))
+        name = item["node"].get("name")
+        if not name:
+            raise PlanError("inputs[%d]: the node has no name: %r" % (index, item["node"]))
+        try:
+            result[name] = {"plan": compile_plan(item["node"], cluster, item.get("policy"))}
+        except PlanError as error:
+            result[name] = {"error": str(error)}
+    return result
+
+
 def compile_plan(node, inventory, policy):
-    """Validate everything, then build one node's plan (a plain, JSON-serialisable dict)."""
+    """Validate everything, then build one node's plan (a plain, JSON-serialisable dict).
+    `inventory` is the planner inventory, or a Cluster made of it to plan many nodes."""
     policy = normalise_policy(policy)
-    inventory = normalise_inventory(inventory)
-    node = normalise_node(node, inventory)
-    sets = AddressSets(inventory, node, policy)
+    cluster = inventory if isinstance(inventory, Cluster) else Cluster(inventory)
+    node = normalise_node(node, cluster)
+    sets = AddressSets(cluster, node, policy)
     for warning in node["warnings"]:
         sets.warn(warning)
 

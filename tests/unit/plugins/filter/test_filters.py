@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.filter import cluster_inventory, plan_table, whitelist_plan
+from ansible_collections.microseg.cluster_firewall.plugins.filter import cluster_inventory, plan_table, whitelist_plan, whitelist_plans
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["192.0.2.11"]}}, "groups": {"kube_control_plane": ["cp1"]}}
 
@@ -15,6 +15,7 @@ def test_filters_are_registered_under_their_names():
     assert "whitelist_plan" in whitelist_plan.FilterModule().filters()
     assert "plan_table" in plan_table.FilterModule().filters()
     assert "cluster_inventory" in cluster_inventory.FilterModule().filters()
+    assert "whitelist_plans" in whitelist_plans.FilterModule().filters()
 
 
 def test_whitelist_plan_and_table():
@@ -38,3 +39,23 @@ def test_cluster_inventory_errors():
         cluster_inventory.cluster_inventory({}, ["all"])
     with pytest.raises(AnsibleFilterError, match="host 'ghost' is not in hostvars"):
         cluster_inventory.cluster_inventory({}, {"all": ["ghost"]})
+
+
+def test_whitelist_plans_stops_only_the_node_whose_input_is_bad():
+    inventory = {"hosts": {"cp1": {"addresses": ["192.0.2.11"]}, "w1": {"addresses": ["192.0.2.21"]}},
+                 "groups": {"kube_control_plane": ["cp1"], "kube_node": ["w1"]}}
+    result = whitelist_plans.whitelist_plans([{"node": {"name": "cp1"}, "policy": {"mode": "host"}},
+                                              {"node": {"name": "w1"}, "policy": {"whitelist": [{"port": 70000}]}}],
+                                             inventory)
+    assert result["cp1"]["plan"] == whitelist_plan.whitelist_plan({"name": "cp1"}, inventory, {"mode": "host"})
+    assert result["w1"]["error"].startswith("microseg_whitelist[0].port: port 70000 is out of range; allowed: a port 1-65535")
+    assert "plan" not in result["w1"]
+
+
+def test_whitelist_plans_refuses_a_bad_inventory_or_input_list():
+    with pytest.raises(AnsibleFilterError, match="whitelist_plans: expects a list"):
+        whitelist_plans.whitelist_plans({"node": {"name": "cp1"}}, INVENTORY)
+    with pytest.raises(AnsibleFilterError, match=r"whitelist_plans: inventory host cp1 address\[0\]: '10.0.0.0/33' is not a valid"):
+        whitelist_plans.whitelist_plans([], {"hosts": {"cp1": {"addresses": ["10.0.0.0/33"]}}, "groups": {}})
+    with pytest.raises(AnsibleFilterError, match=r"whitelist_plans: inputs\[0\]: the node has no name"):
+        whitelist_plans.whitelist_plans([{"node": {}}], INVENTORY)

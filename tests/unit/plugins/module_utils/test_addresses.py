@@ -2,7 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import netaddr
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import (
     looks_like_address,
@@ -58,3 +61,21 @@ def test_networks_overlap():
     assert networks_overlap(a, [parse_network("10.0.0.7", "x")])
     assert not networks_overlap(a, [parse_network("10.0.1.7", "x")])
     assert not networks_overlap(a, [])
+
+
+def test_networks_overlap_across_families_and_touching_ranges():
+    v4 = [parse_network("10.0.0.0/31", "x"), parse_network("10.0.0.4/31", "x")]
+    assert not networks_overlap(v4, [parse_network("10.0.0.2/31", "x")])      # the gap between them
+    assert networks_overlap(v4, [parse_network("10.0.0.5", "x")])
+    assert not networks_overlap(v4, [parse_network("::a00:0/127", "x")])       # same integers, other family
+    assert networks_overlap([parse_network("::/0", "x")], [parse_network("fd00::1", "x")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(24, 32)), max_size=8),
+       st.lists(st.tuples(st.integers(0, 255), st.integers(24, 32)), max_size=8))
+def test_networks_overlap_agrees_with_netaddr(first, second):
+    def networks(items):
+        return [netaddr.IPNetwork("10.0.0.%d/%d" % (host, prefix)).cidr for host, prefix in items]
+    expected = bool(netaddr.IPSet(networks(first)) & netaddr.IPSet(networks(second)))
+    assert networks_overlap(networks(first), networks(second)) is expected

@@ -13,7 +13,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils import c
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import parse_ruleset
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan, compile_plans
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
 HOSTS = {"cp1": ["192.0.2.11"], "w1": ["192.0.2.21", "2001:db8::21"], "mon": ["203.0.113.5"], "bare": []}
@@ -118,3 +118,20 @@ good_node = st.fixed_dictionaries({"name": st.sampled_from(sorted(HOSTS))}, opti
 def test_well_formed_policies_give_valid_plans(policy, node):
     plan = compile_plan(node, INVENTORY, policy)
     check_valid(plan)
+
+
+def alone(node_, policy_):
+    try:
+        return {"plan": compile_plan(node_, INVENTORY, policy_)}
+    except PlanError as error:
+        return {"error": str(error)}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(st.tuples(st.one_of(good_node, node), st.one_of(good_policy, policy)), min_size=1, max_size=4,
+                      unique_by=lambda item: item[0]["name"]))
+def test_planning_nodes_together_gives_what_each_gets_alone(items):
+    """The shared work of compile_plans leaks nothing between nodes: each node gets the plan (or
+    the error) it gets when planned on its own, whatever the others' policies are."""
+    together = compile_plans([{"node": node_, "policy": policy_} for node_, policy_ in items], INVENTORY)
+    assert together == dict((node_["name"], alone(node_, policy_)) for node_, policy_ in items)

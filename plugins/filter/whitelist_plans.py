@@ -1,0 +1,26 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter whitelist_plans: thin glue over module_utils.policy.compile_plans (docs in whitelist_plans.yml)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plans
+
+
+def whitelist_plans(inputs, inventory):
+    if not isinstance(inputs, (list, tuple)):
+        raise AnsibleFilterError("whitelist_plans: expects a list of {'node': ..., 'policy': ...}, got %r"
+                                 % type(inputs).__name__)
+    try:
+        return compile_plans(list(inputs), inventory)
+    except PlanError as error:
+        raise AnsibleFilterError("whitelist_plans: %s" % error)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"whitelist_plans": whitelist_plans}

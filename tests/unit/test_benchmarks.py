@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The benchmarks' own logic (not their figures: those are printed by make bench, never asserted)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_apply  # noqa: E402  pylint: disable=wrong-import-position
+import fleet  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plans  # noqa: E402
+
+
+def worker_plan(size):
+    plans = compile_plans(fleet.plan_inputs(size), build_inventory(fleet.hostvars(size), fleet.groups(size)))
+    return plans[fleet.host_name(size - 1)]["plan"]
+
+
+def test_the_baseline_writes_one_rule_per_peer_port_and_family():
+    plan = worker_plan(10)
+    items = bench_apply.baseline_rules(plan)
+    bgp = [item for item in items if item.get("destination_port") in ("179", "5473") and item["jump"] == "ACCEPT"]
+    assert len(bgp) == 2 * 10                                # two ports, from each of the 10 nodes
+    assert {item["source"] for item in bgp} == {"%s/32" % fleet.address(index) for index in range(10)}
+    nodeports = [item for item in items if item.get("destination_port") == "30000:32767" and item["jump"] == "ACCEPT"]
+    assert {(item["protocol"], item["ip_version"]) for item in nodeports} == {
+        (proto, family) for proto in ("tcp", "udp") for family in ("ipv4", "ipv6")}
+    assert {"in_interface": "lo", "ip_version": "ipv4", "jump": "ACCEPT"} in items
+    # the baseline grows with the fleet, the plan's rules do not
+    bigger = worker_plan(100)
+    assert len(bench_apply.baseline_rules(bigger)) == len(items) + 2 * 90
+    assert len(bigger["rules"]) == len(plan["rules"])
+
+
+def test_module_runs_count_loop_items_and_leave_out_controller_actions():
+    output = {"plays": [{"tasks": [
+        {"hosts": {"a": {"action": "ansible.builtin.set_fact"}}},
+        {"hosts": {"a": {"action": "ansible.builtin.iptables", "results": [{}, {"skipped": True}, {}]}}},
+        {"hosts": {"a": {"action": "microseg.cluster_firewall.host_firewall"}, "b": {"action": "x", "skipped": True}}},
+    ]}]}
+    assert bench_apply.module_runs(output) == {"a": 3, "b": 0}
+
+
+def test_the_planning_benchmark_prints_its_table():
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_planning.py"), "--sizes", "10", "40"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].split()[:2] == ["hosts", "whitelist_plans"]
+    assert lines[-1].startswith("target: 40 hosts in under 10 s:")
