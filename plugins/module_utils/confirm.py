@@ -52,16 +52,18 @@ def pending_token():
     return content.get("token") if content else None
 
 
-def arm(token, timeout, actions, revert, lock):
+def arm(token, timeout, actions, revert, lock, on_confirm=None):
     """Record the pending confirm, then start the detached revert; return at once.
 
     revert() puts the previous rules back and returns its list of actions; lock() returns an
     object to close, held while reverting (the run lock, so a revert never interleaves with a
-    run). Both run in the detached process."""
+    run). Both run in the detached process. on_confirm is data (JSON) for the confirming run to
+    act on once the rules are confirmed: disarm() hands it back, a revert drops it."""
     if not os.path.isdir(STATE_DIR):
         os.makedirs(STATE_DIR, 0o700)
     deadline = time.time() + timeout
-    _write_json(PENDING, {"token": token, "deadline": deadline, "timeout": timeout, "actions": actions})
+    _write_json(PENDING, {"token": token, "deadline": deadline, "timeout": timeout, "actions": actions,
+                          "on_confirm": on_confirm})
     child = os.fork()
     if child:
         os.waitpid(child, 0)        # the first child exits as soon as it has forked the revert
@@ -107,11 +109,13 @@ def _wait_then_revert(token, deadline, revert, lock):
 
 
 def disarm(token):
-    """The controller got through: cancel the revert. Returns (confirmed, outcome): confirmed is
-    False when the revert already ran (outcome says what it did) or the token is unknown."""
-    if pending_token() == token:
+    """The controller got through: cancel the revert. Returns (confirmed, outcome): when confirmed,
+    outcome is the on_confirm data given to arm(); confirmed is False when the revert already ran
+    (outcome says what it did) or the token is unknown."""
+    pending = _read_json(PENDING)
+    if pending and pending.get("token") == token:
         os.remove(PENDING)
-        return True, None
+        return True, pending.get("on_confirm")
     outcome = _read_json(OUTCOME)
     if outcome and outcome.get("token") == token:
         return False, outcome

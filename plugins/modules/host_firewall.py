@@ -92,6 +92,18 @@ options:
       - Empty (or with no table definition) means no rule, and our table is removed.
     type: str
     default: ""
+  keep_dir:
+    description:
+      - A directory on the node where the ruleset is also kept, for a boot-time restore
+        (iptables - C(ipsets), C(ipv4.rules), C(ipv6.rules); nftables - C(microseg.nft); mode C(0640),
+        the directory C(0750)). Unset keeps nothing.
+      - It is created if missing and must take a new file before anything else happens, so a
+        read-only or full file system fails the task with the live firewall unchanged.
+      - The files are written once the live rules are final - right after applying, or with
+        O(confirm_timeout) only by the O(state=confirm) call, so a rollback never leaves them holding
+        the rules it undid. A file already equal (text and mode) is not rewritten.
+      - Ignored with O(state=absent).
+    type: path
   lock_timeout:
     description: Seconds to wait for another run on the same node to finish.
     type: int
@@ -116,6 +128,7 @@ EXAMPLES = r"""
     ipv4_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv4.rules.j2') }}"
     ipv6_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv6.rules.j2') }}"
     ipsets: "{{ lookup('ansible.builtin.template', 'ipsets.j2') }}"
+    keep_dir: /etc/microseg
 
 - name: Apply the whitelist with the nftables backend
   microseg.cluster_firewall.host_firewall:
@@ -149,7 +162,8 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["create ipset mseg-control_plane-v4 (3 entries)", "ipv4: rewrite chain MICROSEG-INPUT (14 rules)"]
+  sample: ["create ipset mseg-control_plane-v4 (3 entries)", "ipv4: rewrite chain MICROSEG-INPUT (14 rules)",
+           "keep /etc/microseg/ipv4.rules for the boot restore"]
 jump_comment:
   description: The comment of our jump from C(INPUT) (the boot-time restore script recreates it).
   returned: always
@@ -179,11 +193,12 @@ rolled_back:
 """
 
 import fcntl
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import confirm
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import confirm, kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
     BackendError,
@@ -278,10 +293,15 @@ def confirm_run(module, params, result):
     lock = take_lock(params["lock_timeout"])     # the revert runs under the same lock: no race
     try:
         confirmed, outcome = confirm.disarm(params["confirm_token"])
+        kept = []
+        if confirmed and outcome:
+            # the files the applying run held back until now (a rollback would have dropped them)
+            kept = kept_files.write(outcome["keep_dir"], outcome["files"], sorted(outcome["files"]))
     finally:
         lock.close()
     if confirmed:
-        result.update(changed=True, actions=["confirmed: the revert armed by token %s is disarmed" % params["confirm_token"]])
+        result.update(changed=True, actions=["confirmed: the revert armed by token %s is disarmed"
+                                             % params["confirm_token"]] + kept)
         return
     if "actions" in outcome:
         result["rolled_back"] = outcome["actions"]
@@ -291,6 +311,15 @@ def confirm_run(module, params, result):
         raise BackendError("the confirm came too late, and the node's revert to its previous rules failed: %s"
                            % outcome.get("error"))
     raise BackendError("cannot confirm token %s: %s" % (params["confirm_token"], outcome.get("error")))
+
+
+def keep_rulesets(module, directory, files, names, confirm_token):
+    """Write the kept files now, or say they wait for the confirm (or, in check mode, would be written)."""
+    if confirm_token:
+        return ["keep %s for the boot restore, once confirmed" % os.path.join(directory, name) for name in names]
+    if module.check_mode:
+        return ["keep %s for the boot restore" % os.path.join(directory, name) for name in names]
+    return kept_files.write(directory, files, names)
 
 
 def main():
@@ -306,6 +335,7 @@ def main():
             lock_timeout=dict(type="int", default=60),
             confirm_timeout=dict(type="int", default=0),
             confirm_token=dict(type="str", no_log=False),
+            keep_dir=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -323,22 +353,34 @@ def main():
         except BackendError as error:
             result.update(error.details)
             module.fail_json(msg=str(error), **result)
+        except kept_files.KeepError as error:
+            module.fail_json(msg=str(error), **result)
         module.exit_json(**result)
+    keep = kept_files.desired_files(params["backend"], params) if params["keep_dir"] and not remove else None
     try:
         make_change = (nftables_change if params["backend"] == "nftables" else iptables_change)(
             module, params, remove, result)
         lock = None if module.check_mode else take_lock(params["lock_timeout"])
         try:
             change = make_change()
-            result.update(changed=change.changed, actions=change.actions, reported=change.reported)
+            result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
             if module._diff:
                 result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
+            to_keep = []
+            if keep is not None:
+                # before any live change: a node that cannot keep the rules must not get them
+                prepared = kept_files.prepare(params["keep_dir"], module.check_mode)
+                to_keep = kept_files.stale(params["keep_dir"], keep)
+                result["actions"] += prepared
+                result["changed"] = change.changed or bool(prepared) or bool(to_keep)
             if change.changed and not module.check_mode:
                 if params["confirm_timeout"] and not remove:
                     token = confirm.new_token()
                     revert = (nftables_revert if params["backend"] == "nftables" else iptables_revert)(module, change)
+                    held_back = dict((name, keep[name]) for name in to_keep)
                     confirm.arm(token, params["confirm_timeout"], change.actions, revert,
-                                lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]))
+                                lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
+                                on_confirm={"keep_dir": params["keep_dir"], "files": held_back} if held_back else None)
                     result["confirm_token"] = token
                 change.apply()
                 again = make_change()
@@ -346,11 +388,14 @@ def main():
                     raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
                                        % "; ".join(again.actions), before="".join(again.before),
                                        after="".join(again.after))
+            result["actions"] += keep_rulesets(module, params["keep_dir"], keep, to_keep, result["confirm_token"])
         finally:
             if lock is not None:
                 lock.close()
     except BackendError as error:
         result.update(error.details)
+        module.fail_json(msg=str(error), **result)
+    except kept_files.KeepError as error:
         module.fail_json(msg=str(error), **result)
     for line in result["reported"]:
         module.warn(line)

@@ -55,7 +55,7 @@ def test_without_a_confirm_the_node_reverts_by_itself_and_records_it(state_dir):
 def test_a_confirm_in_time_disarms_the_revert(state_dir):
     marker = str(state_dir / "marker")
     confirm.arm("t2", 1.0, [], revert_writing(marker), Lock)
-    assert confirm.disarm("t2") == (True, None)
+    assert confirm.disarm("t2") == (True, None)           # nothing was left for the confirm
     time.sleep(1.5)
     assert not os.path.exists(marker) and not os.path.exists(confirm.OUTCOME)
 
@@ -82,3 +82,13 @@ def test_a_failing_revert_is_recorded_with_its_error(state_dir):
 def test_an_unknown_token_cannot_be_confirmed():
     confirmed, outcome = confirm.disarm("nope")
     assert confirmed is False and "no pending confirm" in outcome["error"]
+
+
+def test_the_confirm_gets_what_was_held_back_and_a_revert_drops_it(state_dir):
+    held = {"keep_dir": "/etc/microseg", "files": {"ipv4.rules": "*filter\nCOMMIT\n"}}
+    confirm.arm("t4", 1.0, [], revert_writing(str(state_dir / "m4")), Lock, on_confirm=held)
+    assert confirm.disarm("t4") == (True, held)
+    confirm.arm("t5", 0.2, [], revert_writing(str(state_dir / "m5")), Lock, on_confirm=held)
+    assert wait_for(confirm.OUTCOME)
+    confirmed, outcome = confirm.disarm("t5")
+    assert confirmed is False and "files" not in outcome
