@@ -63,11 +63,6 @@ def merge_networks(networks):
     return dict((family, [str(net) for net in netaddr.cidr_merge(nets)]) for family, nets in by_family.items())
 
 
-def networks_overlap(first, second):
-    """True when any network of one list overlaps any of the other."""
-    return intervals_overlap(address_intervals(first), address_intervals(second))
-
-
 def address_intervals(networks):
     """Networks -> sorted, merged (version, first, last) integer intervals, for overlap tests
     that stay cheap when one side holds thousands of hosts."""

@@ -70,6 +70,11 @@ def _current(path):
         return None, None
 
 
+def action(directory, name, once_confirmed=False):
+    """The line host_firewall reports for a kept file."""
+    return "keep %s for the boot restore%s" % (os.path.join(directory, name), ", once confirmed" if once_confirmed else "")
+
+
 def stale(directory, files):
     """The names of the files that are missing or differ (text or mode) from what is wanted."""
     names = []
@@ -102,5 +107,5 @@ def write(directory, files, names):
                 raise
         except (IOError, OSError) as error:
             raise _error(directory, error, "the live rules are applied, but a reboot would not restore them")
-        actions.append("keep %s for the boot restore" % path)
+        actions.append(action(directory, name))
     return actions

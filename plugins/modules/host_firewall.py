@@ -193,7 +193,6 @@ rolled_back:
 """
 
 import fcntl
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -315,10 +314,8 @@ def confirm_run(module, params, result):
 
 def keep_rulesets(module, directory, files, names, confirm_token):
     """Write the kept files now, or say they wait for the confirm (or, in check mode, would be written)."""
-    if confirm_token:
-        return ["keep %s for the boot restore, once confirmed" % os.path.join(directory, name) for name in names]
-    if module.check_mode:
-        return ["keep %s for the boot restore" % os.path.join(directory, name) for name in names]
+    if confirm_token or module.check_mode:
+        return [kept_files.action(directory, name, once_confirmed=bool(confirm_token)) for name in names]
     return kept_files.write(directory, files, names)
 
 

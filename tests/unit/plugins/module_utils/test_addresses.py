@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import (
     looks_like_address,
+    address_intervals,
+    intervals_overlap,
     merge_networks,
-    networks_overlap,
     parse_network,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
@@ -54,6 +55,10 @@ def test_merge_networks_splits_families_and_merges():
     networks = [parse_network(text, "x") for text in
                 ("10.0.0.1", "10.0.0.0", "10.0.0.2/31", "fd00::1", "10.0.0.0/30", "fd00::/127")]
     assert merge_networks(networks) == {"ipv4": ["10.0.0.0/30"], "ipv6": ["fd00::/127"]}
+
+
+def networks_overlap(first, second):
+    return intervals_overlap(address_intervals(first), address_intervals(second))
 
 
 def test_networks_overlap():
