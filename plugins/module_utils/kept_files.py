@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The rulesets kept on the node for the boot restore (our objects only, never anyone else's).
+"""The files host_firewall keeps on the node for the boot restore: the rulesets (our objects only,
+never anyone else's), the restore script and the boot unit (boot_restore.py writes their text).
 
-host_firewall checks that the directory can be written before it changes the live firewall
+host_firewall checks that their directories can be written before it changes the live firewall
 (a read-only /etc or a full disk fails the node there, with nothing changed), and writes the
 files only once the live rules are final: right after applying, or with commit-confirm only
 after the confirm, so a rollback never leaves the boot restore with the rules it undid.
@@ -30,28 +31,29 @@ class KeepError(Exception):
     pass
 
 
-def desired_files(backend, params):
-    """{file name: text} for the backend, from host_firewall's options."""
-    return dict((name, params[option]) for name, option in FILES[backend])
+def rulesets(backend, params, directory):
+    """{path: (text, mode)} of the backend's rulesets kept in the directory, from host_firewall's options."""
+    return dict((os.path.join(directory, name), (params[option], FILE_MODE)) for name, option in FILES[backend])
 
 
 def _error(directory, error, consequence):
-    return KeepError("cannot keep the rulesets in %s for the boot restore: %s (%s)" % (directory, error, consequence))
+    return KeepError("cannot keep the boot restore files in %s: %s (%s)" % (directory, error, consequence))
 
 
-def prepare(directory, check_mode):
-    """Make sure the directory exists and takes a new file; return what was (or would be) done."""
+def prepare(directory, check_mode, mode=DIR_MODE):
+    """Make sure the directory exists (with this mode; None: 0755 when made, an existing one is left
+    as it is) and takes a new file; return what was (or would be) done."""
     actions = []
     try:
         if not os.path.isdir(directory):
             actions.append("create directory %s" % directory)
             if check_mode:
                 return actions
-            os.makedirs(directory, DIR_MODE)
-        if stat.S_IMODE(os.stat(directory).st_mode) != DIR_MODE:
-            actions.append("set mode %o on %s" % (DIR_MODE, directory))
+            os.makedirs(directory, mode or 0o755)
+        if mode is not None and stat.S_IMODE(os.stat(directory).st_mode) != mode:
+            actions.append("set mode %o on %s" % (mode, directory))
             if not check_mode:
-                os.chmod(directory, DIR_MODE)
+                os.chmod(directory, mode)
         if not check_mode:
             # a real file, not os.access(): a full disk or an immutable directory only shows on writing
             handle, probe = tempfile.mkstemp(prefix=".microseg-write-check-", dir=directory)
@@ -70,34 +72,30 @@ def _current(path):
         return None, None
 
 
-def action(directory, name, once_confirmed=False):
-    """The line host_firewall reports for a kept file."""
-    return "keep %s for the boot restore%s" % (os.path.join(directory, name), ", once confirmed" if once_confirmed else "")
+def action(path, once_confirmed=False):
+    """The line host_firewall reports for a file it writes for the boot restore."""
+    return "write %s for the boot restore%s" % (path, ", once confirmed" if once_confirmed else "")
 
 
-def stale(directory, files):
-    """The names of the files that are missing or differ (text or mode) from what is wanted."""
-    names = []
-    for name in sorted(files):
-        text, mode = _current(os.path.join(directory, name))
-        if text != files[name] or mode != FILE_MODE:
-            names.append(name)
-    return names
+def stale(files):
+    """The paths of the files ({path: (text, mode)}) that are missing or differ in text or mode."""
+    return [path for path in sorted(files) if _current(path) != tuple(files[path])]
 
 
-def write(directory, files, names):
-    """Replace each named file atomically; return one action line per file written."""
+def write(files, paths):
+    """Replace each of these files ({path: (text, mode)}) atomically; one action line per file written."""
     actions = []
-    for name in names:
-        path = os.path.join(directory, name)
+    for path in paths:
+        text, mode = files[path]
+        directory = os.path.dirname(path)
         try:
-            handle, temporary = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
+            handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
             try:
                 with os.fdopen(handle, "w") as stream:
-                    stream.write(files[name])
+                    stream.write(text)
                     stream.flush()
                     os.fsync(stream.fileno())
-                os.chmod(temporary, FILE_MODE)
+                os.chmod(temporary, mode)
                 if os.geteuid() == 0:
                     os.chown(temporary, 0, 0)
                 os.rename(temporary, path)
@@ -107,5 +105,5 @@ def write(directory, files, names):
                 raise
         except (IOError, OSError) as error:
             raise _error(directory, error, "the live rules are applied, but a reboot would not restore them")
-        actions.append(action(directory, name))
+        actions.append(action(path))
     return actions

@@ -123,57 +123,18 @@ ansible_facts:
           ports: {swarm_data_path: 4800, swarm_manager: 2377}
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import docker as detect
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.docker_api import DockerAPIError, docker_get
-
-
-def gather(module, socket_path, timeout):
-    facts = {"present": os.path.exists(socket_path) or bool(module.get_bin_path("dockerd") or module.get_bin_path("docker")),
-             "reachable": False, "error": None, "socket": socket_path,
-             "derived": {"roles": [], "features": [], "ports": {}, "port_origins": {}}}
-    if not facts["present"]:
-        facts["error"] = "Docker is not installed (no %s, no docker binary)" % socket_path
-        return facts
-    if not os.path.exists(socket_path):
-        facts["error"] = "the Docker daemon is not running: %s does not exist" % socket_path
-        return facts
-    try:
-        info = docker_get(socket_path, "/info", timeout)
-        networks = docker_get(socket_path, "/networks", timeout)
-        version = docker_get(socket_path, "/version", timeout)
-    except DockerAPIError as error:
-        facts["error"] = str(error)
-        # a daemon that is there but does not answer is worth a warning: the swarm role then comes
-        # from the inventory groups only
-        module.warn("Docker at %s: %s; the node's swarm role is taken from the inventory groups only"
-                    % (socket_path, error))
-        return facts
-    info_facts = detect.parse_info(info)
-    network_facts = detect.parse_networks(networks)
-    facts.update(reachable=True, version=info_facts["version"], api_version=version.get("ApiVersion"),
-                 swarm=info_facts["swarm"], networks=network_facts,
-                 derived=detect.derive(info_facts, network_facts))
-    return facts
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import docker
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-            timeout=dict(type="int", default=10),
-        ),
-        supports_check_mode=True,
-    )
-    docker_host = module.params["docker_host"]
-    if not docker_host.startswith("unix://") or len(docker_host) <= len("unix://"):
-        module.fail_json(msg="docker_host: %r is not supported; allowed: unix:///PATH/TO/docker.sock" % docker_host)
-    if module.params["timeout"] < 1:
-        module.fail_json(msg="timeout: %d is not allowed; allowed: 1 or more seconds" % module.params["timeout"])
-    facts = gather(module, docker_host[len("unix://"):], module.params["timeout"])
+    module = AnsibleModule(argument_spec=docker.ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        socket_path = docker.socket_path(module.params)
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    facts = docker.gather(module, socket_path, module.params["timeout"])
     module.exit_json(changed=False, ansible_facts={"microseg_docker": facts})
 
 

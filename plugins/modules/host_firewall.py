@@ -104,6 +104,17 @@ options:
         the rules it undid. A file already equal (text and mode) is not rewritten.
       - Ignored with O(state=absent).
     type: path
+  boot_script:
+    description:
+      - With O(keep_dir), also install the boot-time restore - a script at this path (mode C(0755))
+        that loads the kept ruleset, our objects only, and where systemd runs (C(/run/systemd/system)),
+        the unit C(/etc/systemd/system/microseg-firewall.service) that runs it before the network,
+        kubelet, containerd and Docker start, enabled.
+      - Written like the kept files - checked before any change, held back until the confirm, only
+        when they differ. RV(boot_unit) is empty where systemd does not run - then run the
+        script from the node's boot sequence.
+      - Ignored with O(state=absent).
+    type: path
   lock_timeout:
     description: Seconds to wait for another run on the same node to finish.
     type: int
@@ -129,6 +140,7 @@ EXAMPLES = r"""
     ipv6_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv6.rules.j2') }}"
     ipsets: "{{ lookup('ansible.builtin.template', 'ipsets.j2') }}"
     keep_dir: /etc/microseg
+    boot_script: /usr/local/sbin/microseg-restore
 
 - name: Apply the whitelist with the nftables backend
   microseg.cluster_firewall.host_firewall:
@@ -163,12 +175,19 @@ actions:
   type: list
   elements: str
   sample: ["create ipset mseg-control_plane-v4 (3 entries)", "ipv4: rewrite chain MICROSEG-INPUT (14 rules)",
-           "keep /etc/microseg/ipv4.rules for the boot restore"]
+           "write /etc/microseg/ipv4.rules for the boot restore"]
 jump_comment:
   description: The comment of our jump from C(INPUT) (the boot-time restore script recreates it).
   returned: always
   type: str
   sample: "microseg: whitelist, after the Kubernetes/CNI rules"
+boot_unit:
+  description:
+    - The boot unit that runs O(boot_script), enabled. Empty without O(boot_script), or where systemd
+      does not run (run the script from the node's boot sequence).
+  returned: always
+  type: str
+  sample: /etc/systemd/system/microseg-firewall.service
 reported:
   description: Things seen that are not ours to fix, such as a CNI jump placed after ours.
   returned: always
@@ -193,11 +212,12 @@ rolled_back:
 """
 
 import fcntl
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import confirm, kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import boot_restore, confirm, kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
     BackendError,
@@ -294,8 +314,8 @@ def confirm_run(module, params, result):
         confirmed, outcome = confirm.disarm(params["confirm_token"])
         kept = []
         if confirmed and outcome:
-            # the files the applying run held back until now (a rollback would have dropped them)
-            kept = kept_files.write(outcome["keep_dir"], outcome["files"], sorted(outcome["files"]))
+            # what the applying run held back until now (a rollback would have dropped it)
+            kept = keep(module, outcome)
     finally:
         lock.close()
     if confirmed:
@@ -312,11 +332,40 @@ def confirm_run(module, params, result):
     raise BackendError("cannot confirm token %s: %s" % (params["confirm_token"], outcome.get("error")))
 
 
-def keep_rulesets(module, directory, files, names, confirm_token):
-    """Write the kept files now, or say they wait for the confirm (or, in check mode, would be written)."""
+def boot_files(params, result):
+    """What keep_dir and boot_script want on the node: ({path: (text, mode)}, [(directory, mode)], systemd)."""
+    directory = params["keep_dir"]
+    wanted = kept_files.rulesets(params["backend"], params, directory)
+    directories = [(directory, kept_files.DIR_MODE)]
+    systemd = False
+    if params["boot_script"]:
+        systemd = boot_restore.systemd_running()
+        boot = boot_restore.files(params["backend"], directory, params["boot_script"], result.get("variant"),
+                                  iptables.JUMP_COMMENT, systemd)
+        wanted.update(boot)
+        directories += [(os.path.dirname(path), None) for path in sorted(boot) if os.path.dirname(path) != directory]
+        result["boot_unit"] = boot_restore.UNIT_PATH if systemd else ""
+    return wanted, directories, systemd
+
+
+def keep(module, held):
+    """Write the held files ({"files": {path: (text, mode)}, "enable", "reload"}) and enable the unit."""
+    files = dict((path, tuple(value)) for path, value in held["files"].items())
+    actions = kept_files.write(files, sorted(files))
+    if held["enable"] or held["reload"]:
+        actions += boot_restore.enable(module.run_command, held["reload"])
+    return actions
+
+
+def keep_or_say(module, held, confirm_token):
+    """Keep now, or say what waits for the confirm (or, in check mode, what would be done)."""
+    if not (held["files"] or held["enable"] or held["reload"]):
+        return []
     if confirm_token or module.check_mode:
-        return [kept_files.action(directory, name, once_confirmed=bool(confirm_token)) for name in names]
-    return kept_files.write(directory, files, names)
+        once = bool(confirm_token)
+        return ([kept_files.action(path, once_confirmed=once) for path in sorted(held["files"])]
+                + (boot_restore.enable_actions(held["reload"], once) if held["enable"] or held["reload"] else []))
+    return keep(module, held)
 
 
 def main():
@@ -333,13 +382,15 @@ def main():
             confirm_timeout=dict(type="int", default=0),
             confirm_token=dict(type="str", no_log=False),
             keep_dir=dict(type="path"),
+            boot_script=dict(type="path"),
         ),
+        required_by={"boot_script": "keep_dir"},
         supports_check_mode=True,
     )
     params = module.params
     remove = params["state"] == "absent"
     result = dict(changed=False, actions=[], reported=[], families=[], backend=params["backend"],
-                  jump_comment=iptables.JUMP_COMMENT, confirm_token="")
+                  jump_comment=iptables.JUMP_COMMENT, confirm_token="", boot_unit="")
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout: %d is negative; allowed: 0 (no revert) or the seconds to wait"
                          % params["confirm_timeout"], **result)
@@ -353,31 +404,36 @@ def main():
         except kept_files.KeepError as error:
             module.fail_json(msg=str(error), **result)
         module.exit_json(**result)
-    keep = kept_files.desired_files(params["backend"], params) if params["keep_dir"] and not remove else None
+    keeping = bool(params["keep_dir"]) and not remove
     try:
         make_change = (nftables_change if params["backend"] == "nftables" else iptables_change)(
             module, params, remove, result)
+        wanted, directories, systemd = boot_files(params, result) if keeping else ({}, [], False)
         lock = None if module.check_mode else take_lock(params["lock_timeout"])
         try:
             change = make_change()
             result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
             if module._diff:
                 result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
-            to_keep = []
-            if keep is not None:
+            held = {"files": {}, "enable": False, "reload": False}
+            if keeping:
                 # before any live change: a node that cannot keep the rules must not get them
-                prepared = kept_files.prepare(params["keep_dir"], module.check_mode)
-                to_keep = kept_files.stale(params["keep_dir"], keep)
+                prepared = []
+                for directory, mode in directories:
+                    prepared += kept_files.prepare(directory, module.check_mode, mode)
+                stale = kept_files.stale(wanted)
+                held = {"files": dict((path, wanted[path]) for path in stale),
+                        "enable": systemd and not boot_restore.is_enabled(module.run_command),
+                        "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
                 result["actions"] += prepared
-                result["changed"] = change.changed or bool(prepared) or bool(to_keep)
+                result["changed"] = change.changed or bool(prepared or held["files"] or held["enable"])
             if change.changed and not module.check_mode:
                 if params["confirm_timeout"] and not remove:
                     token = confirm.new_token()
                     revert = (nftables_revert if params["backend"] == "nftables" else iptables_revert)(module, change)
-                    held_back = dict((name, keep[name]) for name in to_keep)
                     confirm.arm(token, params["confirm_timeout"], change.actions, revert,
                                 lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
-                                on_confirm={"keep_dir": params["keep_dir"], "files": held_back} if held_back else None)
+                                on_confirm=held if (held["files"] or held["enable"]) else None)
                     result["confirm_token"] = token
                 change.apply()
                 again = make_change()
@@ -385,7 +441,7 @@ def main():
                     raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
                                        % "; ".join(again.actions), before="".join(again.before),
                                        after="".join(again.after))
-            result["actions"] += keep_rulesets(module, params["keep_dir"], keep, to_keep, result["confirm_token"])
+            result["actions"] += keep_or_say(module, held, result["confirm_token"])
         finally:
             if lock is not None:
                 lock.close()

@@ -234,3 +234,61 @@ def test_the_other_variant_is_refused_when_the_rules_live_elsewhere(target):
     other = "legacy" if target.variant == "nf_tables" else "nf_tables"
     rc, result = target.node.run_module("host_firewall", json.dumps({"variant": other}))
     assert rc != 0 and "mixing variants breaks rule ordering" in result["msg"]
+
+
+# A stand-in for systemctl on a node without systemd: it logs its calls and keeps the unit's
+# enabled state in a file, answering is-enabled as systemctl does (prints the state; rc 1 when not enabled).
+FAKE_SYSTEMCTL = """#!/bin/sh
+echo "$*" >> /tmp/systemctl.log
+case "$1" in
+  is-enabled) if [ -e /tmp/unit-enabled ]; then echo enabled; else echo disabled; exit 1; fi ;;
+  enable) touch /tmp/unit-enabled ;;
+esac
+"""
+SCRIPT = "/usr/local/sbin/microseg-restore"
+UNIT = "/etc/systemd/system/microseg-firewall.service"
+
+
+def test_the_boot_restore_is_installed_and_enabled_once_confirmed_then_left_alone(lab_nodes):
+    node = lab_nodes("bootrestore")
+    node.write("/usr/local/bin/systemctl", FAKE_SYSTEMCTL)
+    node.sh("chmod 755 /usr/local/bin/systemctl && mkdir -p /run/systemd/system /etc/systemd/system")
+    plan = Target(node, "nf_tables", node).plan({"mode": "host", "state": "block"})
+    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"),
+            "ipv6_rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan),
+            "keep_dir": "/etc/microseg", "boot_script": SCRIPT}
+
+    def files():
+        return node.sh("for f in %s %s /tmp/unit-enabled; do [ -e $f ] && stat -c '%%n %%a' $f; done; true"
+                       % (SCRIPT, UNIT)).stdout.split("\n")[:-1]
+
+    def systemctl_calls():
+        return node.sh("cat /tmp/systemctl.log 2>/dev/null; rm -f /tmp/systemctl.log").stdout.splitlines()
+
+    rc, checked = node.run_module("host_firewall", json.dumps(args), check=True)
+    assert rc == 0 and checked["changed"] is True, checked
+    assert "write %s for the boot restore" % UNIT in checked["actions"]
+    assert "enable microseg-firewall.service at boot" in checked["actions"]
+    assert checked["boot_unit"] == UNIT
+    assert files() == [] and systemctl_calls() == ["is-enabled microseg-firewall.service"]   # check mode: nothing
+
+    rc, applied = node.run_module("host_firewall", json.dumps(dict(args, confirm_timeout=120)))
+    assert rc == 0 and applied["confirm_token"], applied
+    assert "write %s for the boot restore, once confirmed" % SCRIPT in applied["actions"]
+    assert files() == []                                      # held back: a rollback would leave no boot restore
+    systemctl_calls()
+    rc, confirmed = node.run_module("host_firewall", json.dumps({"state": "confirm",
+                                                                 "confirm_token": applied["confirm_token"]}))
+    assert rc == 0 and "enable microseg-firewall.service at boot" in confirmed["actions"], confirmed
+    assert files() == [SCRIPT + " 755", UNIT + " 644", "/tmp/unit-enabled 644"]
+    assert systemctl_calls() == ["daemon-reload", "enable microseg-firewall.service"]
+    assert "ExecStart=%s" % SCRIPT in node.sh("cat " + UNIT).stdout
+
+    rc, again = node.run_module("host_firewall", json.dumps(args))
+    assert rc == 0 and again["changed"] is False and again["actions"] == [], again
+    assert systemctl_calls() == ["is-enabled microseg-firewall.service"]
+
+    node.sh("rm /tmp/unit-enabled")                           # someone disabled the unit: enabled again, no reload
+    rc, fixed = node.run_module("host_firewall", json.dumps(args))
+    assert rc == 0 and fixed["actions"] == ["enable microseg-firewall.service at boot"], fixed
+    assert systemctl_calls() == ["is-enabled microseg-firewall.service", "enable microseg-firewall.service"]

@@ -1,22 +1,81 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The boot unit brings our rules back before the cluster components start (the restore itself
-is exercised on lab nodes in tests/integration/test_site_lab.py)."""
+"""The boot restore: the unit brings our rules back before the cluster components start, the
+script restores our objects only, and the unit is enabled only when it is not (the restore
+itself is exercised on lab nodes in tests/integration/test_site_lab.py)."""
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
-UNIT = Path(__file__).resolve().parents[2] / "roles" / "whitelist" / "templates" / "microseg-firewall.service.j2"
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import boot_restore, kept_files
+
+JUMP = "microseg: whitelist, after the Kubernetes/CNI rules"
 
 
-def directive(name):
-    return [line.split("=", 1)[1].split() for line in UNIT.read_text().splitlines() if line.startswith(name + "=")]
+def directive(text, name):
+    return [line.split("=", 1)[1].split() for line in text.splitlines() if line.startswith(name + "=")]
 
 
 def test_the_restore_runs_before_kubelet_the_container_runtimes_and_the_network():
-    before = directive("Before")[0]
-    for unit in ("network-pre.target", "kubelet.service", "containerd.service", "docker.service",
+    unit = boot_restore.unit("/usr/local/sbin/microseg-restore", "/etc/microseg")
+    before = directive(unit, "Before")[0]
+    for name in ("network-pre.target", "kubelet.service", "containerd.service", "docker.service",
                  "k3s.service", "rke2-server.service"):
-        assert unit in before, unit
-    assert directive("DefaultDependencies") == [["no"]]        # not held back behind basic.target
-    assert directive("Type") == [["oneshot"]]
+        assert name in before, name
+    assert directive(unit, "DefaultDependencies") == [["no"]]        # not held back behind basic.target
+    assert directive(unit, "Type") == [["oneshot"]]
+    assert directive(unit, "ExecStart") == [["/usr/local/sbin/microseg-restore"]]
+    assert directive(unit, "WantedBy") == [["multi-user.target"]]
+
+
+@pytest.mark.parametrize("variant, tool", [("legacy", "legacy"), ("nf_tables", "nft")])
+def test_the_iptables_script_restores_our_sets_chain_and_jump_with_the_variant_in_use(variant, tool):
+    script = boot_restore.script("iptables", "/etc/micro seg", variant, JUMP)
+    assert script.startswith("#!/bin/sh\n") and "set -eu\n" in script
+    assert "dir='/etc/micro seg'\n" in script                        # quoted for the shell
+    assert "variant=%s\n" % tool in script
+    assert "jump='%s'\n" % JUMP in script
+    assert 'ipset restore -exist < "$dir/ipsets"' in script
+    assert '--noflush < "$file"' in script                           # never a flush of anyone's rules
+
+
+def test_the_nftables_script_loads_our_table_only():
+    script = boot_restore.script("nftables", "/etc/microseg", None, JUMP)
+    assert 'nft -f "$dir/microseg.nft"' in script and "iptables" not in script
+
+
+def test_the_unit_is_wanted_only_where_systemd_runs(tmp_path):
+    with_systemd = boot_restore.files("iptables", "/etc/microseg", "/usr/local/sbin/microseg-restore", "legacy", JUMP, True)
+    assert with_systemd[boot_restore.UNIT_PATH][1] == 0o644
+    assert with_systemd["/usr/local/sbin/microseg-restore"][1] == 0o755
+    assert list(boot_restore.files("nftables", "/etc/microseg", "/sbin/r", None, JUMP, False)) == ["/sbin/r"]
+    assert not boot_restore.systemd_running(str(tmp_path / "missing"))
+    assert boot_restore.systemd_running(str(tmp_path))
+
+
+class Systemctl(object):
+    def __init__(self, state, rc=0):
+        self.state, self.rc, self.calls = state, rc, []
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        if argv[1] == "is-enabled":
+            return (0 if self.state == "enabled" else 1), self.state + "\n", ""
+        return self.rc, "", "Failed to enable unit: Access denied" if self.rc else ""
+
+
+def test_enabling_reloads_only_a_written_unit_and_a_failure_names_the_command():
+    assert boot_restore.is_enabled(Systemctl("enabled"))
+    assert not boot_restore.is_enabled(Systemctl("disabled"))
+    systemctl = Systemctl("disabled")
+    assert boot_restore.enable(systemctl, reload=True) == [
+        "reload systemd's unit files", "enable microseg-firewall.service at boot"]
+    assert systemctl.calls == [["systemctl", "daemon-reload"], ["systemctl", "enable", "microseg-firewall.service"]]
+    systemctl = Systemctl("disabled")
+    boot_restore.enable(systemctl, reload=False)
+    assert systemctl.calls == [["systemctl", "enable", "microseg-firewall.service"]]
+    with pytest.raises(kept_files.KeepError, match=r"systemctl enable microseg-firewall.service failed \(rc 1\): "
+                       r"Failed to enable unit: Access denied \(the live rules are applied, but a reboot"):
+        boot_restore.enable(Systemctl("disabled", rc=1), reload=False)
+    assert boot_restore.enable_actions(False, once_confirmed=True) == [
+        "enable microseg-firewall.service at boot, once confirmed"]

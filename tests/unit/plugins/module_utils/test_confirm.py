@@ -85,7 +85,7 @@ def test_an_unknown_token_cannot_be_confirmed():
 
 
 def test_the_confirm_gets_what_was_held_back_and_a_revert_drops_it(state_dir):
-    held = {"keep_dir": "/etc/microseg", "files": {"ipv4.rules": "*filter\nCOMMIT\n"}}
+    held = {"files": {"/etc/microseg/ipv4.rules": ["*filter\nCOMMIT\n", 0o640]}, "enable": True, "reload": False}
     confirm.arm("t4", 1.0, [], revert_writing(str(state_dir / "m4")), Lock, on_confirm=held)
     assert confirm.disarm("t4") == (True, held)
     confirm.arm("t5", 0.2, [], revert_writing(str(state_dir / "m5")), Lock, on_confirm=held)

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The rulesets kept for the boot restore: checked writable first, rewritten only when they differ."""
+"""The files kept for the boot restore: checked writable first, rewritten only when they differ."""
 from __future__ import annotations
 
 import errno
@@ -20,41 +20,52 @@ def mode(path):
 
 
 def test_each_backend_keeps_its_own_files():
-    assert kept_files.desired_files("iptables", PARAMS) == {
-        "ipv4.rules": PARAMS["ipv4_rules"], "ipv6.rules": "", "ipsets": PARAMS["ipsets"]}
-    assert kept_files.desired_files("nftables", PARAMS) == {"microseg.nft": PARAMS["nft_ruleset"]}
+    assert kept_files.rulesets("iptables", PARAMS, "/etc/microseg") == {
+        "/etc/microseg/ipv4.rules": (PARAMS["ipv4_rules"], 0o640), "/etc/microseg/ipv6.rules": ("", 0o640),
+        "/etc/microseg/ipsets": (PARAMS["ipsets"], 0o640)}
+    assert kept_files.rulesets("nftables", PARAMS, "/d") == {"/d/microseg.nft": (PARAMS["nft_ruleset"], 0o640)}
 
 
 def test_check_mode_touches_nothing_and_says_what_it_would_do(tmp_path):
     directory = tmp_path / "microseg"
     assert kept_files.prepare(str(directory), check_mode=True) == ["create directory %s" % directory]
     assert not directory.exists()
-    files = kept_files.desired_files("iptables", PARAMS)
-    assert kept_files.stale(str(directory), files) == ["ipsets", "ipv4.rules", "ipv6.rules"]
+    files = kept_files.rulesets("iptables", PARAMS, str(directory))
+    assert kept_files.stale(files) == sorted(files)
 
 
 def test_written_once_then_nothing_to_do(tmp_path):
     directory = str(tmp_path / "microseg")
-    files = kept_files.desired_files("iptables", PARAMS)
+    files = kept_files.rulesets("iptables", PARAMS, directory)
     assert kept_files.prepare(directory, check_mode=False) == ["create directory %s" % directory]
     assert mode(directory) == 0o750
-    names = kept_files.stale(directory, files)
-    assert kept_files.write(directory, files, names) == [
-        "keep %s/%s for the boot restore" % (directory, name) for name in names]
+    paths = kept_files.stale(files)
+    assert kept_files.write(files, paths) == ["write %s for the boot restore" % path for path in paths]
     assert sorted(os.listdir(directory)) == ["ipsets", "ipv4.rules", "ipv6.rules"]     # no probe or temporary left
     assert open(os.path.join(directory, "ipv4.rules")).read() == PARAMS["ipv4_rules"]
     assert mode(os.path.join(directory, "ipsets")) == 0o640
     assert kept_files.prepare(directory, check_mode=False) == []
-    assert kept_files.stale(directory, files) == []
+    assert kept_files.stale(files) == []
+
+
+def test_each_file_gets_its_own_mode_and_a_directory_of_no_given_mode_is_left_alone(tmp_path):
+    script = str(tmp_path / "sbin" / "restore")
+    assert kept_files.prepare(str(tmp_path / "sbin"), check_mode=False, mode=None) == [
+        "create directory %s" % (tmp_path / "sbin")]
+    os.chmod(str(tmp_path / "sbin"), 0o700)
+    assert kept_files.prepare(str(tmp_path / "sbin"), check_mode=False, mode=None) == []
+    assert mode(tmp_path / "sbin") == 0o700
+    kept_files.write({script: ("#!/bin/sh\n", 0o755)}, [script])
+    assert mode(script) == 0o755 and kept_files.stale({script: ("#!/bin/sh\n", 0o755)}) == []
 
 
 def test_a_changed_text_or_mode_is_rewritten_and_only_that_file(tmp_path):
-    directory = str(tmp_path)
-    files = kept_files.desired_files("iptables", PARAMS)
-    kept_files.write(directory, files, sorted(files))
-    os.chmod(os.path.join(directory, "ipsets"), 0o644)
-    changed = dict(files, **{"ipv4.rules": "*filter\nCOMMIT\n"})
-    assert kept_files.stale(directory, changed) == ["ipsets", "ipv4.rules"]
+    files = kept_files.rulesets("iptables", PARAMS, str(tmp_path))
+    kept_files.write(files, sorted(files))
+    os.chmod(str(tmp_path / "ipsets"), 0o644)
+    changed = dict(files)
+    changed[str(tmp_path / "ipv4.rules")] = ("*filter\nCOMMIT\n", 0o640)
+    assert kept_files.stale(changed) == [str(tmp_path / "ipsets"), str(tmp_path / "ipv4.rules")]
 
 
 def test_a_directory_that_takes_no_file_fails_before_anything_naming_it(tmp_path, monkeypatch):
@@ -63,8 +74,8 @@ def test_a_directory_that_takes_no_file_fails_before_anything_naming_it(tmp_path
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), kwargs.get("dir"))
     monkeypatch.setattr(kept_files.tempfile, "mkstemp", full)
     directory = tmp_path / "microseg"
-    with pytest.raises(kept_files.KeepError, match=r"cannot keep the rulesets in %s for the boot restore: .*"
+    with pytest.raises(kept_files.KeepError, match=r"cannot keep the boot restore files in %s: .*"
                        r"No space left on device.*the live firewall was not changed" % directory):
         kept_files.prepare(str(directory), check_mode=False)
     with pytest.raises(kept_files.KeepError, match=r"No space left.*a reboot would not restore them"):
-        kept_files.write(str(directory), {"ipsets": ""}, ["ipsets"])
+        kept_files.write({str(directory / "ipsets"): ("", 0o640)}, [str(directory / "ipsets")])

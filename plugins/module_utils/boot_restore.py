@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The boot-time restore: a script that loads the kept rulesets (our objects only) and, where
+systemd runs, a unit that runs it before the network and the cluster components start.
+
+Netfilter starts empty at boot; kubelet, kube-proxy, Calico and Docker then add their rules
+again. Ours must be back before them (the unit orders itself before their units), and the
+script only restores our own objects: it never reads or writes anyone else's.
+host_firewall writes these files (kept_files.py) and enables the unit (enable()).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import kept_files
+
+UNIT_NAME = "microseg-firewall.service"
+UNIT_PATH = "/etc/systemd/system/" + UNIT_NAME
+SCRIPT_MODE = 0o755
+UNIT_MODE = 0o644
+HEADER = "# Written by microseg.cluster_firewall (host_firewall); its next run overwrites a change made here."
+
+# The cluster components our rules must be back before (the ones not present are ignored).
+BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "containerd.service", "docker.service",
+                "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service")
+
+IPTABLES_SCRIPT = """
+# iptables: our ipsets, our chain MICROSEG-INPUT and one jump to it from INPUT.
+variant=%(variant)s
+jump=%(jump)s
+
+ipset restore -exist < "$dir/ipsets"
+for family in 4 6; do
+  tool=iptables; [ "$family" = 6 ] && tool=ip6tables
+  file="$dir/ipv$family.rules"
+  grep -q '^-A MICROSEG-INPUT ' "$file" || continue
+  [ "$family" = 6 ] && [ ! -e /proc/net/if_inet6 ] && continue
+  "$tool-$variant-restore" --noflush < "$file"
+  "$tool-$variant" -C INPUT -m comment --comment "$jump" -j MICROSEG-INPUT 2>/dev/null ||
+    "$tool-$variant" -A INPUT -m comment --comment "$jump" -j MICROSEG-INPUT
+done
+"""
+
+NFTABLES_SCRIPT = """
+# nftables: our table inet microseg, in one transaction.
+nft -f "$dir/microseg.nft"
+"""
+
+
+def script(backend, keep_dir, variant, jump_comment):
+    """The restore script's text. variant: the iptables variant (legacy or nf_tables)."""
+    head = ("#!/bin/sh\n%s\n# Restore microseg.cluster_firewall's own rules at boot, before the cluster components start.\n"
+            "# Nothing else is read or written (the kept files hold only our objects, never kube-proxy's\n"
+            "# dynamic rules).\nset -eu\ndir=%s\n" % (HEADER, shlex.quote(keep_dir)))
+    if backend == "nftables":
+        return head + NFTABLES_SCRIPT
+    return head + IPTABLES_SCRIPT % {"variant": "legacy" if variant == "legacy" else "nft",
+                                     "jump": shlex.quote(jump_comment)}
+
+
+def unit(script_path, keep_dir):
+    """The systemd unit's text: runs the script once, early, before the network and the cluster."""
+    return "\n".join([
+        HEADER,
+        "[Unit]",
+        "Description=microseg.cluster_firewall: restore the node's whitelist before the cluster starts",
+        "Documentation=file://%s" % keep_dir,
+        "DefaultDependencies=no",     # not held back behind basic.target: we must come before the network
+        "Wants=network-pre.target",
+        "Before=%s" % " ".join(BEFORE_UNITS),
+        "After=local-fs.target systemd-modules-load.service",
+        "Conflicts=shutdown.target",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "ExecStart=%s" % script_path,
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ])
+
+
+def files(backend, keep_dir, script_path, variant, jump_comment, systemd):
+    """{path: (text, mode)}: the script, and the unit where systemd runs."""
+    wanted = {script_path: (script(backend, keep_dir, variant, jump_comment), SCRIPT_MODE)}
+    if systemd:
+        wanted[UNIT_PATH] = (unit(script_path, keep_dir), UNIT_MODE)
+    return wanted
+
+
+def systemd_running(runtime_dir="/run/systemd/system"):
+    """Whether systemd is the init (what sd_booted() checks)."""
+    return os.path.isdir(runtime_dir)
+
+
+def is_enabled(run):
+    """run(argv) -> (rc, stdout, stderr). `systemctl is-enabled` prints "enabled" for an enabled unit."""
+    _rc, out, _err = run(["systemctl", "is-enabled", UNIT_NAME])
+    return out.strip() == "enabled"
+
+
+def enable_actions(reload, once_confirmed=False):
+    """The lines host_firewall reports for enabling the unit (reload: its file was written)."""
+    suffix = ", once confirmed" if once_confirmed else ""
+    return (["reload systemd's unit files" + suffix] if reload else []) + ["enable %s at boot%s" % (UNIT_NAME, suffix)]
+
+
+def enable(run, reload):
+    """Make systemd read the unit (when its file was written) and enable it; the action lines."""
+    commands = ([["systemctl", "daemon-reload"]] if reload else []) + [["systemctl", "enable", UNIT_NAME]]
+    for argv in commands:
+        rc, out, err = run(argv)
+        if rc != 0:
+            raise kept_files.KeepError("%s failed (rc %d): %s (the live rules are applied, but a reboot would not "
+                                       "restore them)" % (" ".join(argv), rc, (err or out).strip()))
+    return enable_actions(reload)

@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What Kubernetes and its CNI run on a node, read from its files, processes and devices
+(cni_facts, node_facts)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import parse_iptables_save
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
+    DEFAULT_KUBELET_CONFIG,
+    KubernetesFacts,
+    flags_from_args,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
+
+CALICO_PROCESSES = ("calico-node", "calico-felix")
+
+ARGUMENT_SPEC = dict(
+    cni_conf_dir=dict(type="path", default="/etc/cni/net.d"),
+    manifest_dirs=dict(type="list", elements="path",
+                       default=["/etc/kubernetes/manifests", "/var/lib/rancher/rke2/agent/pod-manifests"]),
+    kubelet_config=dict(type="path"),
+    flannel_subnet_env=dict(type="path", default="/run/flannel/subnet.env"),
+    flannel_net_conf=dict(type="path", default="/etc/kube-flannel/net-conf.json"),
+)
+
+
+def read_kubernetes(reader, params, processes):
+    kubernetes = KubernetesFacts()
+    for directory in params["manifest_dirs"]:
+        for name in reader.list_dir(directory):
+            if name.endswith((".yaml", ".yml", ".json", ".manifest")):
+                path = os.path.join(directory, name)
+                text = reader.read_text(path)
+                if text is None:
+                    continue
+                try:
+                    kubernetes.add_manifest(path, text)
+                except ValueError as error:
+                    reader.problem("%s: not a valid manifest (%s)" % (path, error))
+    for pid, argv in processes:
+        kubernetes.add_process(pid, argv)
+    config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
+    text = reader.read_text(config_path, required=bool(params["kubelet_config"]))
+    if text is not None:
+        try:
+            kubernetes.add_kubelet_config(config_path, text)
+        except ValueError as error:
+            reader.problem("%s: not a valid kubelet config (%s)" % (config_path, error))
+    return kubernetes.result()
+
+
+def read_cni_config(reader, directory, flannel_seen):
+    result = {"config_file": None, "name": None, "plugins": [], "kind": None}
+    chosen = detect_cni.choose_cni_config(reader.list_dir(directory))
+    if chosen is None:
+        return result
+    path = os.path.join(directory, chosen)
+    result["config_file"] = path
+    text = reader.read_text(path)
+    if text is None:
+        return result
+    try:
+        config = detect_cni.parse_cni_config(text)
+    except ValueError as error:
+        reader.problem("%s: malformed CNI config (%s)" % (path, error))
+        return result
+    result.update(name=config["name"], plugins=config["plugins"],
+                  kind=detect_cni.cni_kind(chosen, config["plugins"][0], flannel_seen))
+    return result
+
+
+def read_calico(reader, processes, links):
+    env, source, runs_typha = {}, "calico-node environment", False
+    for pid, argv in processes:
+        name = os.path.basename(argv[0])
+        if name == "calico-typha" or (len(argv) > 1 and "calico-typha" in argv[0]):
+            runs_typha = True
+        if name in CALICO_PROCESSES and not env:
+            raw = reader.environ(pid)
+            if raw is not None and detect_cni.is_calico_environment(detect_cni.parse_environ(raw)):
+                env = detect_cni.parse_environ(raw)
+                source = "process %d (%s) environment" % (pid, name)
+    try:
+        return detect_cni.calico_facts(env, links, runs_typha, source)
+    except ValueError as error:
+        reader.problem("%s: %s" % (source, error))
+        return detect_cni.calico_facts({}, links, runs_typha, source)
+
+
+def gather(module):
+    params = module.params
+    reader = NodeReader(module)
+    processes = reader.processes()
+    kubernetes = read_kubernetes(reader, params, processes)
+
+    links_text = reader.run("ip", ["-details", "-json", "link", "show"], "network devices")
+    try:
+        links = detect_cni.parse_links(links_text) if links_text else []
+    except ValueError as error:
+        reader.problem("ip -details -json link show: unreadable output (%s)" % error)
+        links = []
+
+    subnet_text = reader.read_text(params["flannel_subnet_env"])
+    subnet_env = detect_cni.parse_env_file(subnet_text) if subnet_text else {}
+    net_conf = None
+    net_conf_text = reader.read_text(params["flannel_net_conf"])
+    if net_conf_text is not None:
+        try:
+            net_conf = detect_cni.parse_net_conf(net_conf_text)
+        except ValueError as error:
+            reader.problem("%s: malformed net-conf.json (%s)" % (params["flannel_net_conf"], error))
+    flannel = detect_cni.flannel_facts(subnet_env, links, net_conf)
+    cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
+    calico = read_calico(reader, processes, links)
+
+    nft_tables = []
+    if module.get_bin_path("nft"):
+        text = reader.run("nft", ["list", "tables"], "nft tables")
+        nft_tables = detect_cni.parse_nft_tables(text or "")
+    nat_chains = []
+    if module.get_bin_path("iptables-save"):
+        text = reader.run("iptables-save", ["-t", "nat"], "iptables nat table")
+        nat_chains = parse_iptables_save(text or "").get("nat", {}).get("chains", [])
+    flag_mode = None
+    for _pid, argv in processes:
+        if os.path.basename(argv[0]) == "kube-proxy":
+            flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
+    mode, mode_source = detect_cni.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
+
+    derived = detect_cni.derive(cni, flannel, calico)
+    derived["roles"] = kubernetes["roles"]
+    ports = dict(kubernetes["ports"])
+    ports.update(derived["ports"])
+    origins = dict(kubernetes["port_origins"])
+    origins.update(derived["port_origins"])
+    derived.update(ports=ports, port_origins=origins)
+    return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico,
+            "kube_proxy": {"mode": mode, "source": mode_source}, "derived": derived,
+            "problems": reader.problems}

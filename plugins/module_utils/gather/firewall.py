@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A node's firewall backend and the rules others put there (firewall_facts, node_facts)."""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cni import parse_nft_tables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
+
+SAVE_COMMANDS = {
+    ("legacy", "ipv4"): "iptables-legacy-save", ("nf_tables", "ipv4"): "iptables-nft-save",
+    ("legacy", "ipv6"): "ip6tables-legacy-save", ("nf_tables", "ipv6"): "ip6tables-nft-save",
+}
+
+
+def _save(reader, module, variant, family):
+    """Parsed save output of one variant, or None when that variant is not installed."""
+    name = SAVE_COMMANDS[(variant, family)]
+    if not module.get_bin_path(name):
+        return None
+    return detect.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
+
+
+def gather(module):
+    reader = NodeReader(module)
+    iptables = {"present": bool(module.get_bin_path("iptables")), "version": None, "default_variant": None,
+                "variant": None, "reason": None, "legacy_rules": 0, "nft_rules": 0}
+    foreign = {"ipv4": {}, "ipv6": {}}
+    if iptables["present"]:
+        version = detect.parse_iptables_version(reader.run("iptables", ["--version"], "iptables version") or "")
+        iptables.update(version=version["version"], default_variant=version["variant"])
+        saved = {}
+        for variant in ("legacy", "nf_tables"):
+            for family in ("ipv4", "ipv6"):
+                saved[(variant, family)] = _save(reader, module, variant, family)
+        if not any(saved.values()):
+            # A distribution without the -legacy/-nft names: plain iptables-save is the default variant.
+            saved[(version["variant"], "ipv4")] = detect.parse_iptables_save(
+                reader.run("iptables-save", [], "iptables rules") or "")
+        iptables["legacy_rules"] = detect.rule_count(saved.get(("legacy", "ipv4")) or {})
+        iptables["nft_rules"] = detect.rule_count(saved.get(("nf_tables", "ipv4")) or {})
+        variant, reason = detect.choose_variant(version["variant"], iptables["legacy_rules"], iptables["nft_rules"])
+        iptables.update(variant=variant, reason=reason)
+        for family in ("ipv4", "ipv6"):
+            foreign[family] = detect.foreign_chains(saved.get((variant, family)) or {})
+    nftables = {"present": bool(module.get_bin_path("nft")), "tables": [], "owners": {}}
+    if nftables["present"]:
+        tables = parse_nft_tables(reader.run("nft", ["list", "tables"], "nft tables") or "")
+        nftables.update(tables=["%s %s" % table for table in tables], owners=detect.nft_owners(tables))
+    firewalld = {"active": False}
+    if module.get_bin_path("firewall-cmd"):
+        rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})
+        firewalld["active"] = rc == 0 and out.strip() == "running"
+    ufw = {"active": False}
+    if module.get_bin_path("ufw"):
+        rc, out, _err = module.run_command(["ufw", "status"], environ_update={"LANG": "C"})
+        ufw["active"] = rc == 0 and "Status: active" in out
+    return {"iptables": iptables, "nftables": nftables, "firewalld": firewalld, "ufw": ufw,
+            "foreign_chains": foreign, "problems": reader.problems}

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: node_facts
+short_description: Read everything the facts role needs from a node in one module run
+version_added: 0.2.0
+author: microseg.cluster_firewall maintainers (@microseg)
+description:
+  - Reads what M(microseg.cluster_firewall.docker_facts), M(microseg.cluster_firewall.cni_facts) and
+    M(microseg.cluster_firewall.firewall_facts) read, in one module run, and returns the same facts
+    (C(microseg_docker), C(microseg_cni), C(microseg_firewall)).
+  - With O(gather_subset), it also gathers those subsets of Ansible's own facts, as
+    M(ansible.builtin.setup) would (the node's default addresses, C(env)), so a play
+    needs no separate fact gathering.
+  - Each module run costs a connection round trip and a Python start on the node, whatever the
+    module does; on a large fleet the number of module runs per node sets the run time. This
+    module replaces four of them.
+  - Never fails the play for what it cannot read; like the three modules, it reports it in the
+    facts (C(error), C(problems)) and as a warning.
+options:
+  docker_host:
+    description:
+      - The Docker daemon's socket. Only C(unix://) sockets are supported.
+    type: str
+    default: unix:///var/run/docker.sock
+  timeout:
+    description:
+      - Seconds to wait for each answer of the Docker daemon; a daemon that hangs is reported as unreachable.
+    type: int
+    default: 10
+  cni_conf_dir:
+    description: The CNI configuration directory.
+    type: path
+    default: /etc/cni/net.d
+  manifest_dirs:
+    description: Directories of static pod manifests (kubeadm, rke2).
+    type: list
+    elements: path
+    default: [/etc/kubernetes/manifests, /var/lib/rancher/rke2/agent/pod-manifests]
+  kubelet_config:
+    description:
+      - The kubelet's config file. Default the running kubelet's C(--config), else
+        C(/var/lib/kubelet/config.yaml).
+    type: path
+  flannel_subnet_env:
+    description: flannel's subnet file.
+    type: path
+    default: /run/flannel/subnet.env
+  flannel_net_conf:
+    description: flannel's C(net-conf.json) (the C(kube-flannel-cfg) ConfigMap key), when the node has it as a file.
+    type: path
+    default: /etc/kube-flannel/net-conf.json
+  gather_subset:
+    description:
+      - Subsets of Ansible's own facts to gather in the same run, named as in
+        M(ansible.builtin.setup)'s O(ansible.builtin.setup#module:gather_subset).
+      - Only these subsets (and the facts they depend on) are gathered, not the minimal set
+        M(ansible.builtin.setup) adds to every gathering. An empty list gathers none.
+      - The default is what the whitelist role reads - C(network) (C(default_ipv4) and
+        C(default_ipv6), the addresses peers see the node come from) and C(env) (C(SSH_CLIENT), the
+        address the controller connects from).
+    type: list
+    elements: str
+    default: [network, env]
+extends_documentation_fragment:
+  - microseg.cluster_firewall.attributes
+  - microseg.cluster_firewall.attributes.facts
+notes:
+  - The facts of O(gather_subset) do not include C(module_setup), so a later play with
+    C(gathering = smart) still gathers all of Ansible's facts.
+seealso:
+  - module: microseg.cluster_firewall.docker_facts
+  - module: microseg.cluster_firewall.cni_facts
+  - module: microseg.cluster_firewall.firewall_facts
+"""
+
+EXAMPLES = r"""
+- name: Read what the node runs, with its addresses (no fact gathering needed)
+  microseg.cluster_firewall.node_facts:
+
+- name: Read only what the node runs (facts were gathered already)
+  microseg.cluster_firewall.node_facts:
+    gather_subset: []
+
+- name: Show what was found
+  ansible.builtin.debug:
+    msg: >-
+      {{ ansible_facts.default_ipv4.address | default('no IPv4 route') }}:
+      swarm={{ ansible_facts.microseg_docker.swarm.state | default('none') }}
+      kubernetes={{ ansible_facts.microseg_cni.kubernetes.roles }}
+      iptables={{ ansible_facts.microseg_firewall.iptables.variant }}
+"""
+
+RETURN = r"""
+ansible_facts:
+  description:
+    - Facts to add to ansible_facts - C(microseg_docker), C(microseg_cni) and C(microseg_firewall)
+      as M(microseg.cluster_firewall.docker_facts), M(microseg.cluster_firewall.cni_facts) and
+      M(microseg.cluster_firewall.firewall_facts) return them, and Ansible's facts of
+      O(gather_subset) (for example C(default_ipv4), C(default_ipv6), C(env)).
+  returned: always
+  type: dict
+  sample:
+    microseg_docker: {present: false, reachable: false, error: Docker is not installed (no /var/run/docker.sock, no docker binary)}
+    microseg_cni: {kubernetes: {roles: [kube_node]}, cni: {kind: flannel}, problems: []}
+    microseg_firewall: {iptables: {variant: nf_tables}, problems: []}
+    default_ipv4: {address: 10.89.0.12, interface: eth0}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.facts import ansible_collector, default_collectors
+from ansible.module_utils.facts.namespace import PrefixFactNamespace
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni, docker, firewall
+
+# Facts the collector adds about the gathering itself: left out, so that these few subsets are
+# not taken for a full gathering (gathering = smart skips hosts whose facts say module_setup).
+GATHERING_FACTS = ("ansible_module_setup", "ansible_gather_subset")
+
+
+def ansible_facts_of(module, subsets):
+    """Ansible's own facts of these subsets (only these: no minimal set), as setup names them."""
+    collector = ansible_collector.get_ansible_collector(
+        all_collector_classes=default_collectors.collectors,
+        namespace=PrefixFactNamespace(namespace_name="ansible", prefix="ansible_"),
+        gather_subset=["!all"] + subsets)
+    facts = collector.collect(module=module)
+    return dict((key, value) for key, value in facts.items() if key not in GATHERING_FACTS)
+
+
+def main():
+    argument_spec = dict(docker.ARGUMENT_SPEC)
+    argument_spec.update(cni.ARGUMENT_SPEC)
+    argument_spec["gather_subset"] = dict(type="list", elements="str", default=["network", "env"])
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        socket_path = docker.socket_path(module.params)
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    facts = {}
+    if module.params["gather_subset"]:
+        try:
+            facts.update(ansible_facts_of(module, module.params["gather_subset"]))
+        except TypeError as error:     # the collector's own message names the subset and the allowed ones
+            module.fail_json(msg="gather_subset: %s" % error)
+    facts.update(microseg_docker=docker.gather(module, socket_path, module.params["timeout"]),
+                 microseg_cni=cni.gather(module), microseg_firewall=firewall.gather(module))
+    module.exit_json(changed=False, ansible_facts=facts)
+
+
+if __name__ == "__main__":
+    main()
