@@ -25,7 +25,7 @@ import lab  # noqa: E402
 
 # Actions that run on the controller only: no module is sent to the node.
 CONTROLLER_ONLY = {"set_fact", "debug", "assert", "fail", "include_role", "include_tasks", "import_role",
-                   "import_tasks", "meta", "add_host", "group_by", "set_stats"}
+                   "import_tasks", "meta", "add_host", "group_by", "set_stats", "validate_argument_spec"}
 JUMPS = {"accept": "ACCEPT", "drop": "DROP"}
 MATCHES = {"loopback": {"in_interface": "lo"}, "established": {"ctstate": ["ESTABLISHED", "RELATED"]},
            "dnat": {"ctstate": ["DNAT"]}}

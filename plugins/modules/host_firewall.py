@@ -204,6 +204,12 @@ confirm_token:
   returned: always
   type: str
   sample: 1795474010-5f3a9c21b7e0
+confirmed:
+  description:
+    - With O(state=confirm), the revert is disarmed and the new rules stay - also when writing the
+      held-back files failed afterwards (the task then fails saying so).
+  returned: with O(state=confirm)
+  type: bool
 rolled_back:
   description: With O(state=confirm), what the node's revert did when the confirm came too late.
   returned: when the node rolled back
@@ -312,15 +318,16 @@ def confirm_run(module, params, result):
     lock = take_lock(params["lock_timeout"])     # the revert runs under the same lock: no race
     try:
         confirmed, outcome = confirm.disarm(params["confirm_token"])
-        kept = []
-        if confirmed and outcome:
-            # what the applying run held back until now (a rollback would have dropped it)
-            kept = keep(module, outcome)
+        if confirmed:
+            # the rules stay from here on, even if keeping the files below fails
+            result.update(changed=True, confirmed=True, actions=["confirmed: the revert armed by token %s is disarmed"
+                                                                 % params["confirm_token"]])
+            if outcome:
+                # what the applying run held back until now (a rollback would have dropped it)
+                result["actions"] += keep(module, outcome)
     finally:
         lock.close()
     if confirmed:
-        result.update(changed=True, actions=["confirmed: the revert armed by token %s is disarmed"
-                                             % params["confirm_token"]] + kept)
         return
     if "actions" in outcome:
         result["rolled_back"] = outcome["actions"]
@@ -395,6 +402,7 @@ def main():
         module.fail_json(msg="confirm_timeout: %d is negative; allowed: 0 (no revert) or the seconds to wait"
                          % params["confirm_timeout"], **result)
     if params["state"] == "confirm":
+        result["confirmed"] = False
         try:
             if not module.check_mode:
                 confirm_run(module, params, result)

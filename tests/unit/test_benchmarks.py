@@ -41,6 +41,7 @@ def test_the_baseline_writes_one_rule_per_peer_port_and_family():
 def test_module_runs_count_loop_items_and_leave_out_controller_actions():
     output = {"plays": [{"tasks": [
         {"hosts": {"a": {"action": "ansible.builtin.set_fact"}}},
+        {"hosts": {"a": {"action": "ansible.builtin.validate_argument_spec"}}},     # a role's argument check
         {"hosts": {"a": {"action": "ansible.builtin.iptables", "results": [{}, {"skipped": True}, {}]}}},
         {"hosts": {"a": {"action": "microseg.cluster_firewall.host_firewall"}, "b": {"action": "x", "skipped": True}}},
     ]}]}
