@@ -28,30 +28,9 @@ description:
   - kube-proxy's mode (iptables, ipvs via C(kube-ipvs0), nftables via the C(kube-proxy) nft table).
   - Every value says where it was read. A file that cannot be read or parsed gives a warning
     naming it; the module still returns every other fact.
-options:
-  cni_conf_dir:
-    description: The CNI configuration directory.
-    type: path
-    default: /etc/cni/net.d
-  manifest_dirs:
-    description: Directories of static pod manifests (kubeadm, rke2).
-    type: list
-    elements: path
-    default: [/etc/kubernetes/manifests, /var/lib/rancher/rke2/agent/pod-manifests]
-  kubelet_config:
-    description:
-      - The kubelet's config file. Default the running kubelet's C(--config), else
-        C(/var/lib/kubelet/config.yaml).
-    type: path
-  flannel_subnet_env:
-    description: flannel's subnet file.
-    type: path
-    default: /run/flannel/subnet.env
-  flannel_net_conf:
-    description: flannel's C(net-conf.json) (the C(kube-flannel-cfg) ConfigMap key), when the node has it as a file.
-    type: path
-    default: /etc/kube-flannel/net-conf.json
+options: {}
 extends_documentation_fragment:
+  - microseg.cluster_firewall.detection.cni
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts
 """

@@ -18,18 +18,9 @@ description:
     ipvlan need nothing; overlay needs the swarm ports) and what the whitelist planner needs
     (cluster roles, features, real ports and where each was read).
   - Never fails the play for lack of Docker; it reports C(present=false) or C(reachable=false) with the reason.
-options:
-  docker_host:
-    description:
-      - The Docker daemon's socket. Only C(unix://) sockets are supported.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description:
-      - Seconds to wait for each answer of the daemon; a daemon that hangs is reported as unreachable.
-    type: int
-    default: 10
+options: {}
 extends_documentation_fragment:
+  - microseg.cluster_firewall.detection.docker
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts
 """

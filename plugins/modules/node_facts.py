@@ -23,38 +23,6 @@ description:
   - Never fails the play for what it cannot read; like the three modules, it reports it in the
     facts (C(error), C(problems)) and as a warning.
 options:
-  docker_host:
-    description:
-      - The Docker daemon's socket. Only C(unix://) sockets are supported.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description:
-      - Seconds to wait for each answer of the Docker daemon; a daemon that hangs is reported as unreachable.
-    type: int
-    default: 10
-  cni_conf_dir:
-    description: The CNI configuration directory.
-    type: path
-    default: /etc/cni/net.d
-  manifest_dirs:
-    description: Directories of static pod manifests (kubeadm, rke2).
-    type: list
-    elements: path
-    default: [/etc/kubernetes/manifests, /var/lib/rancher/rke2/agent/pod-manifests]
-  kubelet_config:
-    description:
-      - The kubelet's config file. Default the running kubelet's C(--config), else
-        C(/var/lib/kubelet/config.yaml).
-    type: path
-  flannel_subnet_env:
-    description: flannel's subnet file.
-    type: path
-    default: /run/flannel/subnet.env
-  flannel_net_conf:
-    description: flannel's C(net-conf.json) (the C(kube-flannel-cfg) ConfigMap key), when the node has it as a file.
-    type: path
-    default: /etc/kube-flannel/net-conf.json
   gather_subset:
     description:
       - Subsets of Ansible's own facts to gather in the same run, named as in
@@ -68,6 +36,8 @@ options:
     elements: str
     default: [network, env]
 extends_documentation_fragment:
+  - microseg.cluster_firewall.detection.docker
+  - microseg.cluster_firewall.detection.cni
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts
 notes:

@@ -292,3 +292,22 @@ def test_the_boot_restore_is_installed_and_enabled_once_confirmed_then_left_alon
     rc, fixed = node.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and fixed["actions"] == ["enable microseg-firewall.service at boot"], fixed
     assert systemctl_calls() == ["is-enabled microseg-firewall.service", "enable microseg-firewall.service"]
+
+
+def test_a_confirm_that_comes_too_late_says_what_the_node_put_back_and_keeps_nothing(lab_nodes):
+    node = lab_nodes("latecomer")
+    plan = Target(node, "nf_tables", node).plan({"mode": "host", "state": "block"})
+    before = node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout
+    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": "",
+            "ipsets": iptables.ipsets_file(plan), "keep_dir": "/etc/microseg", "boot_script": SCRIPT,
+            "confirm_timeout": 2}
+    rc, applied = node.run_module("host_firewall", json.dumps(args))
+    assert rc == 0 and applied["confirm_token"], applied
+    assert "MICROSEG-INPUT" in node.sh("iptables-nft-save -t filter").stdout
+    node.sh("sleep 5")
+    rc, late = node.run_module("host_firewall", json.dumps({"state": "confirm", "confirm_token": applied["confirm_token"]}))
+    assert rc != 0 and late["confirmed"] is False, late
+    assert "the confirm came too late: the node put its previous rules back by itself" in late["msg"]
+    assert any("MICROSEG-INPUT" in line for line in late["rolled_back"]), late
+    assert node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout == before
+    assert node.sh("ls /etc/microseg; ls %s" % SCRIPT, check=False).stdout == ""     # nothing kept for the boot
