@@ -106,7 +106,7 @@ def is_enabled(run):
 
 def enable_actions(reload, once_confirmed=False):
     """The lines host_firewall reports for enabling the unit (reload: its file was written)."""
-    suffix = ", once confirmed" if once_confirmed else ""
+    suffix = kept_files.ONCE_CONFIRMED if once_confirmed else ""
     return (["reload systemd's unit files" + suffix] if reload else []) + ["enable %s at boot%s" % (UNIT_NAME, suffix)]
 
 

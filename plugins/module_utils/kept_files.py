@@ -19,6 +19,7 @@ import tempfile
 
 DIR_MODE = 0o750
 FILE_MODE = 0o640
+ONCE_CONFIRMED = ", once confirmed"     # said of what waits for the commit-confirm
 
 # backend -> (file name, the host_firewall option that holds its text), in restore order
 FILES = {
@@ -74,7 +75,7 @@ def _current(path):
 
 def action(path, once_confirmed=False):
     """The line host_firewall reports for a file it writes for the boot restore."""
-    return "write %s for the boot restore%s" % (path, ", once confirmed" if once_confirmed else "")
+    return "write %s for the boot restore%s" % (path, ONCE_CONFIRMED if once_confirmed else "")
 
 
 def stale(files):

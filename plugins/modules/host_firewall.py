@@ -355,6 +355,11 @@ def boot_files(params, result):
     return wanted, directories, systemd
 
 
+def waiting(held):
+    """Whether anything is to be kept (a unit file to reload is among the files)."""
+    return bool(held["files"] or held["enable"])
+
+
 def keep(module, held):
     """Write the held files ({"files": {path: (text, mode)}, "enable", "reload"}) and enable the unit."""
     files = dict((path, tuple(value)) for path, value in held["files"].items())
@@ -366,7 +371,7 @@ def keep(module, held):
 
 def keep_or_say(module, held, confirm_token):
     """Keep now, or say what waits for the confirm (or, in check mode, what would be done)."""
-    if not (held["files"] or held["enable"] or held["reload"]):
+    if not waiting(held):
         return []
     if confirm_token or module.check_mode:
         once = bool(confirm_token)
@@ -434,14 +439,14 @@ def main():
                         "enable": systemd and not boot_restore.is_enabled(module.run_command),
                         "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
                 result["actions"] += prepared
-                result["changed"] = change.changed or bool(prepared or held["files"] or held["enable"])
+                result["changed"] = change.changed or bool(prepared) or waiting(held)
             if change.changed and not module.check_mode:
                 if params["confirm_timeout"] and not remove:
                     token = confirm.new_token()
                     revert = (nftables_revert if params["backend"] == "nftables" else iptables_revert)(module, change)
                     confirm.arm(token, params["confirm_timeout"], change.actions, revert,
                                 lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
-                                on_confirm=held if (held["files"] or held["enable"]) else None)
+                                on_confirm=held if waiting(held) else None)
                     result["confirm_token"] = token
                 change.apply()
                 again = make_change()
