@@ -20,9 +20,11 @@ except ImportError:  # pragma: no cover - exercised only where netaddr is missin
 FAMILIES = ("ipv4", "ipv6")
 ALLOWED = "an IPv4/IPv6 address or a CIDR such as 10.0.0.0/8 or fd00::/64 (no host bits set)"
 
-# Anything made only of hex digits, dots, colons and a slash is meant as an address,
-# so "10.0.0.0/33" is reported as a bad CIDR rather than as an unknown group name.
-_ADDRESS_SHAPED = re.compile(r"^[0-9a-fA-F.:]+(/\d*)?$")
+# Text shaped like an address is meant as one, so "10.0.0.0/33" is reported as a bad CIDR rather
+# than as an unknown group name: IPv4 is digits and dots; IPv6 has a colon (a DNS name never
+# does). A name made of hex letters and dots ("cafe.de", "add.be") is a name, not an address.
+_IPV4_SHAPED = re.compile(r"^[0-9.]+(/[0-9]*)?$", re.ASCII)
+_IPV6_SHAPED = re.compile(r"^[0-9a-fA-F.:]+(/[0-9]*)?$", re.ASCII)
 
 
 def require_netaddr():
@@ -31,7 +33,9 @@ def require_netaddr():
 
 
 def looks_like_address(text):
-    return bool(_ADDRESS_SHAPED.match(text)) and any(ch in text for ch in ".:")
+    if ":" in text:
+        return bool(_IPV6_SHAPED.match(text))
+    return "." in text and bool(_IPV4_SHAPED.match(text))
 
 
 def parse_network(value, where):

@@ -185,19 +185,42 @@ ENTRIES = (
 MANAGEMENT_SSH = _row("management_ssh", "always", "tcp", 22, "ssh", [PEER_MANAGEMENT],
                       "SSH for the Ansible controller and admins (the connection's port)",
                       "lockout safety")
+# First of all: the node talking to itself (never a remote source, so no blacklist applies).
 BASE_MATCHES = (
     ("loopback", "loopback interface: the node talking to itself", "host firewall hygiene"),
+)
+# After the management path and the blacklist (which is final), what every host needs.
+ESSENTIAL_MATCHES = (
     ("established", "replies and related traffic of connections already admitted (conntrack)",
      "host firewall hygiene"),
-    ("icmp_essential", "ICMP errors for path MTU discovery and ICMPv6 neighbour discovery",
+    ("icmp_essential", "ICMP errors for path MTU discovery, ICMPv6 neighbour discovery and MLD",
      "RFC 4890; host firewall hygiene"),
+    ("dhcpv6_client", "DHCPv6 replies to this node's client (udp 547 -> 546, link-local)",
+     "RFC 8415; RFC 4890"),
 )
 # Service traffic that kube-proxy or Docker already DNAT'ed is theirs to filter.
 DNAT_MATCH = ("dnat", "connections kube-proxy or Docker DNAT'ed to this node (Services, published ports)",
               "kube-proxy / Docker own this traffic")
 ICMP_ESSENTIAL = {
     "ipv4": (3, 11, 12),                           # unreachable (incl. frag needed), time exceeded, param problem
-    "ipv6": (1, 2, 3, 4, 133, 134, 135, 136),      # errors incl. packet too big, router/neighbour discovery
+    # errors incl. packet too big; MLD query/report/done and MLDv2 report (RFC 4890 4.4.1: must not be
+    # dropped); router and neighbour discovery
+    "ipv6": (1, 2, 3, 4, 130, 131, 132, 133, 134, 135, 136, 143),
+}
+DHCPV6_CLIENT = {"proto": "udp", "source_port": 547, "port": 546, "source": "fe80::/10"}
+
+# IP protocol numbers the two backends cannot match alike, refused in user rules: iptables reads
+# "-p 0" as every protocol while nft matches (almost) nothing, and iptables-save drops it; for the
+# IPv6 extension headers both look past the header for the layer-4 protocol; 255 is reserved.
+UNMATCHABLE_PROTOCOLS = {
+    0: "HOPOPT (iptables takes -p 0 for every protocol; write 'all' for that)",
+    43: "the IPv6 routing extension header",
+    44: "the IPv6 fragment extension header",
+    60: "the IPv6 destination options extension header",
+    135: "the IPv6 mobility extension header",
+    139: "the HIP extension header",
+    140: "the Shim6 extension header",
+    255: "reserved",
 }
 
 # Settings of the whole cluster, read on one node but needed on others: the NodePort range is

@@ -7,10 +7,13 @@ Pure functions on plain data. The plan is JSON-serialisable, deterministic (same
 byte-identical output) and knows nothing of iptables or nft: backends render it.
 
 Semantics (product guide, "cluster" section):
-- the blacklist is evaluated before the whitelist and wins;
+- the blacklist is evaluated first and its result is final: it drops in every whitelist state
+  (microseg_blacklist_state can make a new blacklist count or log first), ahead of established
+  connections and of traffic kube-proxy/Docker DNAT'ed; only loopback and the management SSH
+  path come before it;
 - no rule configured = everything passes;
-- states: monitor counts, alert logs (rate limited) and lets through, block drops;
-  only block ever drops;
+- the whitelist's states: monitor counts, alert logs (rate limited) and lets through, block
+  drops; only block drops what the whitelist does not admit;
 - host mode: what the whitelist does not admit gets the state's action;
   service mode: a port with whitelist entries admits only their sources, other ports pass;
 - scope of cluster flows: node_ip (the nodes' own addresses), cidr (trusted CIDRs), port (any).
@@ -34,6 +37,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresse
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import (
     format_ports,
+    is_ascii_number,
     merge_ranges,
     parse_port_item,
     parse_ports,
@@ -46,6 +50,8 @@ STATES = ("monitor", "alert", "block")
 MODES = ("service", "host")
 SCOPES = ("node_ip", "cidr", "port")
 STATE_ACTION = {"monitor": "monitor", "alert": "alert", "block": "drop"}
+# A blacklist that only watches counts or logs and goes on: the packet then meets the whitelist.
+BLACKLIST_ACTION = {"monitor": "count", "alert": "log", "block": "drop"}
 
 # The policy variables, without their "microseg_" prefix, and their defaults.
 # roles/whitelist/defaults/main.yml and meta/argument_specs.yml mirror these (a unit test checks).
@@ -60,10 +66,14 @@ DEFAULT_POLICY = {
     "blacklist": [],
     "nodeport": True,
     "apiserver_from": [],
+    "blacklist_state": "block",
+    "allow_missing_peers": False,
 }
 NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "ssh_port", "controller_address")
 RULE_KEYS = ("port", "proto", "from", "comment")
-PHASES = ("base", "management", "blacklist", "whitelist", "guard")
+# Evaluation order: loopback, the management path, the blacklist (final), what every host needs
+# (established, DNAT'ed, essential ICMP), the whitelist, the service-mode guards.
+PHASES = ("base", "management", "blacklist", "essential", "whitelist", "guard")
 ANY = "any"
 
 # Set names that are not built from peer classes.
@@ -113,7 +123,8 @@ def normalise_policy(policy):
     _choice(result["state"], STATES, _var("state"))
     _choice(result["mode"], MODES, _var("mode"))
     _choice(result["scope"], SCOPES, _var("scope"))
-    for key in ("nodeport", "management_access"):
+    _choice(result["blacklist_state"], STATES, _var("blacklist_state"))
+    for key in ("nodeport", "management_access", "allow_missing_peers"):
         if not isinstance(result[key], bool):
             raise PlanError("%s: %r must be true or false" % (_var(key), result[key]))
     for key in ("trusted_cidrs", "management_cidrs"):
@@ -225,7 +236,7 @@ def normalise_node(node, cluster):
 
 
 def _int_or_text(value):
-    if isinstance(value, str) and value.strip().isdigit():
+    if is_ascii_number(value):
         return int(value)
     return value
 
@@ -257,6 +268,26 @@ class Cluster(object):
         return self.memo(("roles", roles), lambda: [address for host in self.hosts.values() if roles & host["roles"]
                                                     for address in host["addresses"]])
 
+    def unplaced(self, hosts):
+        """Those of these hosts that have no known address: they cannot be placed in a set."""
+        return sorted(name for name in hosts if not self.hosts.get(name, {}).get("addresses"))
+
+    def role_hosts(self, roles):
+        roles = frozenset(roles)
+        return self.memo(("role_hosts", roles), lambda: [name for name, host in self.hosts.items()
+                                                         if roles & host["roles"]])
+
+    def outside(self, networks):
+        """Cluster hosts (with a Kubernetes or swarm role) with an address outside these networks."""
+        intervals = address_intervals(networks)
+        found = []
+        for name, host in sorted(self.hosts.items()):
+            if host["roles"]:
+                for address in host["addresses"]:
+                    if not intervals_overlap(address_intervals([address]), intervals):
+                        found.append("%s (%s)" % (name, address))
+        return found
+
     def cluster_port(self, key):
         """A cluster-wide port setting read on some host: (ports, origin, warning or None), or None."""
         return self.memo(("cluster_port", key), lambda: self._find_cluster_port(key))
@@ -285,10 +316,11 @@ class AddressSets(object):
         self.policy = policy
         self.sets = {}
         self.warnings = []
+        self.missing = {}     # host -> the sets it could not be placed in (no known address)
 
     def _add(self, name, networks, why, shared=None):
-        if name not in self.sets:
-            self.sets[name] = {"networks": networks, "why": why, "shared": shared}
+        if "networks" not in self.sets.get(name, {}):
+            self.sets.setdefault(name, {}).update(networks=networks, why=why, shared=shared)
         return name
 
     def _derived(self, name, kind, build):
@@ -315,14 +347,35 @@ class AddressSets(object):
         if scope == "port":
             return ANY
         if scope == "cidr":
-            return self._add(SET_TRUSTED, list(self.policy["trusted_cidrs"]), "microseg_trusted_cidrs (scope cidr)")
+            return self.trusted()
+        return self.node_peers(peer_class)
+
+    def node_peers(self, peer_class):
+        """The addresses of the inventory's hosts in a peer class (scope node_ip)."""
         roles = catalog.NODE_PEER_ROLES[peer_class]
         networks = self.cluster.role_networks(roles)
+        self._note_missing(self.cluster.memo(("unplaced", peer_class),
+                                             lambda: self.cluster.unplaced(self.cluster.role_hosts(roles))), peer_class)
         if not networks:
             self.warn("no address known for any host with role %s: set %s is empty"
                       % (" or ".join(sorted(roles)), peer_class))
         return self._add(peer_class, networks, "addresses of the hosts with role %s" % " or ".join(sorted(roles)),
                          shared=("peer", peer_class))
+
+    def _note_missing(self, unplaced, set_name):
+        for host in unplaced:
+            if host != self.node["name"]:
+                self.missing.setdefault(host, set()).add(set_name)
+
+    def trusted(self):
+        if SET_TRUSTED not in self.sets:
+            trusted = self.policy["trusted_cidrs"]
+            outside = self.cluster.memo(("outside", tuple(str(network) for network in trusted)),
+                                        lambda: self.cluster.outside(trusted))
+            if outside:
+                self.warn("scope cidr: %s lie outside microseg_trusted_cidrs (%s): their cluster traffic is not "
+                          "admitted" % (_short_list(outside), ", ".join(str(n) for n in self.policy["trusted_cidrs"])))
+        return self._add(SET_TRUSTED, list(self.policy["trusted_cidrs"]), "microseg_trusted_cidrs (scope cidr)")
 
     def management(self):
         networks = list(self.policy["management_cidrs"])
@@ -345,21 +398,39 @@ class AddressSets(object):
         if not values:
             return ANY
         shared = ("from", where, repr(values))
-        networks, warnings = self.cluster.memo(shared, lambda: self._resolve_sources(values, where))
+        networks, warnings, unplaced, values = self.cluster.memo(shared, lambda: self._resolve_sources(values, where))
         for warning in warnings:
             self.warn(warning)
         if name is None:
-            name = "from_" + hashlib.sha1(json.dumps(sorted(values)).encode("utf-8")).hexdigest()[:8]
-        return self._add(name, networks, "from: " + ", ".join(sorted(values)), shared=shared)
+            name = self._content_name(values)
+        self._note_missing(unplaced, name)
+        return self._add(name, networks, "from: " + ", ".join(values), shared=shared)
+
+    def _content_name(self, values):
+        """A set name made from the (sorted, distinct) sources: equal lists share one set. The
+        name is a prefix of a SHA-256 of them; where two different lists share a prefix, the
+        later one takes a longer one (18 hex digits at most: ipset names hold 31 characters)."""
+        digest = hashlib.sha256(json.dumps(values).encode("utf-8")).hexdigest()
+        for length in range(8, 19):
+            name = "from_" + digest[:length]
+            taken = self.sets.get(name)
+            if taken is None or taken.get("values") == values:
+                self.sets.setdefault(name, {"values": values})
+                return name
+        raise PlanError("from: %s: no distinct set name found" % ", ".join(values))
 
     def _resolve_sources(self, values, where):
-        """A user 'from' list -> (networks, warnings); the same for every node."""
-        networks, warnings = [], []
+        """A user 'from' list -> (networks, warnings, hosts with no address, the distinct sources
+        sorted); the same for every node."""
+        networks, warnings, unplaced, seen = [], [], [], set()
         for index, value in enumerate(values):
             item_where = "%s[%d]" % (where, index)
             if not isinstance(value, str) or not value.strip():
                 raise PlanError("%s: %r must be an address, a CIDR or an inventory group" % (item_where, value))
             value = value.strip()
+            if value in seen:
+                continue
+            seen.add(value)
             if looks_like_address(value):
                 networks.append(parse_network(value, item_where))
             elif value in self.cluster.groups:
@@ -368,12 +439,14 @@ class AddressSets(object):
                 if not found:
                     warnings.append("%s: group %s has no host with a known address" % (item_where, value))
                 networks.extend(found)
+                unplaced.extend(self.cluster.unplaced(members))
             elif value in self.cluster.hosts:
                 networks.extend(self.cluster.hosts[value]["addresses"])
+                unplaced.extend(self.cluster.unplaced([value]))
             else:
                 raise PlanError("%s: %r is neither an address/CIDR nor an inventory group or host; groups: %s"
                                 % (item_where, value, _short_list(self.cluster.groups)))
-        return networks, warnings
+        return networks, warnings, unplaced, sorted(seen)
 
     def warn(self, text):
         if text not in self.warnings:
@@ -394,10 +467,25 @@ class AddressSets(object):
                                      self._derived(right, "intervals", address_intervals))
                    for left in first for right in second)
 
+    def full_families(self, names):
+        """The families in which one of the sets holds every address (0.0.0.0/0 or ::/0)."""
+        found = set()
+        for name in names:
+            merged = self._derived(name, "merged", merge_networks)
+            found |= set(family for family in FAMILIES if merged[family] in (["0.0.0.0/0"], ["::/0"]))
+        return found
+
     def export(self, used):
+        """The used sets, merged. A whole family (0.0.0.0/0, ::/0) is left out of a set: the
+        rules of that family match any source instead (split_full_sets)."""
         result = {}
         for name in sorted(used):
-            result[name] = dict(self._derived(name, "merged", merge_networks), why=self.sets[name]["why"])
+            merged = dict(self._derived(name, "merged", merge_networks))
+            why = self.sets[name]["why"]
+            for family in self.full_families([name]):
+                merged[family] = []
+                why += " (%s: every %s source, matched without the set)" % (family, family)
+            result[name] = dict(merged, why=why)
         return result
 
 
@@ -446,8 +534,15 @@ def catalog_flows(node, policy, sets):
                 why["port"] = "%s (catalog default)" % ",".join(format_ports(ports))
         peers = [sets.peer(peer) for peer in entry.peers]
         if entry.id == "k8s_apiserver" and policy["apiserver_from"]:
+            # scope port opens the cluster's flows to any source; the API server restriction is
+            # the user's own and stays: the inventory's nodes stand for "the cluster" there.
+            cluster = sets.node_peers(catalog.PEER_CLUSTER) if policy["scope"] == "port" else sets.peer(catalog.PEER_CLUSTER)
+            if policy["scope"] == "port":
+                sets.warn("scope port with microseg_apiserver_from: the API server port stays restricted to "
+                          "microseg_apiserver_from, the inventory's cluster nodes and the pod network; add nodes "
+                          "outside the inventory to microseg_apiserver_from")
             peers = [sets.user_sources(policy["apiserver_from"], _var("apiserver_from"), SET_APISERVER_CLIENTS),
-                     sets.peer(catalog.PEER_SELF), sets.peer(catalog.PEER_CLUSTER), sets.pod_network()]
+                     sets.peer(catalog.PEER_SELF), cluster, sets.pod_network()]
             if not node["pod_cidrs"]:
                 sets.warn("pod network unknown: pods reach the API server only if their "
                           "sources are in microseg_apiserver_from")
@@ -461,15 +556,21 @@ def catalog_flows(node, policy, sets):
 def _parse_proto(value, where):
     if isinstance(value, bool):
         raise PlanError("%s: %r is not a protocol" % (where, value))
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or is_ascii_number(value):
         number = int(value)
         if not 0 <= number <= 255:
-            raise PlanError("%s: protocol number %d is out of range; allowed: 0-255 or a name (%s)"
+            raise PlanError("%s: protocol number %d is out of range; allowed: 1-254 or a name (%s)"
                             % (where, number, ", ".join(catalog.PROTOCOLS)))
+        if number in catalog.UNMATCHABLE_PROTOCOLS:
+            raise PlanError("%s: protocol %d (%s) cannot be matched alike by iptables and nftables; allowed: "
+                            "a protocol number other than %s, or a name (%s)"
+                            % (where, number, catalog.UNMATCHABLE_PROTOCOLS[number],
+                               ", ".join(str(n) for n in sorted(catalog.UNMATCHABLE_PROTOCOLS)),
+                               ", ".join(catalog.PROTOCOLS)))
         return catalog.PROTOCOL_NUMBERS.get(number, str(number))
     if isinstance(value, str) and value.strip().lower() in catalog.PROTOCOLS:
         return value.strip().lower()
-    raise PlanError("%s: %r is not a known protocol; allowed: %s or a number 0-255"
+    raise PlanError("%s: %r is not a known protocol; allowed: %s or a number 1-254"
                     % (where, value, ", ".join(catalog.PROTOCOLS)))
 
 
@@ -484,7 +585,7 @@ def _proto_takes_ports(proto):
 def user_flows(kind, policy, sets):
     """microseg_whitelist / microseg_blacklist items -> flows (validated)."""
     variable = _var(kind)
-    action = "accept" if kind == "whitelist" else STATE_ACTION[policy["state"]]
+    action = "accept" if kind == "whitelist" else BLACKLIST_ACTION[policy["blacklist_state"]]
     flows = []
     for index, item in enumerate(policy[kind]):
         where = "%s[%d]" % (variable, index)
@@ -503,6 +604,9 @@ def user_flows(kind, policy, sets):
         if item.get("comment") is not None and not isinstance(item["comment"], str):
             raise PlanError("%s.comment: %r must be a string" % (where, item["comment"]))
         sources = _sources([sets.user_sources(item.get("from"), where + ".from")])
+        families = _proto_families(proto)
+        if sources != ANY:
+            families = _check_families(proto, families, sets.families(sources), where, sets)
         if ports is None and sources == ANY and (proto == "all" or _proto_takes_ports(proto)):
             raise PlanError("%s: no port and no 'from': it would match all %s traffic from anywhere; "
                             "give a port, a 'from' or both" % (where, proto))
@@ -511,24 +615,32 @@ def user_flows(kind, policy, sets):
             raise PlanError("%s: no port: service mode guards ports, so a %s entry needs a port "
                             "(use microseg_mode: host to trust a source on every port)" % (where, proto))
         why = {"id": where, "text": item.get("comment") or "user %s" % kind, "source": variable}
-        flows.append(_flow(kind, action, proto, ports, sources, _proto_families(proto), [why]))
+        flows.append(_flow(kind, action, proto, ports, sources, families, [why]))
     return flows
 
 
+def _check_families(proto, families, source_families, where, sets):
+    """A protocol of one family with sources of the other admits nobody: refuse it; sources of
+    both families where the protocol has one: say that one family's sources are left out."""
+    if not source_families or source_families <= families:
+        return families
+    other = "icmpv6" if proto == "icmp" else "icmp" if proto == "icmpv6" else None
+    hint = "; use proto %s for those" % other if other else ""
+    if not source_families & families:
+        raise PlanError("%s: proto %s exists in %s only, but every source in 'from' is %s: the rule would match "
+                        "nothing%s" % (where, proto, "/".join(sorted(families)), "/".join(sorted(source_families)), hint))
+    sets.warn("%s: proto %s exists in %s only: the %s sources in 'from' are left out%s"
+              % (where, proto, "/".join(sorted(families)), "/".join(sorted(source_families - families)), hint))
+    return families
+
+
 def base_flows(node, sets, management_access=True):
-    """Always first: loopback, established, essential ICMP, DNAT'ed cluster traffic, management SSH
-    (unless the user opted out with management_access false)."""
+    """Always first: loopback, then the management SSH path (unless the user opted out with
+    management_access false), in every family the node may be reached in."""
     flows = []
-    matches = list(catalog.BASE_MATCHES)
-    if node["roles"]:
-        matches.insert(2, catalog.DNAT_MATCH)
-    for match, text, source in matches:
-        why = [{"id": match, "text": text, "source": source}]
-        if match == "icmp_essential":
-            flows.append(_flow("base", "accept", "icmp", None, ANY, ["ipv4"], why, catalog.ICMP_ESSENTIAL["ipv4"]))
-            flows.append(_flow("base", "accept", "icmpv6", None, ANY, ["ipv6"], why, catalog.ICMP_ESSENTIAL["ipv6"]))
-        else:
-            flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, why, match=match))
+    for match, text, source in catalog.BASE_MATCHES:
+        flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, [{"id": match, "text": text, "source": source}],
+                           match=match))
     if not management_access:
         sets.warn("%s is false: the SSH path of the Ansible connection is not admitted by this plan; only the "
                   "commit-confirm rollback protects the connection" % _var("management_access"))
@@ -536,9 +648,56 @@ def base_flows(node, sets, management_access=True):
     entry = catalog.MANAGEMENT_SSH
     why = {"id": entry.id, "text": entry.why, "source": entry.source,
            "port": "%d (%s)" % (node["ssh_port"][0], node["ssh_origin"])}
-    flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], _sources([sets.management()]),
-                       FAMILIES, [why]))
+    management = sets.management()
+    flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], _sources([management]), FAMILIES, [why]))
+    if management != ANY:
+        # A family the node can be reached in but no management source is in would end in the
+        # state's action with no way in: there the SSH port is admitted from any source.
+        reached = set(family_of(address) for address in node["addresses"]) or set(FAMILIES)
+        if node["controller"] is not None:
+            reached.add(family_of(node["controller"]))
+        uncovered = sorted(reached - sets.families([management]))
+        if uncovered:
+            sets.warn("no management source in %s (microseg_management_cidrs, controller address): SSH port %d is "
+                      "admitted from any %s source so the node stays reachable; add a management CIDR of that "
+                      "family" % ("/".join(uncovered), node["ssh_port"][0], "/".join(uncovered)))
+            flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], ANY, uncovered, [why]))
     return flows
+
+
+def essential_flows(node, policy, sets):
+    """After the blacklist: replies of admitted connections, what kube-proxy/Docker DNAT'ed
+    (less the NodePorts, when they are closed in host mode), essential ICMP, DHCPv6 replies."""
+    flows = []
+    for match, text, source in catalog.ESSENTIAL_MATCHES:
+        why = [{"id": match, "text": text, "source": source}]
+        if match == "icmp_essential":
+            flows.append(_flow("essential", "accept", "icmp", None, ANY, ["ipv4"], why, catalog.ICMP_ESSENTIAL["ipv4"]))
+            flows.append(_flow("essential", "accept", "icmpv6", None, ANY, ["ipv6"], why,
+                               catalog.ICMP_ESSENTIAL["ipv6"]))
+        elif match == "dhcpv6_client":
+            flows.append(_flow("essential", "accept", "udp", [(catalog.DHCPV6_CLIENT["port"],) * 2], ANY, ["ipv6"],
+                               why, match=match))
+        else:
+            flows.append(_flow("essential", "accept", None, None, ANY, FAMILIES, why, match=match))
+        if match == "established" and node["roles"]:
+            flows.extend(_closed_nodeports(node, policy))
+            match, text, source = catalog.DNAT_MATCH
+            flows.append(_flow("essential", "accept", None, None, ANY, FAMILIES,
+                               [{"id": match, "text": text, "source": source}], match=match))
+    return flows
+
+
+def _closed_nodeports(node, policy):
+    """microseg_nodeport false in host mode: a connection kube-proxy DNAT'ed from a NodePort to
+    this node is not admitted by the DNAT rule either (it gets the state's action)."""
+    if policy["nodeport"] or policy["mode"] != "host" or not node["roles"] & {"kube_control_plane", "kube_node"}:
+        return []
+    ports = node["ports"].get("nodeport_range") or parse_ports("30000-32767", "nodeport_range")
+    why = [{"id": "nodeport_closed", "text": "microseg_nodeport is false: NodePort connections DNAT'ed to this node "
+            "are not admitted", "source": _var("nodeport"), "port": ",".join(format_ports(ports))}]
+    return [_flow("essential", STATE_ACTION[policy["state"]], proto, ports, ANY, FAMILIES, why, match="dnat")
+            for proto in ("tcp", "udp")]
 
 
 def guard_flows(whitelist, action):
@@ -584,7 +743,7 @@ def _sort_key(flow):
     """Phases in evaluation order. Base and management rules keep the order they were made in
     (loopback and established first); within the other phases every rule has the same action,
     so a sorted order changes nothing but makes the plan independent of input order."""
-    if flow["phase"] in ("base", "management"):
+    if flow["phase"] in ("base", "management", "essential"):
         return (PHASES.index(flow["phase"]),)
     sources = () if flow["sources"] == ANY else flow["sources"]
     return (PHASES.index(flow["phase"]), flow["proto"] or "", flow["icmp_types"],
@@ -599,6 +758,8 @@ def _overlap(black, white, sets):
         return False
     if black["sources"] == ANY or white["sources"] == ANY:
         return True
+    if sets is None:
+        return False
     return sets.overlap(black["sources"], white["sources"])
 
 
@@ -608,8 +769,9 @@ def _describe(flow):
     return "%s %s from %s" % (flow["proto"], ports, sources)
 
 
-def find_conflicts(blacklist, whitelist, sets):
-    """Every whitelist flow a blacklist flow overrides, with both entries named."""
+def find_conflicts(blacklist, whitelist, management, sets):
+    """Every whitelist flow a blacklist flow overrides, and every blacklisted source that keeps
+    the management SSH path (which comes first), with both entries named; each once."""
     conflicts = []
     for black in blacklist:
         for white in whitelist:
@@ -619,7 +781,61 @@ def find_conflicts(blacklist, whitelist, sets):
                     "whitelist": [why["id"] for why in white["why"]],
                     "text": "the blacklist wins: %s overlaps the admitted %s" % (_describe(black), _describe(white)),
                 })
-    return conflicts
+        for path in management:
+            if _overlap(black, path, sets):
+                conflicts.append({
+                    "blacklist": [why["id"] for why in black["why"]],
+                    "whitelist": [why["id"] for why in path["why"]],
+                    "text": "the management path comes first: %s overlaps the management SSH path (%s), so those "
+                            "sources keep SSH; take them out of microseg_management_cidrs or the blacklist"
+                            % (_describe(black), _describe(path)),
+                })
+    unique = []
+    for conflict in conflicts:
+        if conflict not in unique:
+            unique.append(conflict)
+    return unique
+
+
+# Catalog rows that admit any source, and how to narrow them.
+NARROWING = {
+    "k8s_apiserver": "restrict it with microseg_apiserver_from",
+    "k8s_nodeport_tcp": "set microseg_nodeport: false to admit NodePorts only from your own entries",
+    "k8s_nodeport_udp": "set microseg_nodeport: false to admit NodePorts only from your own entries",
+}
+
+
+def find_overridden(catalog_flows_, user_whitelist):
+    """User whitelist entries with a 'from' on a port a catalog row admits from any source: the
+    'from' narrows nothing there (either mode). One warning per entry and row."""
+    warnings = []
+    for user in user_whitelist:
+        if user["sources"] == ANY:
+            continue
+        for row in catalog_flows_:
+            if row["sources"] != ANY or not _overlap(row, user, None):
+                continue
+            row_id = row["why"][0]["id"]
+            hint = NARROWING.get(row_id, "microseg_scope is port: the cluster's flows are open to any source")
+            warnings.append("%s: %s is admitted from any source by %s, so this entry's 'from' restricts nothing "
+                            "there; %s" % (user["why"][0]["id"], _describe(user), row_id, hint))
+    return warnings
+
+
+def split_full_sets(flows, sets):
+    """A source set that holds a whole family (0.0.0.0/0, ::/0) means any source of that family:
+    hash:net ipsets cannot even hold it. Such a flow becomes, in that family, a flow from any
+    source, and keeps its sets in the others."""
+    result = []
+    for flow in flows:
+        full = set() if flow["sources"] == ANY else sets.full_families(flow["sources"]) & flow["families"]
+        if not full:
+            result.append(flow)
+            continue
+        result.append(dict(flow, sources=ANY, families=full))
+        if flow["families"] - full:
+            result.append(dict(flow, families=flow["families"] - full))
+    return result
 
 
 def _export_flow(flow, sets):
@@ -639,6 +855,23 @@ def _export_flow(flow, sets):
 
 
 # --------------------------------------------------------------------------- the plan
+
+
+def _check_missing_peers(sets, policy):
+    """Peers that could not be placed in a set (no known address) lose the flows the plan admits
+    them: say which; with state block that cuts them, so the node's plan is refused unless the
+    user accepts it (microseg_allow_missing_peers)."""
+    if not sets.missing:
+        return
+    hosts = ["%s (%s)" % (host, ", ".join(sorted(names))) for host, names in sorted(sets.missing.items())]
+    fix = ("give them microseg_node_addresses or an IP address as ansible_host, or gather their facts "
+           "(with --limit, keep a fact cache)")
+    if policy["state"] == "block" and not policy["allow_missing_peers"]:
+        raise PlanError("%d peer(s) have no known address, so state block would cut what the plan admits them: %s; "
+                        "%s, or set %s: true to apply without them"
+                        % (len(hosts), _short_list(hosts), fix, _var("allow_missing_peers")))
+    sets.warn("%d peer(s) have no known address and are left out of the sets: %s; %s"
+              % (len(hosts), _short_list(hosts), fix))
 
 
 def compile_plans(inputs, inventory):
@@ -672,20 +905,27 @@ def compile_plan(node, inventory, policy):
         sets.warn(warning)
 
     whitelist, notes = catalog_flows(node, policy, sets)
-    whitelist += user_flows("whitelist", policy, sets)
+    user_whitelist = user_flows("whitelist", policy, sets)
+    for warning in find_overridden(whitelist, user_whitelist):
+        sets.warn(warning)
+    whitelist += user_whitelist
     blacklist = user_flows("blacklist", policy, sets)
     state_action = STATE_ACTION[policy["state"]]
 
     passthrough = not whitelist and not blacklist
     rules = []
+    management = []
     default = "return"
     if not passthrough:
-        rules = base_flows(node, sets, policy["management_access"]) + blacklist + whitelist
+        first = base_flows(node, sets, policy["management_access"])
+        management = [flow for flow in first if flow["phase"] == "management"]
+        rules = first + blacklist + essential_flows(node, policy, sets) + whitelist
         if whitelist and policy["mode"] == "host":
             default = state_action
         elif whitelist:
             rules += guard_flows(whitelist, state_action)
-        rules = sorted(merge_flows(rules), key=_sort_key)
+        rules = split_full_sets(sorted(merge_flows(rules), key=_sort_key), sets)
+    _check_missing_peers(sets, policy)
 
     used = set()
     for flow in rules:
@@ -707,5 +947,5 @@ def compile_plan(node, inventory, policy):
         "rules": [_export_flow(flow, sets) for flow in rules],
         "notes": notes,
         "warnings": list(sets.warnings),
-        "conflicts": find_conflicts(blacklist, whitelist, sets),
+        "conflicts": find_conflicts(blacklist, whitelist, management, sets),
     }

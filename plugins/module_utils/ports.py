@@ -17,7 +17,8 @@ PORT_MIN = 1
 PORT_MAX = 65535
 ALLOWED = 'a port 1-65535, a range "LOW-HIGH" with LOW <= HIGH, or a list of those'
 
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:[-:]\s*(\d+)\s*)?$")
+# ASCII digits only: int() would also take other scripts' digits ("٣٣" is 33).
+_RANGE = re.compile(r"^\s*([0-9]+)\s*(?:[-:]\s*([0-9]+)\s*)?$", re.ASCII)
 
 
 def _check_port(number, value, where):
@@ -55,6 +56,11 @@ def parse_ports(value, where):
     if not items:
         raise PlanError("%s: empty port list; allowed: %s" % (where, ALLOWED))
     return merge_ranges(parse_port_item(item, where) for item in items)
+
+
+def is_ascii_number(value):
+    """True for text made of ASCII digits only (str.isdigit also takes other scripts' digits)."""
+    return isinstance(value, str) and bool(re.match(r"^[0-9]+$", value.strip(), re.ASCII))
 
 
 def merge_ranges(ranges):

@@ -11,16 +11,21 @@ ACTION_WORDS = {
     "alert": "log+pass",
     "monitor": "count",
     "return": "pass",
+    "count": "count, go on",
+    "log": "log, go on",
 }
 MATCH_WORDS = {
     "loopback": "loopback interface",
     "established": "ct established,related",
     "dnat": "ct status dnat",
+    "dhcpv6_client": "udp 547 -> 546 from fe80::/10",
 }
 COLUMNS = ("#", "phase", "action", "proto", "ports", "from", "why")
 
 
 def _what(rule):
+    if rule.get("match") == "dnat" and rule["ports"]:
+        return rule["proto"], "ct dnat'ed from " + ",".join(rule["ports"])
     if rule.get("match"):
         return "-", MATCH_WORDS.get(rule["match"], rule["match"])
     ports = ",".join(rule["ports"]) if rule["ports"] else "-"

@@ -51,6 +51,8 @@ def evaluate(plan, source, proto, port):
     if plan["passthrough"]:
         return "return"
     for rule in plan["rules"]:
+        if rule["action"] in ("count", "log"):      # a watching blacklist: the packet goes on
+            continue
         if _matches(rule, plan, source, proto, port):
             return rule["action"]
     return plan["default"]
@@ -66,7 +68,8 @@ def probe_matrix(plans, addresses, closed_port=DEFAULT_CLOSED_PORT):
     For each TCP port a whitelist rule lists (the first port of a range), one source the plan
     admits and one it does not; other nodes are preferred, the node itself is a source only
     when no other node shows the outcome (so ports admitted only from self are probed both
-    ways; it reaches itself over loopback). plans: {host: plan}; addresses: {host: [addresses]} (the first IPv4 one is probed)."""
+    ways where another node shows the blocked side; a node reaching itself goes over loopback, which
+    always passes, so it never stands for a blocked probe). plans: {host: plan}; addresses: {host: [addresses]} (the first IPv4 one is probed)."""
     first = dict((host, next((a for a in addrs if ":" not in a), None)) for host, addrs in addresses.items())
     matrix = {}
     for target, plan in sorted(plans.items()):
@@ -83,7 +86,11 @@ def probe_matrix(plans, addresses, closed_port=DEFAULT_CLOSED_PORT):
         for port, why in sorted(ports.items()):
             chosen = {}
             for source in sources:
-                chosen.setdefault(expectation(evaluate(plan, first[source], "tcp", port)), source)
+                outcome = expectation(evaluate(plan, first[source], "tcp", port))
+                # a node reaching its own address goes over loopback, which every plan admits:
+                # it can never show the blocked side
+                if source != target or outcome == "passes":
+                    chosen.setdefault(outcome, source)
             for outcome, source in sorted(chosen.items()):
                 if count >= MAX_PROBES_PER_TARGET:
                     break

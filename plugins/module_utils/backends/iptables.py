@@ -14,6 +14,12 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.comments import (
+    IPTABLES_MAX,
+    clean,
+    rule_comment,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import chain_owner
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
@@ -24,7 +30,9 @@ JUMP = '-A INPUT -m comment --comment "%s" -j %s' % (JUMP_COMMENT, CHAIN)
 FAMILY_SUFFIX = {"ipv4": "v4", "ipv6": "v6"}
 IPSET_FAMILY = {"ipv4": "inet", "ipv6": "inet6"}
 LOG_LIMIT = "-m limit --limit 5/min"
-LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: "}
+LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: ",
+              "essential": "microseg alert: "}
+IPSET_MAXELEM = 65536         # ipset's default; a larger set gets room for all its entries
 MULTIPORT_MAX = 15            # the multiport match takes 15 ports, a range counting as two
 # Protocols iptables-save prints by name whatever /etc/protocols says; others are numbers.
 BUILTIN_PROTOCOLS = {"tcp": "tcp", "udp": "udp", "sctp": "sctp", "icmp": "icmp", "icmpv6": "ipv6-icmp",
@@ -73,12 +81,17 @@ def _port_options(proto, ranges):
 
 
 def _comment(ids):
-    return '-m comment --comment "microseg: %s"' % ids.replace('"', "'")[:240]
+    return '-m comment --comment "%s"' % rule_comment(ids, IPTABLES_MAX)
 
 
 def _endings(action, phase):
     """Action -> [(extra matches, target)]: an alert is a rate-limited LOG, then RETURN;
-    monitor only counts (every rule has counters) and returns."""
+    monitor only counts (every rule has counters) and returns. A blacklist that watches counts
+    (a rule with no target) or logs, and the packet goes on to the next rule."""
+    if action == "count":
+        return [("", "")]
+    if action == "log":
+        return [(LOG_LIMIT, '-j LOG --log-prefix "%s"' % LOG_PREFIX[phase])]
     if action == "accept":
         return [("", "-j ACCEPT")]
     if action == "drop":
@@ -97,8 +110,14 @@ def _match_options(rule, family):
         return [["-i", "lo"]]
     if match == "established":
         return [["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"]]
-    if match == "dnat":
+    if match == "dnat" and not rule["ports"]:
         return [["-m", "conntrack", "--ctstate", "DNAT"]]
+    if match == "dnat":           # the connection's port before kube-proxy's DNAT
+        return [["-p", rule["proto"], "-m", "conntrack", "--ctstate", "DNAT", "--ctorigdstport", text.replace("-", ":")]
+                for text in rule["ports"]]
+    if match == "dhcpv6_client":
+        return [["-s", DHCPV6_CLIENT["source"], "-p", "udp", "-m", "udp", "--sport", str(DHCPV6_CLIENT["source_port"]),
+                 "--dport", str(DHCPV6_CLIENT["port"])]]
     proto = rule["proto"]
     if rule["icmp_types"]:
         if proto == "icmp":
@@ -114,14 +133,14 @@ def render_rules(plan, family):
     for rule in plan["rules"]:
         if family not in rule["families"]:
             continue
-        comment = _comment(",".join(why["id"] for why in rule["why"]))
+        comment = _comment([why["id"] for why in rule["why"]])
         sources = [["-m", "set", "--match-set", set_name(name, family), "src"] for name in rule["from"]] or [[]]
         for matches in _match_options(rule, family):
             for source in sources:
                 for extra, target in _endings(rule["action"], rule["phase"]):
                     lines.append(" ".join(part for part in (" ".join(matches + source), extra, comment, target) if part))
     if not plan["passthrough"] and plan["default"] != "return":
-        comment = _comment("%s everything else" % plan["policy"]["state"])
+        comment = _comment(["%s everything else" % plan["policy"]["state"]])
         for extra, target in _endings(plan["default"], "default"):
             lines.append(" ".join(part for part in (extra, comment, target) if part))
     return lines
@@ -193,7 +212,8 @@ def parse_ipset_save(text):
         parts = line.split()
         if len(parts) >= 3 and parts[0] == "create" and parts[1].startswith(SET_PREFIX):
             family = parts[parts.index("family") + 1] if "family" in parts else "inet"
-            sets[parts[1]] = {"type": parts[2], "family": family, "members": []}
+            maxelem = int(parts[parts.index("maxelem") + 1]) if "maxelem" in parts else IPSET_MAXELEM
+            sets[parts[1]] = {"type": parts[2], "family": family, "maxelem": maxelem, "members": []}
         elif len(parts) >= 3 and parts[0] == "add" and parts[1] in sets:
             sets[parts[1]]["members"].append(_cidr(parts[2], sets[parts[1]]["family"]))
     for content in sets.values():
@@ -210,6 +230,17 @@ def _cidr(member, family):
 # ---------------------------------------------------------------- what to change
 
 
+def maxelem(count):
+    """Room for `count` entries: ipset's default 65536, or more for a larger set."""
+    return max(IPSET_MAXELEM, count)
+
+
+def create_line(name, family, count):
+    """`ipset create` for one of our sets (family inet or inet6) that will hold `count` entries."""
+    size = maxelem(count)
+    return "create %s hash:net family %s" % (name, family) + ("" if size == IPSET_MAXELEM else " maxelem %d" % size)
+
+
 def set_changes(desired, live):
     """-> (ipset restore script for creations/updates, [obsolete set names], [descriptions])."""
     lines, notes = [], []
@@ -217,16 +248,16 @@ def set_changes(desired, live):
         family = "inet6" if name.endswith("-v6") else "inet"
         members = sorted(_cidr(member, family) for member in desired[name])
         current = live.get(name)
-        if current is not None and current["members"] == members and current["family"] == family:
+        if current is not None and current["members"] == members and current["family"] == family \
+                and current.get("maxelem", IPSET_MAXELEM) >= len(members):
             continue
-        create = "create %%s hash:net family %s" % family
         if current is None:
-            lines.append(create % name)
+            lines.append(create_line(name, family, len(members)))
             lines.extend("add %s %s" % (name, member) for member in members)
             notes.append("create ipset %s (%d entries)" % (name, len(members)))
         else:
             temp = name + "-new"
-            lines.append((create % temp) + " -exist")
+            lines.append(create_line(temp, family, len(members)) + " -exist")
             lines.append("flush %s" % temp)
             lines.extend("add %s %s" % (temp, member) for member in members)
             lines.append("swap %s %s" % (temp, name))
@@ -277,7 +308,7 @@ def describe(live_rules, live_input, sets):
 def ruleset_file(plan, family):
     """The iptables-restore --noflush input for one family (also what the boot unit restores)."""
     lines = ["# microseg.cluster_firewall: chain %s for %s, node %s (%s mode, %s)"
-             % (CHAIN, family, plan["node"], plan["policy"]["mode"], plan["policy"]["state"])]
+             % (CHAIN, family, clean(plan["node"]), plan["policy"]["mode"], plan["policy"]["state"])]
     rules = render_rules(plan, family) if not plan["passthrough"] else []
     if rules:
         lines += ["*filter", ":%s - [0:0]" % CHAIN] + ["-A %s %s" % (CHAIN, spec) for spec in rules] + ["COMMIT"]
@@ -288,10 +319,10 @@ def ruleset_file(plan, family):
 
 def ipsets_file(plan):
     """The peer sets in `ipset restore` form, both families."""
-    lines = ["# microseg.cluster_firewall: peer sets of node %s" % plan["node"]]
+    lines = ["# microseg.cluster_firewall: peer sets of node %s" % clean(plan["node"])]
     if not plan["passthrough"]:
         for family in ("ipv4", "ipv6"):
             for name, members in sorted(render_sets(plan, family).items()):
-                lines.append("create %s hash:net family %s" % (name, IPSET_FAMILY[family]))
+                lines.append(create_line(name, IPSET_FAMILY[family], len(members)))
                 lines.extend("add %s %s" % (name, member) for member in members)
     return "\n".join(lines) + "\n"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.comments import NFT_MAX, clean, fit, rule_comment
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
 TABLE = "microseg"
@@ -26,12 +28,17 @@ SET_TYPE = {"ipv4": "ipv4_addr", "ipv6": "ipv6_addr"}
 ICMP_NAMES = {
     "icmp": {3: "destination-unreachable", 8: "echo-request", 11: "time-exceeded", 12: "parameter-problem"},
     "icmpv6": {1: "destination-unreachable", 2: "packet-too-big", 3: "time-exceeded", 4: "parameter-problem",
-               128: "echo-request", 133: "nd-router-solicit", 134: "nd-router-advert", 135: "nd-neighbor-solicit",
-               136: "nd-neighbor-advert"},
+               128: "echo-request", 130: "mld-listener-query", 131: "mld-listener-report", 132: "mld-listener-done",
+               133: "nd-router-solicit", 134: "nd-router-advert", 135: "nd-neighbor-solicit",
+               136: "nd-neighbor-advert", 143: "mld2-listener-report"},
 }
-LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: "}
-# Protocols nft prints by its own name; others by /etc/protocols' name, compared as numbers.
-NAMED = ("tcp", "udp", "sctp", "esp", "ah", "icmp", "ipv6-icmp", "udplite", "dccp", "comp")
+LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: ",
+              "essential": "microseg alert: "}
+# nft prints a protocol by a name of its own or of /etc/protocols, whichever it finds: the
+# comparison turns every name into its number (these, then the node's /etc/protocols).
+PROTOCOL_NUMBERS = {"ip": "0", "icmp": "1", "igmp": "2", "ipencap": "4", "tcp": "6", "udp": "17", "dccp": "33",
+                    "gre": "47", "esp": "50", "ah": "51", "ipv6-icmp": "58", "icmpv6": "58", "comp": "108",
+                    "sctp": "132", "udplite": "136", "ipip": "4"}
 NUMBERED = {"gre": "47", "ipip": "4", "icmpv6": "58"}
 
 
@@ -57,8 +64,20 @@ def _protocol(rule):
     return "meta l4proto %s" % (NUMBERED.get(proto) or proto)
 
 
+def _dnat_heads(rule):
+    """ct status dnat; with ports, one head per range of the connection's port before the DNAT."""
+    if not rule["ports"]:
+        return ["ct status dnat"]
+    return ["meta l4proto %s ct status dnat ct original proto-dst %s" % (rule["proto"], text)
+            for text in rule["ports"]]
+
+
 def _statements(action, phase):
     """Action -> the endings of one or two rules (an alert logs, rate limited, then returns)."""
+    if action == "count":                # a blacklist that watches: count, and go on
+        return ["counter"]
+    if action == "log":
+        return ['limit rate 5/minute log prefix "%s"' % LOG_PREFIX[phase]]
     if action == "accept":
         return ["accept"]
     if action == "drop":
@@ -73,7 +92,7 @@ def _statements(action, phase):
 
 
 def _comment(ids):
-    return 'comment "microseg: %s"' % ids.replace('"', "'")[:120]
+    return 'comment "%s"' % rule_comment(ids, NFT_MAX)
 
 
 def render_rules(plan):
@@ -86,25 +105,28 @@ def render_rules(plan):
         elif match == "established":
             heads = ["ct state established,related"]
         elif match == "dnat":
-            heads = ["ct status dnat"]
+            heads = _dnat_heads(rule)
+        elif match == "dhcpv6_client":
+            heads = ["ip6 saddr %s udp sport %d udp dport %d" % (DHCPV6_CLIENT["source"], DHCPV6_CLIENT["source_port"],
+                                                                  DHCPV6_CLIENT["port"])]
         else:
             protocol = _protocol(rule)
             families = [family for family in ("ipv4", "ipv6") if family in rule["families"]]
             if rule["from"]:
                 heads = [" ".join(part for part in (protocol, "%s @%s" % (ADDRESS_MATCH[family], set_name(name, family)))
                                   if part) for family in families for name in rule["from"]]
-            elif families == ["ipv4", "ipv6"] or rule["icmp_types"]:
-                heads = [protocol]                       # icmp/icmpv6 imply their family
+            elif families == ["ipv4", "ipv6"] or rule["icmp_types"] or rule["proto"] in ("icmp", "icmpv6"):
+                heads = [protocol]                       # icmp/icmpv6 imply their family (nft drops the nfproto)
             elif families:
                 heads = [" ".join(part for part in ("meta nfproto %s" % families[0], protocol) if part)]
             else:
                 heads = []
-        comment = _comment(",".join(why["id"] for why in rule["why"]))
+        comment = _comment([why["id"] for why in rule["why"]])
         for head in heads:
             for statement in _statements(rule["action"], rule["phase"]):
                 lines.append(" ".join(part for part in (head, statement, comment) if part))
     if not plan["passthrough"] and plan["default"] != "return":
-        comment = _comment("%s everything else" % plan["policy"]["state"])
+        comment = _comment(["%s everything else" % plan["policy"]["state"]])
         for statement in _statements(plan["default"], "default"):
             lines.append("%s %s" % (statement, comment))
     return lines
@@ -112,7 +134,8 @@ def render_rules(plan):
 
 def render_table(plan):
     """The table as `nft -f` reads it (and `nft list table` prints it, once normalised)."""
-    lines = ["table %s %s {" % (FAMILY, TABLE), '\tcomment "microseg.cluster_firewall: node %s"' % plan["node"]]
+    lines = ["table %s %s {" % (FAMILY, TABLE),
+             '\tcomment "%s"' % fit("microseg.cluster_firewall: node %s" % plan["node"], NFT_MAX)]
     for name, content in sorted(plan["sets"].items()):
         for family in ("ipv4", "ipv6"):
             lines += ["\tset %s {" % set_name(name, family), "\t\ttype %s" % SET_TYPE[family], "\t\tflags interval"]
@@ -129,7 +152,7 @@ def ruleset_file(plan):
     """What the role writes and `nft -f` loads: replaces our table in one transaction
     (declare it so the delete cannot fail, delete it, define it). A passthrough plan only removes it."""
     header = ["# microseg.cluster_firewall: table %s %s, node %s (%s mode, %s)"
-              % (FAMILY, TABLE, plan["node"], plan["policy"]["mode"], plan["policy"]["state"])]
+              % (FAMILY, TABLE, clean(plan["node"]), plan["policy"]["mode"], plan["policy"]["state"])]
     if plan["passthrough"]:
         return "\n".join(header + ["# no rule configured: everything passes, nothing is installed"]) + "\n"
     return "\n".join(header + ["table %s %s" % (FAMILY, TABLE), "delete table %s %s" % (FAMILY, TABLE)]) + "\n" \
@@ -159,7 +182,7 @@ def normalise(text, protocol_numbers=None):
 
     def protocol(match):
         name = match.group(1)
-        return "meta l4proto %s" % (name if name in NAMED or name.isdigit() else protocol_numbers.get(name, name))
+        return "meta l4proto %s" % (PROTOCOL_NUMBERS.get(name) or protocol_numbers.get(name) or name)
     text = re.sub(r"meta l4proto (\S+)", protocol, text)
     lines = []
     for line in text.splitlines():

@@ -84,7 +84,8 @@ def test_control_plane_flannel_vxlan_host_block_admits_exactly_the_cluster_ports
     }
     assert result["default"] == "drop"
     assert [(r["proto"], r["ports"]) for r in rules(result, "management")] == [("tcp", ["22"])]
-    assert [r["match"] for r in rules(result, "base") if r["match"]] == ["loopback", "established", "dnat"]
+    assert [r["match"] for r in rules(result, "base") if r["match"]] == ["loopback"]
+    assert [r["match"] for r in rules(result, "essential") if r["match"]] == ["established", "dnat", "dhcpv6_client"]
     assert rules(result, "blacklist") == [] and rules(result, "guard") == []
     assert result["sets"]["control_plane"]["ipv4"] == ["192.0.2.11/32", "192.0.2.12/31"]
     assert result["sets"]["cluster_nodes"]["ipv4"] == ["192.0.2.11/32", "192.0.2.12/31", "192.0.2.21/32", "192.0.2.22/32"]
@@ -205,27 +206,39 @@ def test_a_user_rule_alone_is_a_configured_rule():
 
 
 @pytest.mark.parametrize("state, action", [("monitor", "monitor"), ("alert", "alert"), ("block", "drop")])
-def test_states_decide_the_action_for_blacklist_and_everything_else(state, action):
+def test_the_state_decides_what_the_whitelist_does_not_admit_and_the_blacklist_always_drops(state, action):
     policy = {"mode": "host", "state": state, "blacklist": [{"from": ["198.51.100.200"]}]}
     result = plan("cp1", policy=policy)
     assert result["default"] == action
+    assert [rule["action"] for rule in rules(result, "blacklist")] == ["drop"]
+
+
+@pytest.mark.parametrize("state, action", [("monitor", "count"), ("alert", "log"), ("block", "drop")])
+def test_the_blacklist_has_a_state_of_its_own_that_watches_and_goes_on(state, action):
+    policy = {"mode": "host", "state": "block", "blacklist_state": state, "blacklist": [{"from": ["198.51.100.200"]}]}
+    result = plan("cp1", policy=policy)
     assert [rule["action"] for rule in rules(result, "blacklist")] == [action]
+    assert result["default"] == "drop"
 
 
 @pytest.mark.parametrize("state", ["monitor", "alert"])
 @pytest.mark.parametrize("mode", ["host", "service"])
-def test_only_block_ever_drops(state, mode):
-    policy = {"mode": mode, "state": state, "blacklist": [{"from": ["198.51.100.200"]}],
+def test_only_block_drops_what_the_whitelist_does_not_admit(state, mode):
+    policy = {"mode": mode, "state": state, "blacklist_state": state, "blacklist": [{"from": ["198.51.100.200"]}],
               "whitelist": [{"port": 8080, "from": ["monitoring"]}]}
     result = plan("w1", features=["flannel_vxlan"], policy=policy)
     assert "drop" not in [rule["action"] for rule in result["rules"]] + [result["default"]]
 
 
-def test_blacklist_is_evaluated_before_the_whitelist_and_after_management():
+def test_the_blacklist_comes_after_loopback_and_management_and_before_everything_else():
     policy = {"mode": "host", "blacklist": [{"port": 6443, "from": ["198.51.100.0/24"]}]}
-    phases = [rule["phase"] for rule in plan("cp1", policy=policy)["rules"]]
-    assert phases.index("management") < phases.index("blacklist") < phases.index("whitelist")
-    assert phases == sorted(phases, key=["base", "management", "blacklist", "whitelist", "guard"].index)
+    result = plan("cp1", policy=policy)
+    phases = [rule["phase"] for rule in result["rules"]]
+    assert phases.index("management") < phases.index("blacklist") < phases.index("essential") < phases.index("whitelist")
+    assert phases == sorted(phases, key=["base", "management", "blacklist", "essential", "whitelist", "guard"].index)
+    # established connections and DNAT'ed traffic come after it: the blacklist is final for them too
+    first_black = phases.index("blacklist")
+    assert [r["match"] for r in result["rules"][first_black + 1:first_black + 3]] == ["established", "dnat"]
 
 
 def test_blacklist_wins_conflicts_are_reported_with_both_entries():
@@ -233,8 +246,10 @@ def test_blacklist_wins_conflicts_are_reported_with_both_entries():
               "blacklist": [{"from": ["10.1.2.0/24"]}, {"port": 9999, "from": ["10.1.0.0/16"]}]}
     result = plan("mon", policy=policy)
     assert [(c["blacklist"], c["whitelist"]) for c in result["conflicts"]] == [
-        (["microseg_blacklist[0]"], ["microseg_whitelist[0]"])]
+        (["microseg_blacklist[0]"], ["microseg_whitelist[0]"]), (["microseg_blacklist[0]"], ["management_ssh"])]
     assert "the blacklist wins" in result["conflicts"][0]["text"]
+    # no management source known: SSH is admitted from any source, ahead of the blacklist - said so
+    assert "the management path comes first" in result["conflicts"][1]["text"]
 
 
 def test_blacklist_that_covers_cluster_nodes_is_reported_against_the_catalog_row():
@@ -328,8 +343,8 @@ def test_management_access_can_only_be_left_out_by_an_explicit_opt_out():
 
 def test_base_rules_come_first_in_a_fixed_order():
     result = plan("cp1")
-    first = [(rule["match"] or rule["proto"]) for rule in result["rules"][:6]]
-    assert first == ["loopback", "established", "dnat", "icmp", "icmpv6", "tcp"]
+    first = [(rule["match"] or rule["proto"]) for rule in result["rules"][:7]]
+    assert first == ["loopback", "tcp", "established", "dnat", "icmp", "icmpv6", "dhcpv6_client"]
     assert "dnat" not in [r["match"] for r in plan("mon", policy={"whitelist": [{"port": 1}]})["rules"]]
 
 
@@ -439,7 +454,7 @@ def test_the_plan_is_json_serialisable_and_does_not_touch_its_input():
     ({"policy": {"whitelist": [{"port": "abc"}]}}, ["microseg_whitelist[0].port", "'abc'", "1-65535"]),
     ({"policy": {"whitelist": [{"port": "200-100"}]}}, ["microseg_whitelist[0].port", "reversed"]),
     ({"policy": {"whitelist": [{"port": 80, "proto": "tcpp"}]}}, ["microseg_whitelist[0].proto", "'tcpp'", "tcp, udp"]),
-    ({"policy": {"whitelist": [{"proto": 300, "from": ["mon"]}]}}, ["microseg_whitelist[0].proto", "300", "0-255"]),
+    ({"policy": {"whitelist": [{"proto": 300, "from": ["mon"]}]}}, ["microseg_whitelist[0].proto", "300", "1-254"]),
     ({"policy": {"whitelist": [{"port": 80, "proto": "esp"}]}}, ["microseg_whitelist[0].port", "esp has no ports"]),
     ({"policy": {"whitelist": [{"port": 80, "from": ["kube_nodes"]}]}},
      ["microseg_whitelist[0].from[0]", "'kube_nodes'", "groups:", "kube_node"]),

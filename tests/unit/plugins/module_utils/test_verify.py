@@ -68,3 +68,21 @@ def test_matrix_probes_every_listed_port_and_self_only_ports_from_the_node_itsel
         ("cp1", 10257, "passes"), ("cp1", 10259, "passes"), ("cp2", 10257, "blocked"), ("cp2", 10259, "blocked")]
     # a port other nodes reach is never probed from the node itself
     assert not [entry for entry in to_cp1 if entry[0] == "cp1" and entry[1] not in (10257, 10259)]
+
+
+def test_a_single_node_cluster_expects_nothing_blocked_from_itself():
+    """From the node to itself goes over loopback, which every plan admits: a lone node is never
+    the source of a 'blocked' probe (it would fail verify and the rollout gate falsely)."""
+    alone = {"hosts": {"solo": {"addresses": ["10.89.0.31"]}}, "groups": {"kube_control_plane": ["solo"]}}
+    plan = compile_plan({"name": "solo", "features": ["flannel_vxlan"]}, alone, {"mode": "host"})
+    matrix = probe_matrix({"solo": plan}, {"solo": ["10.89.0.31"]})
+    assert matrix["solo"] and all(probe["expect"] == "passes" for probe in matrix["solo"])
+    assert 9 not in [probe["port"] for probe in matrix["solo"]]  # no other node to show the closed port
+
+
+@pytest.mark.parametrize("blacklist_state", ["monitor", "alert"])
+def test_a_watching_blacklist_leaves_the_verdict_to_the_whitelist(blacklist_state):
+    policy = {"mode": "host", "blacklist_state": blacklist_state, "blacklist": [{"from": ["10.89.0.21"]}]}
+    plan = plans(policy)["cp1"]
+    assert evaluate(plan, "10.89.0.21", "tcp", 6443) == "accept"
+    assert evaluate(plan, "10.89.0.21", "tcp", 2379) == "drop"

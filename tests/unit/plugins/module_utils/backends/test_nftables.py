@@ -19,8 +19,9 @@ def plan(policy=None, features=("flannel_vxlan",)):
 def test_rules_per_family_and_set():
     rules = nftables.render_rules(plan())
     assert rules[:3] == ['iif "lo" accept comment "microseg: loopback"',
-                         'ct state established,related accept comment "microseg: established"',
-                         'ct status dnat accept comment "microseg: dnat"']
+                         'tcp dport 22 accept comment "microseg: management_ssh"',
+                         'ct state established,related accept comment "microseg: established"']
+    assert rules[3] == 'ct status dnat accept comment "microseg: dnat"'
     assert ('icmp type { destination-unreachable, time-exceeded, parameter-problem } accept '
             'comment "microseg: icmp_essential"') in rules
     assert 'tcp dport 2379-2380 ip saddr @control_plane_v4 accept comment "microseg: etcd_client,etcd_peer"' in rules
@@ -59,7 +60,10 @@ def test_normalise_a_live_listing():
                ' elements = { 10.0.0.0/24, 10.0.0.5/32, 10.2.0.0/31 }\n }\n'
                ' chain input {\n meta l4proto 4 counter accept\n }\n}\n')
     assert nftables.normalise(live, {"ipencap": "4"}) == nftables.normalise(desired, {"ipencap": "4"})
-    assert nftables.normalise("meta l4proto esp accept") == ["meta l4proto esp accept"]
+    # every protocol name compares as its number, whatever name nft prints (its own or /etc/protocols')
+    assert nftables.normalise("meta l4proto esp accept") == ["meta l4proto 50 accept"]
+    assert nftables.normalise("meta l4proto dccp accept") == nftables.normalise("meta l4proto 33 accept")
+    assert nftables.normalise("meta l4proto udplite accept") == nftables.normalise("meta l4proto 136 accept")
 
 
 @pytest.mark.parametrize("text, ok", [
