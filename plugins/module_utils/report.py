@@ -21,6 +21,9 @@ MATCH_WORDS = {
     "dhcpv6_client": "udp 547 -> 546 from fe80::/10",
 }
 COLUMNS = ("#", "phase", "action", "proto", "ports", "from", "why")
+# A set of a large fleet holds thousands of addresses: the table shows the first few (the whole
+# plan is written by microseg_plan_dir).
+SET_ENTRIES_SHOWN = 8
 
 
 def _what(rule):
@@ -86,7 +89,10 @@ def plan_table(plan):
         lines.append("  address sets:")
         for name, content in sorted(plan["sets"].items()):
             entries = content["ipv4"] + content["ipv6"]
-            lines.append("    %s = %s  (%s)" % (name, ", ".join(entries) if entries else "(empty)", content["why"]))
+            shown = ", ".join(entries[:SET_ENTRIES_SHOWN]) if entries else "(empty)"
+            if len(entries) > SET_ENTRIES_SHOWN:
+                shown += ", ... (%d in all)" % len(entries)
+            lines.append("    %s = %s  (%s)" % (name, shown, content["why"]))
     for title, key in (("notes", "notes"), ("warnings", "warnings")):
         for item in plan[key]:
             text = item if isinstance(item, str) else "%s: %s" % (item["id"], item["text"])
@@ -95,6 +101,17 @@ def plan_table(plan):
         lines.append("  conflict: %s (%s vs %s)" % (conflict["text"], ", ".join(conflict["blacklist"]),
                                                     ", ".join(conflict["whitelist"])))
     return "\n".join(lines)
+
+
+def plan_summary(plan):
+    """One line for a node's plan, for fleets too large to print every table."""
+    if plan["passthrough"]:
+        verdict = "no rule configured: every packet passes"
+    else:
+        verdict = "%d rules, everything else: %s" % (len(plan["rules"]), ACTION_WORDS.get(plan["default"], plan["default"]))
+    return "%s  roles: %s  mode=%s state=%s  %s  warnings: %d  conflicts: %d" % (
+        plan["node"], ",".join(plan["roles"]) or "none", plan["policy"]["mode"], plan["policy"]["state"], verdict,
+        len(plan["warnings"]), len(plan["conflicts"]))
 
 
 def catalog_markdown(entries):

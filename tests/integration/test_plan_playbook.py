@@ -52,7 +52,7 @@ def test_control_plane_admits_exactly_the_cluster_ports_and_management(plans):
     assert [(r["proto"], r["ports"], r["from"]) for r in management] == [("tcp", ["22"], ["management"])]
     assert cp1["sets"]["management"]["ipv4"] == ["203.0.113.0/28"]
     assert cp1["default"] == "drop"
-    assert set(r["phase"] for r in cp1["rules"]) == {"base", "management", "whitelist"}
+    assert set(r["phase"] for r in cp1["rules"]) == {"base", "management", "essential", "whitelist"}
 
 
 def test_group_vars_reach_the_plans(plans):
@@ -78,3 +78,12 @@ def test_bad_input_fails_before_anything_with_a_clear_message():
     result = run_playbook("-e", "microseg_mode=strict")
     assert result.returncode != 0
     assert "microseg_mode" in result.stdout and "strict" in result.stdout
+
+
+def test_a_large_play_prints_one_bounded_line_per_node():
+    """Above microseg_report_tables nodes, no table (at 5,000 hosts one message was ~470 MB)."""
+    result = run_playbook("-e", "microseg_report_tables=3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "9 nodes: one line each (more than microseg_report_tables=3)" in result.stdout
+    assert "cp1  roles: etcd,kube_control_plane  mode=host state=block" in result.stdout
+    assert "address sets:" not in result.stdout

@@ -30,6 +30,8 @@ JUMP = '-A INPUT -m comment --comment "%s" -j %s' % (JUMP_COMMENT, CHAIN)
 FAMILY_SUFFIX = {"ipv4": "v4", "ipv6": "v6"}
 IPSET_FAMILY = {"ipv4": "inet", "ipv6": "inet6"}
 LOG_LIMIT = "-m limit --limit 5/min"
+BUILTIN_CHAINS = ("INPUT", "FORWARD", "OUTPUT")
+NFT_TABLE_FAMILY = {"ipv4": "ip", "ipv6": "ip6"}
 LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: ",
               "essential": "microseg alert: "}
 IPSET_MAXELEM = 65536         # ipset's default; a larger set gets room for all its entries
@@ -165,22 +167,49 @@ def normalise_rule(spec, protocol_numbers):
 
 
 def parse_save(text, protocol_numbers=None):
-    """iptables-save (filter table) -> {"chain_exists", "rules" (our chain), "input" (INPUT rule specs)}."""
+    """iptables-save (filter table) -> {"chain_exists", "rules" (our chain), "input" (INPUT rule specs),
+    "table" (a filter table was listed), "others" (what is in it besides our chain and our jumps:
+    other chains, other rules, a policy other than ACCEPT)}."""
     protocol_numbers = protocol_numbers or {}
-    result = {"chain_exists": False, "rules": [], "input": []}
+    result = {"chain_exists": False, "rules": [], "input": [], "table": False, "others": 0}
     in_filter = False
     for line in (text or "").splitlines():
         if line.startswith("*"):
             in_filter = line.strip() == "*filter"
+            result["table"] = result["table"] or in_filter
         elif not in_filter:
             continue
         elif line.startswith(":%s " % CHAIN):
             result["chain_exists"] = True
+        elif line.startswith(":"):
+            name, policy = (line[1:].split() + ["-"])[:2]
+            result["others"] += name not in BUILTIN_CHAINS or policy != "ACCEPT"
         elif line.startswith("-A %s " % CHAIN):
             result["rules"].append(normalise_rule(line[len("-A %s " % CHAIN):], protocol_numbers))
         elif line.startswith("-A INPUT "):
             result["input"].append(line[len("-A INPUT "):])
+            result["others"] += _target(line) != CHAIN
+        elif line.startswith("-A "):
+            result["others"] += 1
     return result
+
+
+def only_ours(live):
+    """True when the filter table holds nothing but our chain, our jumps and empty built-in
+    chains with policy ACCEPT: with iptables-nft, such a table exists only because we made it."""
+    return live["table"] and live["others"] == 0 and (live["chain_exists"] or bool(jump_state(live["input"])["ours"]))
+
+
+def void_nft_table(listing):
+    """`nft -j list table ip|ip6 filter` -> True when it holds only base chains with policy accept
+    and no rule, set or other object: removing it changes no packet's fate."""
+    for item in listing.get("nftables", []):
+        if "metainfo" in item or "table" in item:
+            continue
+        chain = item.get("chain")
+        if chain is None or chain.get("hook") is None or chain.get("policy", "accept") != "accept":
+            return False
+    return True
 
 
 def _target(spec):

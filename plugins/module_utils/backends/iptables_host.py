@@ -6,6 +6,7 @@ backends/iptables.py; this runs the commands and turns their failures into clear
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -167,6 +168,26 @@ class IptablesHost(object):
         for name in names:
             self.run([self.module.get_bin_path("ipset", required=True), "destroy", name], what="ipset destroy %s" % name)
 
+    def drop_void_table(self, family):
+        """Delete `table ip|ip6 filter` when it is void (only empty base chains with policy accept),
+        in one nft transaction that deletes each base chain first: a rule someone added meanwhile
+        makes that delete fail, and nothing is deleted. Returns what was done, or None."""
+        nft = self.module.get_bin_path("nft")
+        table = "%s filter" % iptables.NFT_TABLE_FAMILY[family]
+        if not nft:
+            return None
+        rc, out, _err = self.module.run_command([nft, "-j", "list", "table"] + table.split(),
+                                                environ_update={"LANG": "C", "LC_ALL": "C"})
+        if rc != 0:
+            return None
+        listing = json.loads(out or "{}")
+        if not iptables.void_nft_table(listing):
+            return None
+        chains = [item["chain"]["name"] for item in listing.get("nftables", []) if "chain" in item]
+        script = "".join("delete chain %s %s\n" % (table, name) for name in chains) + "delete table %s\n" % table
+        self.run([nft, "-f", "-"], data=script, what="nft delete table %s" % table)
+        return "remove table %s (nothing but our chain was in it)" % table
+
     def restore(self, family, script):
         """Dry-run, then apply in one transaction; the chain is never half-loaded."""
         binary = self._bin(family, "restore")
@@ -190,6 +211,7 @@ class IptablesChange(object):
         self.actions += ["destroy ipset %s" % name for name in self.obsolete_sets]
         self.scripts, self.reported, self.before, self.after = {}, [], [], []
         self.live_rules = {}
+        self.void_tables = []         # families whose iptables-nft filter table only we filled
         for family, rules in sorted(desired_rules.items()):
             live = host.live_chain(family)
             self.live_rules[family] = list(live["rules"])
@@ -199,6 +221,10 @@ class IptablesChange(object):
                 verb = "remove" if remove or not rules else "rewrite"
                 self.actions.append("%s: %s chain %s%s" % (family, verb, iptables.CHAIN,
                                                            "" if verb == "remove" else " (%d rules)" % len(rules)))
+                if verb == "remove" and host.variant == "nf_tables" and iptables.only_ours(live):
+                    self.void_tables.append(family)
+                    self.actions.append("%s: remove table %s filter if nothing else is in it then"
+                                        % (family, iptables.NFT_TABLE_FAMILY[family]))
             for spec in iptables.jump_state(live["input"])["after_ours"]:
                 self.reported.append("%s: INPUT rule %r sits after our jump (a CNI in append mode?); "
                                      "our jump is moved after it" % (family, spec))
@@ -225,3 +251,5 @@ class IptablesChange(object):
         for family in sorted(self.scripts):
             self.host.restore(family, self.scripts[family])
         self.host.destroy_sets(self.obsolete_sets)      # unreferenced now
+        for family in self.void_tables:                # tables that exist only because of us go with us
+            self.host.drop_void_table(family)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.report import plan_table
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.report import plan_summary, plan_table
 
 INVENTORY = {
     "hosts": {"cp1": {"addresses": ["192.0.2.11"]}, "w1": {"addresses": ["192.0.2.21", "2001:db8::21"]},
@@ -36,3 +36,19 @@ def test_table_for_passthrough_conflicts_and_families():
     assert "log+pass" in text and "everything else: pass" in text
     assert "conflict: the blacklist wins" in text and "(microseg_blacklist[0] vs microseg_whitelist[0])" in text
     assert "(ipv4)" in text                      # the monitoring set has no IPv6 entry
+
+
+def test_a_large_set_shows_its_first_entries_and_a_count():
+    hosts = dict(("n%d" % index, {"addresses": ["10.1.%d.%d" % (index // 200, index % 200 * 2)]}) for index in range(50))
+    inventory = {"hosts": hosts, "groups": {"kube_node": sorted(hosts)}}
+    plan = compile_plan({"name": "n0", "features": ["flannel_vxlan"]}, inventory, {"mode": "host"})
+    line = [line for line in plan_table(plan).splitlines() if line.startswith("    cluster_nodes = ")][0]
+    assert line.count("/32") == 8 and "... (50 in all)" in line
+
+
+def test_the_summary_is_one_line():
+    plan = compile_plan({"name": "cp1", "features": ["flannel_vxlan"]}, INVENTORY, {"mode": "host"})
+    line = plan_summary(plan)
+    assert "\n" not in line
+    assert line.startswith("cp1  roles: etcd,kube_control_plane  mode=host state=block  ")
+    assert "everything else: DROP" in line and "warnings: 1" in line
