@@ -54,6 +54,7 @@ entry = st.one_of(
                           optional={"proto": st.sampled_from(["tcp", "udp", "sctp", "132"]),
                                     "comment": st.text(max_size=40)}),
     st.fixed_dictionaries({"proto": st.sampled_from(PORTLESS), "from": sources}),
+    st.fixed_dictionaries({"proto": st.sampled_from(PORTLESS)}),          # from anywhere
 )
 # many entries sharing a protocol and a source: their ids make long comments
 shared = st.integers(6, 40).map(lambda count: [{"port": 9100 + index, "from": ["monitoring"]} for index in range(count)])
@@ -137,3 +138,15 @@ def test_a_blacklist_larger_than_ipsets_default_loads(tmp_path):
     _ipv4, _ipv6, ipsets, _nft = load_and_read(tmp_path, plan)
     sizes = [len(content["members"]) for content in iptables.parse_ipset_save(ipsets).values()]
     assert 70000 in sizes
+
+
+def test_portless_protocols_from_anywhere_read_back_as_rendered(tmp_path):
+    """nft prints `meta nfproto ipv4 meta l4proto icmp` as `meta l4proto icmp`, and protocols 33
+    and 136 as dccp and udplite: each once made every run a change (a reload and a confirm)."""
+    require_lab()
+    policy = {"mode": "host", "whitelist": [{"proto": proto} for proto in ("icmp", "icmpv6", "33", "136", "ipip")]}
+    plan = compile_plan({"name": "cp1"}, inventory("cp1"), policy)
+    _ipv4, _ipv6, _ipsets, nft = load_and_read(tmp_path, plan)
+    numbers = protocol_numbers()
+    assert nftables.normalise(nft, numbers) == nftables.normalise(nftables.table_body(nftables.ruleset_file(plan)),
+                                                                  numbers)
