@@ -39,7 +39,8 @@ options:
   state:
     description:
       - V(present) applies the ruleset; V(absent) removes exactly what this collection added
-        (iptables - our jump, our chain, our ipsets; nftables - our table).
+        (iptables - our jump, our chain, our ipsets, and with iptables-nft a C(filter) table that held
+        nothing but our chain; nftables - our table).
       - V(confirm) disarms the revert armed by a previous run with O(confirm_timeout); it fails when
         the node has already rolled back.
     type: str
