@@ -232,6 +232,11 @@ FEATURES = tuple(sorted(set(entry.feature for entry in ENTRIES)))
 PORT_KEYS = tuple(sorted(set(entry.port_key for entry in ENTRIES + (MANAGEMENT_SSH,) if entry.port_key)))
 
 
+def default_port(port_key):
+    """The catalog's default for a port setting (e.g. nodeport_range -> "30000-32767")."""
+    return next(entry.port for entry in ENTRIES + (MANAGEMENT_SSH,) if entry.port_key == port_key)
+
+
 def entries_for(features):
     """The catalog rows turned on by a set of features, in catalog order."""
     wanted = set(features)

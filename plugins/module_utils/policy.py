@@ -665,7 +665,7 @@ def base_flows(node, sets, management_access=True):
     return flows
 
 
-def essential_flows(node, policy, sets):
+def essential_flows(node, policy):
     """After the blacklist: replies of admitted connections, what kube-proxy/Docker DNAT'ed
     (less the NodePorts, when they are closed in host mode), essential ICMP, DHCPv6 replies."""
     flows = []
@@ -682,9 +682,9 @@ def essential_flows(node, policy, sets):
             flows.append(_flow("essential", "accept", None, None, ANY, FAMILIES, why, match=match))
         if match == "established" and node["roles"]:
             flows.extend(_closed_nodeports(node, policy))
-            match, text, source = catalog.DNAT_MATCH
+            dnat, text, source = catalog.DNAT_MATCH
             flows.append(_flow("essential", "accept", None, None, ANY, FAMILIES,
-                               [{"id": match, "text": text, "source": source}], match=match))
+                               [{"id": dnat, "text": text, "source": source}], match=dnat))
     return flows
 
 
@@ -693,7 +693,7 @@ def _closed_nodeports(node, policy):
     this node is not admitted by the DNAT rule either (it gets the state's action)."""
     if policy["nodeport"] or policy["mode"] != "host" or not node["roles"] & {"kube_control_plane", "kube_node"}:
         return []
-    ports = node["ports"].get("nodeport_range") or parse_ports("30000-32767", "nodeport_range")
+    ports = node["ports"].get("nodeport_range") or parse_ports(catalog.default_port("nodeport_range"), "nodeport_range")
     why = [{"id": "nodeport_closed", "text": "microseg_nodeport is false: NodePort connections DNAT'ed to this node "
             "are not admitted", "source": _var("nodeport"), "port": ",".join(format_ports(ports))}]
     return [_flow("essential", STATE_ACTION[policy["state"]], proto, ports, ANY, FAMILIES, why, match="dnat")
@@ -740,8 +740,9 @@ def merge_flows(flows):
 
 
 def _sort_key(flow):
-    """Phases in evaluation order. Base and management rules keep the order they were made in
-    (loopback and established first); within the other phases every rule has the same action,
+    """Phases in evaluation order. Base, management and essential rules keep the order they were
+    made in (established before the DNAT rules, NodePorts closed before the DNAT admit); within
+    the other phases every rule has the same action,
     so a sorted order changes nothing but makes the plan independent of input order."""
     if flow["phase"] in ("base", "management", "essential"):
         return (PHASES.index(flow["phase"]),)
@@ -805,7 +806,7 @@ NARROWING = {
 }
 
 
-def find_overridden(catalog_flows_, user_whitelist):
+def find_overridden(catalog_flows_, user_whitelist, scope):
     """User whitelist entries with a 'from' on a port a catalog row admits from any source: the
     'from' narrows nothing there (either mode). One warning per entry and row."""
     warnings = []
@@ -816,7 +817,8 @@ def find_overridden(catalog_flows_, user_whitelist):
             if row["sources"] != ANY or not _overlap(row, user, None):
                 continue
             row_id = row["why"][0]["id"]
-            hint = NARROWING.get(row_id, "microseg_scope is port: the cluster's flows are open to any source")
+            hint = NARROWING.get(row_id) or ("microseg_scope is port: the cluster's flows are open to any source"
+                                             if scope == "port" else "that row is open to all sources by design")
             warnings.append("%s: %s is admitted from any source by %s, so this entry's 'from' restricts nothing "
                             "there; %s" % (user["why"][0]["id"], _describe(user), row_id, hint))
     return warnings
@@ -906,7 +908,7 @@ def compile_plan(node, inventory, policy):
 
     whitelist, notes = catalog_flows(node, policy, sets)
     user_whitelist = user_flows("whitelist", policy, sets)
-    for warning in find_overridden(whitelist, user_whitelist):
+    for warning in find_overridden(whitelist, user_whitelist, policy["scope"]):
         sets.warn(warning)
     whitelist += user_whitelist
     blacklist = user_flows("blacklist", policy, sets)
@@ -919,7 +921,7 @@ def compile_plan(node, inventory, policy):
     if not passthrough:
         first = base_flows(node, sets, policy["management_access"])
         management = [flow for flow in first if flow["phase"] == "management"]
-        rules = first + blacklist + essential_flows(node, policy, sets) + whitelist
+        rules = first + blacklist + essential_flows(node, policy) + whitelist
         if whitelist and policy["mode"] == "host":
             default = state_action
         elif whitelist:

@@ -19,6 +19,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     clean,
     rule_comment,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import chain_owner
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
@@ -157,12 +158,13 @@ def render_sets(plan, family):
 
 
 def normalise_rule(spec, protocol_numbers):
-    """A live rule spec in the form rendered here: protocol names from /etc/protocols -> numbers."""
+    """A live rule spec in the form rendered here: protocol names other than those rendered by name
+    (tcp, udp, ...) -> numbers, from what iptables-save prints and the node's /etc/protocols."""
     def number(match):
         name = match.group(1)
-        if name in BUILTIN_PROTOCOLS.values() or name == "all" or name.isdigit():
+        if name in BUILTIN_PROTOCOLS.values() or name == "all":
             return match.group(0)
-        return "-p %s" % protocol_numbers.get(name, name)
+        return "-p %s" % number_of(name, protocol_numbers)
     return re.sub(r"-p (\S+)", number, spec, count=1)
 
 

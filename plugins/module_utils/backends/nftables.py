@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.comments import NFT_MAX, clean, fit, rule_comment
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.comments import (
+    NFT_MAX,
+    clean,
+    fit,
+    rule_comment,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
@@ -34,11 +40,6 @@ ICMP_NAMES = {
 }
 LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: ",
               "essential": "microseg alert: "}
-# nft prints a protocol by a name of its own or of /etc/protocols, whichever it finds: the
-# comparison turns every name into its number (these, then the node's /etc/protocols).
-PROTOCOL_NUMBERS = {"ip": "0", "icmp": "1", "igmp": "2", "ipencap": "4", "tcp": "6", "udp": "17", "dccp": "33",
-                    "gre": "47", "esp": "50", "ah": "51", "ipv6-icmp": "58", "icmpv6": "58", "comp": "108",
-                    "sctp": "132", "udplite": "136", "ipip": "4"}
 NUMBERED = {"gre": "47", "ipip": "4", "icmpv6": "58"}
 
 
@@ -182,7 +183,7 @@ def normalise(text, protocol_numbers=None):
 
     def protocol(match):
         name = match.group(1)
-        return "meta l4proto %s" % (PROTOCOL_NUMBERS.get(name) or protocol_numbers.get(name) or name)
+        return "meta l4proto %s" % number_of(name, protocol_numbers)
     text = re.sub(r"meta l4proto (\S+)", protocol, text)
     lines = []
     for line in text.splitlines():

@@ -172,3 +172,10 @@ def test_ipsets_may_only_hold_our_sets():
         parse_ipsets("create kube-x hash:net\n")
     with pytest.raises(BackendError, match="added to before it is created"):
         parse_ipsets("add mseg-a-v4 10.0.0.1\n")
+
+
+def test_protocols_iptables_save_prints_by_name_compare_as_numbers_without_etc_protocols():
+    """iptables-save prints -p 33 and -p 136 as dccp and udplite, also where /etc/protocols is missing."""
+    assert iptables.normalise_rule("-p dccp -j ACCEPT", {}) == "-p 33 -j ACCEPT"
+    assert iptables.normalise_rule("-p udplite -j ACCEPT", {}) == "-p 136 -j ACCEPT"
+    assert iptables.normalise_rule("-p tcp -m tcp --dport 22 -j ACCEPT", {}) == "-p tcp -m tcp --dport 22 -j ACCEPT"
