@@ -31,7 +31,7 @@ JUMP = '-A INPUT -m comment --comment "%s" -j %s' % (JUMP_COMMENT, CHAIN)
 FAMILY_SUFFIX = {"ipv4": "v4", "ipv6": "v6"}
 IPSET_FAMILY = {"ipv4": "inet", "ipv6": "inet6"}
 LOG_LIMIT = "-m limit --limit 5/min"
-BUILTIN_CHAINS = ("INPUT", "FORWARD", "OUTPUT")
+FILTER_BASE_CHAINS = ("INPUT", "FORWARD", "OUTPUT")
 NFT_TABLE_FAMILY = {"ipv4": "ip", "ipv6": "ip6"}
 LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: ",
               "essential": "microseg alert: "}
@@ -185,7 +185,7 @@ def parse_save(text, protocol_numbers=None):
             result["chain_exists"] = True
         elif line.startswith(":"):
             name, policy = (line[1:].split() + ["-"])[:2]
-            result["others"] += name not in BUILTIN_CHAINS or policy != "ACCEPT"
+            result["others"] += name not in FILTER_BASE_CHAINS or policy != "ACCEPT"
         elif line.startswith("-A %s " % CHAIN):
             result["rules"].append(normalise_rule(line[len("-A %s " % CHAIN):], protocol_numbers))
         elif line.startswith("-A INPUT "):

@@ -179,3 +179,23 @@ def test_protocols_iptables_save_prints_by_name_compare_as_numbers_without_etc_p
     assert iptables.normalise_rule("-p dccp -j ACCEPT", {}) == "-p 33 -j ACCEPT"
     assert iptables.normalise_rule("-p udplite -j ACCEPT", {}) == "-p 136 -j ACCEPT"
     assert iptables.normalise_rule("-p tcp -m tcp --dport 22 -j ACCEPT", {}) == "-p tcp -m tcp --dport 22 -j ACCEPT"
+
+
+def test_a_filter_table_holding_only_our_chain_is_ours_to_remove():
+    ours = ("*filter\n:INPUT ACCEPT [0:0]\n:MICROSEG-INPUT - [0:0]\n-A INPUT -m comment --comment \"%s\" -j MICROSEG-INPUT\n"
+            "-A MICROSEG-INPUT -i lo -j ACCEPT\nCOMMIT\n" % iptables.JUMP_COMMENT)
+    assert iptables.only_ours(iptables.parse_save(ours))
+    for other in (":DOCKER - [0:0]\n", "-A INPUT -j DROP\n", "-A FORWARD -j ACCEPT\n", ":OUTPUT DROP [0:0]\n"):
+        assert not iptables.only_ours(iptables.parse_save(ours.replace("COMMIT\n", other + "COMMIT\n")))
+    assert not iptables.only_ours(iptables.parse_save(""))
+
+
+def test_a_void_nft_table_has_only_empty_accepting_base_chains():
+    def table(*items):
+        return {"nftables": [{"metainfo": {}}, {"table": {"family": "ip6", "name": "filter"}}] + list(items)}
+    base = {"chain": {"name": "INPUT", "hook": "input", "policy": "accept"}}
+    assert iptables.void_nft_table(table(base))
+    assert not iptables.void_nft_table(table(base, {"rule": {"chain": "INPUT"}}))
+    assert not iptables.void_nft_table(table({"chain": {"name": "INPUT", "hook": "input", "policy": "drop"}}))
+    assert not iptables.void_nft_table(table(base, {"chain": {"name": "KUBE-FIREWALL"}}))
+    assert not iptables.void_nft_table(table(base, {"set": {"name": "s"}}))
