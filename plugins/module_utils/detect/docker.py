@@ -9,7 +9,6 @@ SWARM_STATES = ("inactive", "pending", "active", "error", "locked")
 # States in which the node is (or is becoming) a swarm member and needs the swarm ports.
 MEMBER_STATES = ("pending", "active", "locked", "error")
 DEFAULT_DATA_PATH_PORT = 4789
-DEFAULT_MANAGER_PORT = 2377
 
 # What the host firewall must do for each network driver (product guide, "Docker").
 DRIVER_VERDICTS = {

@@ -23,7 +23,6 @@ CHAIN_OWNERS = (
 )
 NFT_TABLE_OWNERS = {"kube-proxy": "kubernetes", "calico": "calico", "cilium": "cilium", "firewalld": "firewalld",
                     "microseg": "microseg"}
-BUILTIN_CHAINS = ("INPUT", "FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING")
 
 _VERSION = re.compile(r"iptables v(\S+)(?:\s+\((\S+)\))?")
 

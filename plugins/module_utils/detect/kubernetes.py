@@ -14,16 +14,16 @@ import json
 import os
 import re
 
-# component -> {port setting: (flag, default)}
+# component -> {port setting: the flag that sets it} (the defaults are the catalog's)
 COMPONENT_PORTS = {
-    "kube-apiserver": {"apiserver": ("--secure-port", 6443), "nodeport_range": ("--service-node-port-range", "30000-32767")},
-    "etcd": {"etcd_client": ("--listen-client-urls", 2379), "etcd_peer": ("--listen-peer-urls", 2380)},
-    "kube-scheduler": {"scheduler": ("--secure-port", 10259)},
-    "kube-controller-manager": {"controller_manager": ("--secure-port", 10257)},
-    "kubelet": {"kubelet": ("--port", 10250)},
+    "kube-apiserver": {"apiserver": "--secure-port", "nodeport_range": "--service-node-port-range"},
+    "etcd": {"etcd_client": "--listen-client-urls", "etcd_peer": "--listen-peer-urls"},
+    "kube-scheduler": {"scheduler": "--secure-port"},
+    "kube-controller-manager": {"controller_manager": "--secure-port"},
+    "kubelet": {"kubelet": "--port"},
 }
 # k3s embeds the control plane in one process: `k3s server` (control plane + kubelet), `k3s agent`.
-K3S_PORTS = {"apiserver": ("--https-listen-port", 6443), "nodeport_range": ("--service-node-port-range", "30000-32767")}
+K3S_PORTS = {"apiserver": "--https-listen-port", "nodeport_range": "--service-node-port-range"}
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 
@@ -71,13 +71,6 @@ def parse_manifest(text):
     return component, flags
 
 
-def parse_cmdline(raw):
-    """/proc/PID/cmdline bytes -> argv list."""
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    return [part for part in raw.split("\0") if part]
-
-
 def ports_from_urls(value):
     """'https://127.0.0.1:2379,https://10.0.0.1:2379' -> [2379]; URLs without a port are skipped."""
     ports = set()
@@ -119,7 +112,7 @@ class KubernetesFacts(object):
         self.k3s = None
 
     def _set_ports(self, table, flags, where):
-        for key, (flag, _default) in table.items():
+        for key, flag in table.items():
             if flag in flags:
                 value = _port_value(flag, flags[flag])
                 if value is not None:

@@ -74,7 +74,6 @@ def test_binary_installs_from_processes(argv, roles, ports):
 
 def test_flags_parsing():
     assert k8s.flags_from_args(["--a=1", "--b", "2", "--c", "--d=x=y"]) == {"--a": "1", "--b": "2", "--c": "", "--d": "x=y"}
-    assert k8s.parse_cmdline(b"kubelet\0--port=1\0") == ["kubelet", "--port=1"]
     assert k8s.ports_from_urls("https://127.0.0.1:2379,https://[fd00::1]:2379,unix://etcd") == [2379]
 
 
