@@ -108,8 +108,7 @@ def render_rules(plan):
         elif match == "dnat":
             heads = _dnat_heads(rule)
         elif match == "dhcpv6_client":
-            heads = ["ip6 saddr %s udp sport %d udp dport %d" % (DHCPV6_CLIENT["source"], DHCPV6_CLIENT["source_port"],
-                                                                  DHCPV6_CLIENT["port"])]
+            heads = ["ip6 saddr %(source)s udp sport %(source_port)d udp dport %(port)d" % DHCPV6_CLIENT]
         else:
             protocol = _protocol(rule)
             families = [family for family in ("ipv4", "ipv6") if family in rule["families"]]
