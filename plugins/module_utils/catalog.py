@@ -74,19 +74,23 @@ SRC_CANAL = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/fla
 SRC_CILIUM = "https://docs.cilium.io/en/stable/operations/system_requirements/#firewall-rules"
 SRC_WEAVE = "https://github.com/weaveworks/weave/blob/master/site/faq.md#ports"
 
-Entry = namedtuple("Entry", "id feature proto port port_key peers why source families icmp_type")
-Entry.__new__.__defaults__ = (None, None)  # families (None = the protocol's), icmp_type
+# restricted_by: a policy variable (without "microseg_") whose sources, when the user sets them,
+# replace the row's "any" (the cluster's nodes, the node itself and the pod network are added).
+Entry = namedtuple("Entry", "id feature proto port port_key peers why source families icmp_type restricted_by")
+Entry.__new__.__defaults__ = (None, None, None)  # families (None = the protocol's), icmp_type, restricted_by
 
 
-def _row(entry_id, feature, proto, port, port_key, peers, why, source, families=None, icmp_type=None):
-    return Entry(entry_id, feature, proto, port, port_key, tuple(peers), why, source, families, icmp_type)
+def _row(entry_id, feature, proto, port, port_key, peers, why, source, families=None, icmp_type=None,
+         restricted_by=None):
+    return Entry(entry_id, feature, proto, port, port_key, tuple(peers), why, source, families, icmp_type,
+                 restricted_by)
 
 
 # fmt: off
 ENTRIES = (
     # Kubernetes control plane (kubeadm defaults; flags in the static pod manifests override).
     _row("k8s_apiserver", "k8s_control_plane", "tcp", 6443, "apiserver", [PEER_ANY],
-         "kube-apiserver (--secure-port)", SRC_K8S),
+         "kube-apiserver (--secure-port)", SRC_K8S, restricted_by="apiserver_from"),
     _row("k8s_scheduler", "k8s_control_plane", "tcp", 10259, "scheduler", [PEER_SELF],
          "kube-scheduler (--secure-port)", SRC_K8S),
     _row("k8s_controller_manager", "k8s_control_plane", "tcp", 10257, "controller_manager", [PEER_SELF],
@@ -230,6 +234,29 @@ CLUSTER_WIDE_PORT_KEYS = ("nodeport_range", "swarm_data_path")
 
 FEATURES = tuple(sorted(set(entry.feature for entry in ENTRIES)))
 PORT_KEYS = tuple(sorted(set(entry.port_key for entry in ENTRIES + (MANAGEMENT_SSH,) if entry.port_key)))
+
+
+# The neighbours: who writes the rules we find in the filter table (by chain-name prefix) and
+# the nftables tables (by name) next to ours. Their rules are never touched; detection reports them.
+CHAIN_OWNERS = (
+    ("KUBE-", "kubernetes"),
+    ("cali-", "calico"),
+    ("DOCKER", "docker"),
+    ("FLANNEL", "flannel"),
+    ("CILIUM_", "cilium"),
+    ("WEAVE", "weave"),
+    ("MICROSEG", "microseg"),
+)
+NFT_TABLE_OWNERS = {"kube-proxy": "kubernetes", "calico": "calico", "cilium": "cilium", "firewalld": "firewalld",
+                    "microseg": "microseg"}
+
+
+def chain_owner(name):
+    """The neighbour that owns a chain, by its name (None: nobody we know)."""
+    for prefix, owner in CHAIN_OWNERS:
+        if name.startswith(prefix):
+            return owner
+    return None
 
 
 def default_port(port_key):

@@ -79,7 +79,6 @@ ANY = "any"
 # Set names that are not built from peer classes.
 SET_TRUSTED = "trusted"
 SET_POD_NETWORK = "pod_network"
-SET_APISERVER_CLIENTS = "apiserver_clients"
 
 
 def _var(key):
@@ -533,24 +532,31 @@ def catalog_flows(node, policy, sets):
                 ports = parse_ports(entry.port, entry.id)
                 why["port"] = "%s (catalog default)" % ",".join(format_ports(ports))
         peers = [sets.peer(peer) for peer in entry.peers]
-        if entry.id == "k8s_apiserver" and policy["apiserver_from"]:
-            # scope port opens the cluster's flows to any source; the API server restriction is
-            # the user's own and stays: the inventory's nodes stand for "the cluster" there.
-            cluster = sets.node_peers(catalog.PEER_CLUSTER) if policy["scope"] == "port" else sets.peer(catalog.PEER_CLUSTER)
-            if policy["scope"] == "port":
-                sets.warn("scope port with microseg_apiserver_from: the API server port stays restricted to "
-                          "microseg_apiserver_from, the inventory's cluster nodes and the pod network; add nodes "
-                          "outside the inventory to microseg_apiserver_from")
-            peers = [sets.user_sources(policy["apiserver_from"], _var("apiserver_from"), SET_APISERVER_CLIENTS),
-                     sets.peer(catalog.PEER_SELF), cluster, sets.pod_network()]
-            if not node["pod_cidrs"]:
-                sets.warn("pod network unknown: pods reach the API server only if their "
-                          "sources are in microseg_apiserver_from")
+        if entry.restricted_by and policy[entry.restricted_by]:
+            peers = restricted_peers(entry, node, policy, sets)
         sources = _sources(peers)
         families = set(entry.families or catalog.PROTOCOLS[entry.proto][1])
         icmp_types = (entry.icmp_type,) if entry.icmp_type is not None else ()
         flows.append(_flow("whitelist", "accept", entry.proto, ports, sources, families, [why], icmp_types))
     return flows, notes
+
+
+def restricted_peers(entry, node, policy, sets):
+    """A row open to any source that the user restricts (entry.restricted_by, e.g. apiserver_from):
+    the user's sources, the node itself, the cluster's nodes and the pod network (pods reach it).
+    Scope port opens the cluster's flows to any source, but the restriction is the user's own and
+    stays: the inventory's nodes stand for "the cluster" there."""
+    variable = _var(entry.restricted_by)
+    if policy["scope"] == "port":
+        cluster = sets.node_peers(catalog.PEER_CLUSTER)
+        sets.warn("scope port with %s: %s stays restricted to %s, the inventory's cluster nodes and the pod network; "
+                  "add nodes outside the inventory to %s" % (variable, entry.id, variable, variable))
+    else:
+        cluster = sets.peer(catalog.PEER_CLUSTER)
+    if not node["pod_cidrs"]:
+        sets.warn("pod network unknown: pods reach %s only if their sources are in %s" % (entry.id, variable))
+    clients = sets.user_sources(policy[entry.restricted_by], variable, entry.restricted_by.replace("_from", "_clients"))
+    return [clients, sets.peer(catalog.PEER_SELF), cluster, sets.pod_network()]
 
 
 def _parse_proto(value, where):

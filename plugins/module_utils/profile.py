@@ -12,7 +12,6 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import choose_backend
 
 DOMAINS = {
     "kubernetes": ("kube_control_plane", "kube_node", "etcd"),
@@ -74,3 +73,24 @@ def detection_ran(domain, docker, cni):
     if domain == "swarm":
         return bool((docker or {}).get("reachable"))
     return bool((cni or {}).get("kubernetes"))
+
+
+def choose_backend(firewall, kube_proxy_mode=None):
+    """(backend, reason) for microseg_backend: auto, from firewall_facts (and kube-proxy's mode).
+
+    Go where the neighbours are: iptables when iptables already holds rules (kube-proxy in
+    iptables mode, Docker); nftables when kube-proxy runs in nftables mode or there is no iptables."""
+    if not firewall:
+        return "iptables", "no firewall facts: the default"
+    iptables = firewall.get("iptables") or {}
+    nft = firewall.get("nftables") or {}
+    held = (iptables.get("legacy_rules") or 0) + (iptables.get("nft_rules") or 0)
+    if iptables.get("present") and held:
+        return "iptables", "iptables already holds %d rules (kube-proxy, Docker, CNI)" % held
+    if nft.get("present") and kube_proxy_mode == "nftables":
+        return "nftables", "kube-proxy runs in nftables mode"
+    if nft.get("present") and not iptables.get("present"):
+        return "nftables", "nft is there, iptables is not"
+    if iptables.get("present"):
+        return "iptables", "iptables is there and holds no rules yet"
+    return "nftables" if nft.get("present") else "iptables", "neither holds rules"

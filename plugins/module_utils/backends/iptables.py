@@ -20,8 +20,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     rule_comment,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import chain_owner
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT, chain_owner
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
 CHAIN = "MICROSEG-INPUT"

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
+
 CNI_EXTENSIONS = (".conf", ".conflist", ".json")
 PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave"}
-FLANNEL_DEFAULT_PORTS = {"vxlan": 8472, "udp": 8285, "wireguard": 51820}
+# flannel backend -> its port setting in the catalog (which holds the default)
+FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard"}
 CALICO_MODES = {"always": "Always", "crosssubnet": "CrossSubnet", "never": "Never", "off": "Never",
                 "false": "Never", "": "Never"}
 
@@ -119,7 +122,7 @@ def flannel_facts(subnet_env, links, net_conf=None):
         return result
     if vxlan:
         link = vxlan[0]
-        result.update(backend="vxlan", port=link["port"] or FLANNEL_DEFAULT_PORTS["vxlan"],
+        result.update(backend="vxlan", port=link["port"] or default_port("flannel_vxlan"),
                       source="device %s (vxlan dstport)" % link["name"] if link["port"] else "device %s" % link["name"])
     elif "flannel0" in by_name:
         result.update(backend="udp", source="device flannel0 (tun)")
@@ -138,8 +141,8 @@ def flannel_facts(subnet_env, links, net_conf=None):
             result.update(port=net_conf["port"], source=result["source"] + "; port from net-conf.json")
         if net_conf["port_v6"]:
             result["port_v6"] = int(net_conf["port_v6"])
-    if result["port"] is None and result["backend"] in FLANNEL_DEFAULT_PORTS:
-        result["port"] = FLANNEL_DEFAULT_PORTS[result["backend"]]
+    if result["port"] is None and result["backend"] in FLANNEL_PORT_KEYS:
+        result["port"] = default_port(FLANNEL_PORT_KEYS[result["backend"]])
     return result
 
 
@@ -210,46 +213,20 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
             result["vxlan_port"] = int(env["FELIX_VXLANPORT"])
             sources["vxlan_port"] = "%s FELIX_VXLANPORT" % env_source
         else:
-            result["vxlan_port"] = 4789
+            result["vxlan_port"] = default_port("calico_vxlan")
             sources["vxlan_port"] = "calico default"
     if _truthy(env.get("FELIX_WIREGUARDENABLED")) or "wireguard.cali" in by_name:
         result["wireguard"] = True
         sources["wireguard"] = "%s FELIX_WIREGUARDENABLED" % env_source if "FELIX_WIREGUARDENABLED" in env \
             else "device wireguard.cali"
         port = env.get("FELIX_WIREGUARDLISTENINGPORT", "").strip()
-        result["wireguard_port"] = int(port) if port.isdigit() else 51820
+        result["wireguard_port"] = int(port) if port.isdigit() else default_port("calico_wireguard")
         if _truthy(env.get("FELIX_WIREGUARDENABLEDV6")):
             port = env.get("FELIX_WIREGUARDLISTENINGPORTV6", "").strip()
-            result["wireguard_port_v6"] = int(port) if port.isdigit() else 51821
+            result["wireguard_port_v6"] = int(port) if port.isdigit() else default_port("calico_wireguard_v6")
     result["typha_client"] = bool(env.get("FELIX_TYPHAK8SSERVICENAME") or env.get("FELIX_TYPHAADDR"))
     result["pool_cidr"] = env.get("CALICO_IPV4POOL_CIDR") or None
     return result
-
-
-# --------------------------------------------------------------------- kube-proxy
-
-
-def parse_nft_tables(text):
-    """`nft list tables` -> [(family, name)]."""
-    tables = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "table":
-            tables.append((parts[1], parts[2]))
-    return tables
-
-
-def kube_proxy_mode(links, nft_tables, iptables_nat_chains, flag_mode=None):
-    """(mode, source) or (None, None) when kube-proxy leaves no trace."""
-    if flag_mode:
-        return flag_mode, "kube-proxy --proxy-mode"
-    if any(link["name"] == "kube-ipvs0" for link in links):
-        return "ipvs", "device kube-ipvs0"
-    if any(name == "kube-proxy" for _family, name in nft_tables):
-        return "nftables", "nft table kube-proxy"
-    if "KUBE-SERVICES" in iptables_nat_chains:
-        return "iptables", "iptables nat chain KUBE-SERVICES"
-    return None, None
 
 
 # --------------------------------------------------------------------- what the planner needs

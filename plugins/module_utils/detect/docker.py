@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
+
 SWARM_STATES = ("inactive", "pending", "active", "error", "locked")
 # States in which the node is (or is becoming) a swarm member and needs the swarm ports.
 MEMBER_STATES = ("pending", "active", "locked", "error")
-DEFAULT_DATA_PATH_PORT = 4789
 
 # What the host firewall must do for each network driver (product guide, "Docker").
 DRIVER_VERDICTS = {
@@ -46,7 +47,7 @@ def parse_info(info):
             manager_port = port
     # Only managers see the swarm's settings (Swarm.Cluster); a worker cannot know the port.
     if cluster:
-        data_path_port = cluster.get("DataPathPort") or DEFAULT_DATA_PATH_PORT
+        data_path_port = cluster.get("DataPathPort") or default_port("swarm_data_path")
         data_path_source = "Swarm.Cluster.DataPathPort" if cluster.get("DataPathPort") else "docker default (unset)"
     else:
         data_path_port, data_path_source = None, "not visible on this node (only managers show Swarm.Cluster)"

@@ -11,18 +11,7 @@ from __future__ import annotations
 
 import re
 
-# Chain-name prefixes of the neighbours whose rules we must leave alone.
-CHAIN_OWNERS = (
-    ("KUBE-", "kubernetes"),
-    ("cali-", "calico"),
-    ("DOCKER", "docker"),
-    ("FLANNEL", "flannel"),
-    ("CILIUM_", "cilium"),
-    ("WEAVE", "weave"),
-    ("MICROSEG", "microseg"),
-)
-NFT_TABLE_OWNERS = {"kube-proxy": "kubernetes", "calico": "calico", "cilium": "cilium", "firewalld": "firewalld",
-                    "microseg": "microseg"}
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import NFT_TABLE_OWNERS, chain_owner
 
 _VERSION = re.compile(r"iptables v(\S+)(?:\s+\((\S+)\))?")
 
@@ -52,13 +41,6 @@ def parse_iptables_save(text):
         elif line.startswith("-A "):
             current["rules"] += 1
     return tables
-
-
-def chain_owner(name):
-    for prefix, owner in CHAIN_OWNERS:
-        if name.startswith(prefix):
-            return owner
-    return None
 
 
 def foreign_chains(tables):
@@ -98,22 +80,27 @@ def nft_owners(tables):
     return owners
 
 
-def choose_backend(firewall, kube_proxy_mode=None):
-    """(backend, reason) for microseg_backend: auto, from firewall_facts (and kube-proxy's mode).
+# kube-proxy: its mode decides where the cluster keeps its rules (iptables, nftables, ipvs)
 
-    Go where the neighbours are: iptables when iptables already holds rules (kube-proxy in
-    iptables mode, Docker); nftables when kube-proxy runs in nftables mode or there is no iptables."""
-    if not firewall:
-        return "iptables", "no firewall facts: the default"
-    iptables = firewall.get("iptables") or {}
-    nft = firewall.get("nftables") or {}
-    held = (iptables.get("legacy_rules") or 0) + (iptables.get("nft_rules") or 0)
-    if iptables.get("present") and held:
-        return "iptables", "iptables already holds %d rules (kube-proxy, Docker, CNI)" % held
-    if nft.get("present") and kube_proxy_mode == "nftables":
-        return "nftables", "kube-proxy runs in nftables mode"
-    if nft.get("present") and not iptables.get("present"):
-        return "nftables", "nft is there, iptables is not"
-    if iptables.get("present"):
-        return "iptables", "iptables is there and holds no rules yet"
-    return "nftables" if nft.get("present") else "iptables", "neither holds rules"
+
+def parse_nft_tables(text):
+    """`nft list tables` -> [(family, name)]."""
+    tables = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "table":
+            tables.append((parts[1], parts[2]))
+    return tables
+
+
+def kube_proxy_mode(links, nft_tables, iptables_nat_chains, flag_mode=None):
+    """(mode, source) or (None, None) when kube-proxy leaves no trace."""
+    if flag_mode:
+        return flag_mode, "kube-proxy --proxy-mode"
+    if any(link["name"] == "kube-ipvs0" for link in links):
+        return "ipvs", "device kube-ipvs0"
+    if any(name == "kube-proxy" for _family, name in nft_tables):
+        return "nftables", "nft table kube-proxy"
+    if "KUBE-SERVICES" in iptables_nat_chains:
+        return "iptables", "iptables nat chain KUBE-SERVICES"
+    return None, None

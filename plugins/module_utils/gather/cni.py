@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import parse_iptables_save
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
     KubernetesFacts,
@@ -121,16 +121,16 @@ def gather(module):
     nft_tables = []
     if module.get_bin_path("nft"):
         text = reader.run("nft", ["list", "tables"], "nft tables")
-        nft_tables = detect_cni.parse_nft_tables(text or "")
+        nft_tables = detect_firewall.parse_nft_tables(text or "")
     nat_chains = []
     if module.get_bin_path("iptables-save"):
         text = reader.run("iptables-save", ["-t", "nat"], "iptables nat table")
-        nat_chains = parse_iptables_save(text or "").get("nat", {}).get("chains", [])
+        nat_chains = detect_firewall.parse_iptables_save(text or "").get("nat", {}).get("chains", [])
     flag_mode = None
     for _pid, argv in processes:
         if os.path.basename(argv[0]) == "kube-proxy":
             flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
-    mode, mode_source = detect_cni.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
+    mode, mode_source = detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
 
     derived = detect_cni.derive(cni, flannel, calico)
     derived["roles"] = kubernetes["roles"]

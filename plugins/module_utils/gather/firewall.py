@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cni import parse_nft_tables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
 
 SAVE_COMMANDS = {
@@ -47,7 +46,7 @@ def gather(module):
             foreign[family] = detect.foreign_chains(saved.get((variant, family)) or {})
     nftables = {"present": bool(module.get_bin_path("nft")), "tables": [], "owners": {}}
     if nftables["present"]:
-        tables = parse_nft_tables(reader.run("nft", ["list", "tables"], "nft tables") or "")
+        tables = detect.parse_nft_tables(reader.run("nft", ["list", "tables"], "nft tables") or "")
         nftables.update(tables=["%s %s" % table for table in tables], owners=detect.nft_owners(tables))
     firewalld = {"active": False}
     if module.get_bin_path("firewall-cmd"):

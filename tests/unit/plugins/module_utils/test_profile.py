@@ -3,7 +3,9 @@
 """Node profile: inventory groups first, detection fills in, conflicts reported, user wins on ports."""
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.profile import build_profile
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.profile import build_profile, choose_backend
 
 
 def docker(roles=(), features=(), ports=None, reachable=True):
@@ -68,3 +70,15 @@ def test_offline_profile_from_groups_only():
     assert profile == {"roles": ["kube_control_plane"], "features": ["flannel_vxlan"], "ports": {},
                        "port_origins": {}, "pod_cidrs": [], "backend": "iptables",
                        "backend_reason": "no firewall facts: the default", "conflicts": [], "notes": []}
+
+
+@pytest.mark.parametrize("facts, mode, backend", [
+    (None, None, "iptables"),
+    ({"iptables": {"present": True, "nft_rules": 12}, "nftables": {"present": True}}, "nftables", "iptables"),
+    ({"iptables": {"present": True, "nft_rules": 0}, "nftables": {"present": True}}, "nftables", "nftables"),
+    ({"iptables": {"present": False}, "nftables": {"present": True}}, None, "nftables"),
+    ({"iptables": {"present": True}, "nftables": {"present": True}}, None, "iptables"),
+    ({"iptables": {"present": False}, "nftables": {"present": False}}, None, "iptables"),
+])
+def test_choose_backend(facts, mode, backend):
+    assert choose_backend(facts, mode)[0] == backend

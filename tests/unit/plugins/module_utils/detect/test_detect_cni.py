@@ -139,18 +139,6 @@ def test_calico_wireguard_ports_from_the_environment():
     assert (facts["wireguard_port"], facts["wireguard_port_v6"]) == (51900, 51821)
 
 
-# ------------------------------------------------------------------ kube-proxy
-
-def test_kube_proxy_mode():
-    plain = links("plain.json")
-    assert cni.kube_proxy_mode(links("kube_ipvs0.constructed.json"), [], []) == ("ipvs", "device kube-ipvs0")
-    tables = cni.parse_nft_tables("table ip filter\ntable ip kube-proxy\ntable ip6 kube-proxy\n")
-    assert cni.kube_proxy_mode(plain, tables, []) == ("nftables", "nft table kube-proxy")
-    assert cni.kube_proxy_mode(plain, [], ["PREROUTING", "KUBE-SERVICES"]) == ("iptables", "iptables nat chain KUBE-SERVICES")
-    assert cni.kube_proxy_mode(plain, [], [], "ipvs") == ("ipvs", "kube-proxy --proxy-mode")
-    assert cni.kube_proxy_mode(plain, [], []) == (None, None)
-
-
 # ------------------------------------------------------------------ what the planner gets
 
 def test_derive_flannel_vxlan_custom_port():
