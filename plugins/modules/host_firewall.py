@@ -221,6 +221,7 @@ rolled_back:
 import fcntl
 import os
 import time
+from types import SimpleNamespace
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -258,9 +259,9 @@ def take_lock(timeout):
             time.sleep(0.5)
 
 
-class NothingToRemove(object):
+def no_change():
     """state=absent on a node without that backend's tools: none of our objects can be there."""
-    changed, actions, reported, before, after = False, [], [], [], []
+    return SimpleNamespace(changed=False, actions=[], reported=[], before=[], after=[])
 
 
 def iptables_change(module, params, remove, result):
@@ -268,7 +269,7 @@ def iptables_change(module, params, remove, result):
                      "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
     desired_sets = parse_ipsets(params["ipsets"])
     if remove and not module.get_bin_path("iptables") and not module.get_bin_path("ipset"):
-        return NothingToRemove
+        return no_change
     host = IptablesHost(module, params["variant"])
     result["variant"] = host.variant
     if not host.ipv6_available():
@@ -282,7 +283,7 @@ def iptables_change(module, params, remove, result):
 
 def nftables_change(module, params, remove, result):
     if remove and not module.get_bin_path("nft"):
-        return NothingToRemove
+        return no_change
     host = NftablesHost(module)
     result["families"] = ["ipv4", "ipv6"]
     return lambda: NftablesChange(host, params["nft_ruleset"], remove)
@@ -325,7 +326,7 @@ def confirm_run(module, params, result):
                                                                  % params["confirm_token"]])
             if outcome:
                 # what the applying run held back until now (a rollback would have dropped it)
-                result["actions"] += keep(module, outcome)
+                result["actions"] += write_boot_files(module, outcome)
     finally:
         lock.close()
     if confirmed:
@@ -356,29 +357,30 @@ def boot_files(params, result):
     return wanted, directories, systemd
 
 
-def waiting(held):
-    """Whether anything is to be kept (a unit file to reload is among the files)."""
-    return bool(held["files"] or held["enable"])
+def boot_files_pending(boot_files_due):
+    """Whether boot files wait to be written or the unit to be enabled (a unit to reload is among the files)."""
+    return bool(boot_files_due["files"] or boot_files_due["enable"])
 
 
-def keep(module, held):
-    """Write the held files ({"files": {path: (text, mode)}, "enable", "reload"}) and enable the unit."""
-    files = dict((path, tuple(value)) for path, value in held["files"].items())
+def write_boot_files(module, boot_files_due):
+    """Write the files held back ({"files": {path: (text, mode)}, "enable", "reload"}) and enable the unit."""
+    files = dict((path, tuple(value)) for path, value in boot_files_due["files"].items())
     actions = kept_files.write(files, sorted(files))
-    if held["enable"] or held["reload"]:
-        actions += boot_restore.enable(module.run_command, held["reload"])
+    if boot_files_due["enable"] or boot_files_due["reload"]:
+        actions += boot_restore.enable(module.run_command, boot_files_due["reload"])
     return actions
 
 
-def keep_or_say(module, held, confirm_token):
+def write_or_announce_boot_files(module, boot_files_due, confirm_token):
     """Keep now, or say what waits for the confirm (or, in check mode, what would be done)."""
-    if not waiting(held):
+    if not boot_files_pending(boot_files_due):
         return []
     if confirm_token or module.check_mode:
-        once = bool(confirm_token)
-        return ([kept_files.action(path, once_confirmed=once) for path in sorted(held["files"])]
-                + (boot_restore.enable_actions(held["reload"], once) if held["enable"] or held["reload"] else []))
-    return keep(module, held)
+        after_confirm = bool(confirm_token)
+        return ([kept_files.action(path, once_confirmed=after_confirm) for path in sorted(boot_files_due["files"])]
+                + (boot_restore.enable_actions(boot_files_due["reload"], after_confirm)
+                   if boot_files_due["enable"] or boot_files_due["reload"] else []))
+    return write_boot_files(module, boot_files_due)
 
 
 def main():
@@ -429,25 +431,25 @@ def main():
             result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
             if module._diff:
                 result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
-            held = {"files": {}, "enable": False, "reload": False}
+            boot_files_due = {"files": {}, "enable": False, "reload": False}
             if keeping:
                 # before any live change: a node that cannot keep the rules must not get them
                 prepared = []
                 for directory, mode in directories:
                     prepared += kept_files.prepare(directory, module.check_mode, mode)
                 stale = kept_files.stale(wanted)
-                held = {"files": dict((path, wanted[path]) for path in stale),
+                boot_files_due = {"files": dict((path, wanted[path]) for path in stale),
                         "enable": systemd and not boot_restore.is_enabled(module.run_command),
                         "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
                 result["actions"] += prepared
-                result["changed"] = change.changed or bool(prepared) or waiting(held)
+                result["changed"] = change.changed or bool(prepared) or boot_files_pending(boot_files_due)
             if change.changed and not module.check_mode:
                 if params["confirm_timeout"] and not remove:
                     token = confirm.new_token()
                     revert = (nftables_revert if params["backend"] == "nftables" else iptables_revert)(module, change)
                     confirm.arm(token, params["confirm_timeout"], change.actions, revert,
                                 lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
-                                on_confirm=held if waiting(held) else None)
+                                on_confirm=boot_files_due if boot_files_pending(boot_files_due) else None)
                     result["confirm_token"] = token
                 change.apply()
                 again = make_change()
@@ -455,7 +457,7 @@ def main():
                     raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
                                        % "; ".join(again.actions), before="".join(again.before),
                                        after="".join(again.after))
-            result["actions"] += keep_or_say(module, held, result["confirm_token"])
+            result["actions"] += write_or_announce_boot_files(module, boot_files_due, result["confirm_token"])
         finally:
             if lock is not None:
                 lock.close()
