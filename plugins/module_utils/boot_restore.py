@@ -27,38 +27,13 @@ HEADER = "# Written by microseg.cluster_firewall (host_firewall); its next run o
 BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "containerd.service", "docker.service",
                 "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service")
 
-IPTABLES_SCRIPT = """
-# iptables: our ipsets, our chain MICROSEG-INPUT and one jump to it from INPUT.
-variant=%(variant)s
-jump=%(jump)s
-
-ipset restore -exist < "$dir/ipsets"
-for family in 4 6; do
-  tool=iptables; [ "$family" = 6 ] && tool=ip6tables
-  file="$dir/ipv$family.rules"
-  grep -q '^-A MICROSEG-INPUT ' "$file" || continue
-  [ "$family" = 6 ] && [ ! -e /proc/net/if_inet6 ] && continue
-  "$tool-$variant-restore" --noflush < "$file"
-  "$tool-$variant" -C INPUT -m comment --comment "$jump" -j MICROSEG-INPUT 2>/dev/null ||
-    "$tool-$variant" -A INPUT -m comment --comment "$jump" -j MICROSEG-INPUT
-done
-"""
-
-NFTABLES_SCRIPT = """
-# nftables: our table inet microseg, in one transaction.
-nft -f "$dir/microseg.nft"
-"""
-
-
-def script(backend, keep_dir, variant, jump_comment):
-    """The restore script's text. variant: the iptables variant (legacy or nf_tables)."""
+def script(keep_dir, restore_commands):
+    """The restore script's text: a common head, then the backend's own commands
+    (Backend.restore_commands) that load the kept files from $dir."""
     head = ("#!/bin/sh\n%s\n# Restore microseg.cluster_firewall's own rules at boot, before the cluster components start.\n"
             "# Nothing else is read or written (the kept files hold only our objects, never kube-proxy's\n"
             "# dynamic rules).\nset -eu\ndir=%s\n" % (HEADER, shlex.quote(keep_dir)))
-    if backend == "nftables":
-        return head + NFTABLES_SCRIPT
-    return head + IPTABLES_SCRIPT % {"variant": "legacy" if variant == "legacy" else "nft",
-                                     "jump": shlex.quote(jump_comment)}
+    return head + restore_commands
 
 
 def unit(script_path, keep_dir):
@@ -85,9 +60,9 @@ def unit(script_path, keep_dir):
     ])
 
 
-def files(backend, keep_dir, script_path, variant, jump_comment, systemd):
+def files(keep_dir, script_path, restore_commands, systemd):
     """{path: (text, mode)}: the script, and the unit where systemd runs."""
-    wanted = {script_path: (script(backend, keep_dir, variant, jump_comment), SCRIPT_MODE)}
+    wanted = {script_path: (script(keep_dir, restore_commands), SCRIPT_MODE)}
     if systemd:
         wanted[UNIT_PATH] = (unit(script_path, keep_dir), UNIT_MODE)
     return wanted

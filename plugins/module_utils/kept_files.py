@@ -21,20 +21,16 @@ DIR_MODE = 0o750
 FILE_MODE = 0o640
 ONCE_CONFIRMED = ", once confirmed"     # said of what waits for the commit-confirm
 
-# backend -> (file name, the host_firewall option that holds its text), in restore order
-FILES = {
-    "iptables": (("ipsets", "ipsets"), ("ipv4.rules", "ipv4_rules"), ("ipv6.rules", "ipv6_rules")),
-    "nftables": (("microseg.nft", "nft_ruleset"),),
-}
 
 
 class KeepError(Exception):
     pass
 
 
-def rulesets(backend, params, directory):
-    """{path: (text, mode)} of the backend's rulesets kept in the directory, from host_firewall's options."""
-    return dict((os.path.join(directory, name), (params[option], FILE_MODE)) for name, option in FILES[backend])
+def rulesets(files, params, directory):
+    """{path: (text, mode)} of a backend's rulesets kept in the directory, from host_firewall's options.
+    files: the backend's kept_files, ((file name, the option holding its text), ...)."""
+    return dict((os.path.join(directory, name), (params[option], FILE_MODE)) for name, option in files)
 
 
 def _error(directory, error, consequence):

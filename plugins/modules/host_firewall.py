@@ -218,176 +218,19 @@ rolled_back:
   elements: str
 """
 
-import fcntl
-import os
-import time
-from types import SimpleNamespace
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import boot_restore, confirm, kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import host_firewall_run, kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
-    BackendError,
-    IptablesChange,
-    IptablesHost,
-    parse_ipsets,
-    parse_ruleset,
-)
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
-    REMOVE as NFT_REMOVE,
-    NftablesChange,
-    NftablesHost,
-)
-
-LOCK_FILE = "/run/microseg.lock"
-
-
-def take_lock(timeout):
-    """Serialise runs on one node; a second run waits, then fails naming the lock."""
-    handle = open(LOCK_FILE, "a")
-    deadline = time.time() + timeout
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except (IOError, OSError):
-            if time.time() >= deadline:
-                handle.close()
-                raise BackendError("another microseg run holds %s (waited %ds); try again when it ends"
-                                   % (LOCK_FILE, timeout))
-            time.sleep(0.5)
-
-
-def no_change():
-    """state=absent on a node without that backend's tools: none of our objects can be there."""
-    return SimpleNamespace(changed=False, actions=[], reported=[], before=[], after=[])
-
-
-def iptables_change(module, params, remove, result):
-    desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
-                     "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
-    desired_sets = parse_ipsets(params["ipsets"])
-    if remove and not module.get_bin_path("iptables") and not module.get_bin_path("ipset"):
-        return no_change
-    host = IptablesHost(module, params["variant"])
-    result["variant"] = host.variant
-    if not host.ipv6_available():
-        if desired_rules["ipv6"]:
-            module.warn("the node has no IPv6 (/proc/net/if_inet6 is missing): the IPv6 rules are skipped")
-        del desired_rules["ipv6"]
-        desired_sets = dict((name, members) for name, members in desired_sets.items() if not name.endswith("-v6"))
-    result["families"] = sorted(desired_rules)
-    return lambda: IptablesChange(host, desired_rules, desired_sets, remove)
-
-
-def nftables_change(module, params, remove, result):
-    if remove and not module.get_bin_path("nft"):
-        return no_change
-    host = NftablesHost(module)
-    result["families"] = ["ipv4", "ipv6"]
-    return lambda: NftablesChange(host, params["nft_ruleset"], remove)
-
-
-def iptables_revert(module, change):
-    """A revert to the objects as they were before this change (none: our chain, jump and sets go)."""
-    variant = change.host.variant
-    rules, sets = change.snapshot()
-
-    def revert():
-        host = IptablesHost(module, variant)
-        undo = IptablesChange(host, rules, sets, remove=False)
-        undo.apply()
-        return undo.actions
-    return revert
-
-
-def nftables_revert(module, change):
-    before = change.before or None
-
-    def revert():
-        host = NftablesHost(module)
-        undo = NftablesChange(host, NFT_REMOVE + before if before else "", remove=before is None)
-        undo.apply()
-        return undo.actions
-    return revert
-
-
-def confirm_run(module, params, result):
-    """state=confirm: disarm the revert, or say what it did when it came first."""
-    if not params["confirm_token"]:
-        raise BackendError("state=confirm needs confirm_token (the token the applying run returned)")
-    lock = take_lock(params["lock_timeout"])     # the revert runs under the same lock: no race
-    try:
-        confirmed, outcome = confirm.disarm(params["confirm_token"])
-        if confirmed:
-            # the rules stay from here on, even if keeping the files below fails
-            result.update(changed=True, confirmed=True, actions=["confirmed: the revert armed by token %s is disarmed"
-                                                                 % params["confirm_token"]])
-            if outcome:
-                # what the applying run held back until now (a rollback would have dropped it)
-                result["actions"] += write_boot_files(module, outcome)
-    finally:
-        lock.close()
-    if confirmed:
-        return
-    if "actions" in outcome:
-        result["rolled_back"] = outcome["actions"]
-        raise BackendError("the confirm came too late: the node put its previous rules back by itself (%s)"
-                           % ("; ".join(outcome["actions"]) or "nothing to undo"), rolled_back=outcome["actions"])
-    if "time" in outcome:
-        raise BackendError("the confirm came too late, and the node's revert to its previous rules failed: %s"
-                           % outcome.get("error"))
-    raise BackendError("cannot confirm token %s: %s" % (params["confirm_token"], outcome.get("error")))
-
-
-def boot_files(params, result):
-    """What keep_dir and boot_script want on the node: ({path: (text, mode)}, [(directory, mode)], systemd)."""
-    directory = params["keep_dir"]
-    wanted = kept_files.rulesets(params["backend"], params, directory)
-    directories = [(directory, kept_files.DIR_MODE)]
-    systemd = False
-    if params["boot_script"]:
-        systemd = boot_restore.systemd_running()
-        boot = boot_restore.files(params["backend"], directory, params["boot_script"], result.get("variant"),
-                                  iptables.JUMP_COMMENT, systemd)
-        wanted.update(boot)
-        directories += [(os.path.dirname(path), None) for path in sorted(boot) if os.path.dirname(path) != directory]
-        result["boot_unit"] = boot_restore.UNIT_PATH if systemd else ""
-    return wanted, directories, systemd
-
-
-def boot_files_pending(boot_files_due):
-    """Whether boot files wait to be written or the unit to be enabled (a unit to reload is among the files)."""
-    return bool(boot_files_due["files"] or boot_files_due["enable"])
-
-
-def write_boot_files(module, boot_files_due):
-    """Write the files held back ({"files": {path: (text, mode)}, "enable", "reload"}) and enable the unit."""
-    files = dict((path, tuple(value)) for path, value in boot_files_due["files"].items())
-    actions = kept_files.write(files, sorted(files))
-    if boot_files_due["enable"] or boot_files_due["reload"]:
-        actions += boot_restore.enable(module.run_command, boot_files_due["reload"])
-    return actions
-
-
-def write_or_announce_boot_files(module, boot_files_due, confirm_token):
-    """Keep now, or say what waits for the confirm (or, in check mode, what would be done)."""
-    if not boot_files_pending(boot_files_due):
-        return []
-    if confirm_token or module.check_mode:
-        after_confirm = bool(confirm_token)
-        return ([kept_files.action(path, once_confirmed=after_confirm) for path in sorted(boot_files_due["files"])]
-                + (boot_restore.enable_actions(boot_files_due["reload"], after_confirm)
-                   if boot_files_due["enable"] or boot_files_due["reload"] else []))
-    return write_boot_files(module, boot_files_due)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import NAMES, backend_for
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent", "confirm"], default="present"),
-            backend=dict(type="str", choices=["iptables", "nftables"], default="iptables"),
+            backend=dict(type="str", choices=list(NAMES), default="iptables"),
             variant=dict(type="str", choices=["auto", "legacy", "nf_tables"], default="auto"),
             ipv4_rules=dict(type="str", default=""),
             ipv6_rules=dict(type="str", default=""),
@@ -403,64 +246,19 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    remove = params["state"] == "absent"
     result = dict(changed=False, actions=[], reported=[], families=[], backend=params["backend"],
                   jump_comment=iptables.JUMP_COMMENT, confirm_token="", boot_unit="")
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout: %d is negative; allowed: 0 (no revert) or the seconds to wait"
                          % params["confirm_timeout"], **result)
-    if params["state"] == "confirm":
-        result["confirmed"] = False
-        try:
-            if not module.check_mode:
-                confirm_run(module, params, result)
-        except BackendError as error:
-            result.update(error.details)
-            module.fail_json(msg=str(error), **result)
-        except kept_files.KeepError as error:
-            module.fail_json(msg=str(error), **result)
-        module.exit_json(**result)
-    keeping = bool(params["keep_dir"]) and not remove
     try:
-        make_change = (nftables_change if params["backend"] == "nftables" else iptables_change)(
-            module, params, remove, result)
-        wanted, directories, systemd = boot_files(params, result) if keeping else ({}, [], False)
-        lock = None if module.check_mode else take_lock(params["lock_timeout"])
-        try:
-            change = make_change()
-            result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
-            if module._diff:
-                result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
-            boot_files_due = {"files": {}, "enable": False, "reload": False}
-            if keeping:
-                # before any live change: a node that cannot keep the rules must not get them
-                prepared = []
-                for directory, mode in directories:
-                    prepared += kept_files.prepare(directory, module.check_mode, mode)
-                stale = kept_files.stale(wanted)
-                boot_files_due = {"files": dict((path, wanted[path]) for path in stale),
-                        "enable": systemd and not boot_restore.is_enabled(module.run_command),
-                        "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
-                result["actions"] += prepared
-                result["changed"] = change.changed or bool(prepared) or boot_files_pending(boot_files_due)
-            if change.changed and not module.check_mode:
-                if params["confirm_timeout"] and not remove:
-                    token = confirm.new_token()
-                    revert = (nftables_revert if params["backend"] == "nftables" else iptables_revert)(module, change)
-                    confirm.arm(token, params["confirm_timeout"], change.actions, revert,
-                                lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
-                                on_confirm=boot_files_due if boot_files_pending(boot_files_due) else None)
-                    result["confirm_token"] = token
-                change.apply()
-                again = make_change()
-                if again.changed:
-                    raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
-                                       % "; ".join(again.actions), before="".join(again.before),
-                                       after="".join(again.after))
-            result["actions"] += write_or_announce_boot_files(module, boot_files_due, result["confirm_token"])
-        finally:
-            if lock is not None:
-                lock.close()
+        if params["state"] == "confirm":
+            result["confirmed"] = False
+            if not module.check_mode:
+                host_firewall_run.confirm_run(module, params, result)
+        else:
+            backend = backend_for(params["backend"], module, params, result)
+            host_firewall_run.apply(module, params, result, backend)
     except BackendError as error:
         result.update(error.details)
         module.fail_json(msg=str(error), **result)

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
-    parse_ruleset,
-    protocol_numbers,
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import parse_ruleset
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import (
+    read_protocol_numbers as protocol_numbers,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan

@@ -1,16 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""iptables backend, node part: read the live state, apply a change. The decisions are in
-backends/iptables.py; this runs the commands and turns their failures into clear errors."""
+"""iptables backend, node part: read the live state, apply a change, revert it, restore it at
+boot. The decisions are in backends/iptables.py; this runs the commands (through the shared
+Runner) and turns their failures into clear errors."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
+import shlex
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
+    Backend,
+    BackendError,
+    Runner,
+    no_change,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import (
     choose_variant,
     parse_iptables_save,
@@ -20,12 +28,6 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.f
 
 TOOLS = {"ipv4": "iptables", "ipv6": "ip6tables"}
 VARIANT_SUFFIX = {"legacy": "legacy", "nf_tables": "nft"}
-
-
-class BackendError(Exception):
-    def __init__(self, msg, **details):
-        Exception.__init__(self, msg)
-        self.details = details
 
 
 def parse_ruleset(text, family):
@@ -64,27 +66,12 @@ def parse_ipsets(text):
     return sets
 
 
-def protocol_numbers(path="/etc/protocols"):
-    """name -> number from the node's /etc/protocols (iptables-save prints names from it)."""
-    numbers = {}
-    try:
-        with open(path) as handle:
-            for line in handle:
-                parts = line.split("#", 1)[0].split()
-                if len(parts) >= 2 and parts[1].isdigit():
-                    numbers[parts[0]] = parts[1]
-                    for alias in parts[2:]:
-                        numbers[alias] = parts[1]
-    except (IOError, OSError):
-        pass
-    return numbers
-
-
 class IptablesHost(object):
     def __init__(self, module, variant="auto"):
         self.module = module
+        self.runner = Runner(module)
         self.variant = self._choose_variant(variant)
-        self.protocols = protocol_numbers()
+        self.protocols = read_protocol_numbers()
 
     # ------------------------------------------------------------ commands
 
@@ -105,30 +92,18 @@ class IptablesHost(object):
         path = self.module.get_bin_path(tool)
         if not path:
             return None
-        _rc, out, err = self.module.run_command([path, "--version"], environ_update={"LANG": "C", "LC_ALL": "C"})
+        _rc, out, err = self.runner.output([path, "--version"])
         return parse_iptables_version(out or err)["variant"]
 
     def run(self, argv, data=None, what=None):
-        rc, out, err = self.module.run_command(argv, data=data, binary_data=True,
-                                               environ_update={"LANG": "C", "LC_ALL": "C"})
-        if rc != 0:
-            details = {"cmd": " ".join(argv), "rc": rc, "stdout": out, "stderr": err}
-            line = re.search(r"line:? (\d+)", err or "")
-            if line and data:
-                lines = data.splitlines()
-                number = int(line.group(1))
-                if 0 < number <= len(lines):
-                    details["offending_line"] = lines[number - 1]
-            where = "; offending line: %s" % details["offending_line"] if "offending_line" in details else ""
-            raise BackendError("%s failed (rc=%d): %s%s" % (what or argv[0], rc, (err or out).strip(), where), **details)
-        return out
+        return self.runner.run(argv, data, what)
 
     def _choose_variant(self, wanted):
         counts = {}
         for variant, suffix in VARIANT_SUFFIX.items():
             path = self.module.get_bin_path("iptables-%s-save" % suffix)
             if path:
-                rc, out, _err = self.module.run_command([path], environ_update={"LANG": "C"})
+                rc, out, _err = self.runner.output([path])
                 counts[variant] = rule_count(parse_iptables_save(out)) if rc == 0 else 0
         default = self._plain_variant("iptables")
         if default is None and not counts:
@@ -176,8 +151,7 @@ class IptablesHost(object):
         table = "%s filter" % iptables.NFT_TABLE_FAMILY[family]
         if not nft:
             return None
-        rc, out, _err = self.module.run_command([nft, "-j", "list", "table"] + table.split(),
-                                                environ_update={"LANG": "C", "LC_ALL": "C"})
+        rc, out, _err = self.runner.output([nft, "-j", "list", "table"] + table.split())
         if rc != 0:
             return None
         listing = json.loads(out or "{}")
@@ -253,3 +227,63 @@ class IptablesChange(object):
         self.host.destroy_sets(self.obsolete_sets)      # unreferenced now
         for family in self.void_tables:                # tables that exist only because of us go with us
             self.host.drop_void_table(family)
+
+
+RESTORE_COMMANDS = """
+# iptables: our ipsets, our chain MICROSEG-INPUT and one jump to it from INPUT.
+variant=%(variant)s
+jump=%(jump)s
+
+ipset restore -exist < "$dir/ipsets"
+for family in 4 6; do
+  tool=iptables; [ "$family" = 6 ] && tool=ip6tables
+  file="$dir/ipv$family.rules"
+  grep -q '^-A MICROSEG-INPUT ' "$file" || continue
+  [ "$family" = 6 ] && [ ! -e /proc/net/if_inet6 ] && continue
+  "$tool-$variant-restore" --noflush < "$file"
+  "$tool-$variant" -C INPUT -m comment --comment "$jump" -j MICROSEG-INPUT 2>/dev/null ||
+    "$tool-$variant" -A INPUT -m comment --comment "$jump" -j MICROSEG-INPUT
+done
+"""
+
+
+class IptablesBackend(Backend):
+    """Our chain MICROSEG-INPUT, its jump from INPUT and the ipsets mseg-*, IPv4 and IPv6."""
+
+    name = "iptables"
+    kept_files = (("ipsets", "ipsets"), ("ipv4.rules", "ipv4_rules"), ("ipv6.rules", "ipv6_rules"))
+    tools = ("iptables", "ipset")
+
+    def change(self, remove):
+        params = self.params
+        desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
+                         "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
+        desired_sets = parse_ipsets(params["ipsets"])
+        if remove and not self.has_tools():
+            return no_change
+        host = IptablesHost(self.module, params["variant"])
+        self.variant = host.variant
+        self.result["variant"] = host.variant
+        if not host.ipv6_available():
+            if desired_rules["ipv6"]:
+                self.module.warn("the node has no IPv6 (/proc/net/if_inet6 is missing): the IPv6 rules are skipped")
+            del desired_rules["ipv6"]
+            desired_sets = dict((name, members) for name, members in desired_sets.items() if not name.endswith("-v6"))
+        self.result["families"] = sorted(desired_rules)
+        return lambda: IptablesChange(host, desired_rules, desired_sets, remove)
+
+    def revert(self, change):
+        """Back to the objects as they were before this change (none: our chain, jump and sets go)."""
+        variant = change.host.variant
+        rules, sets = change.snapshot()
+        module = self.module
+
+        def revert():
+            undo = IptablesChange(IptablesHost(module, variant), rules, sets, remove=False)
+            undo.apply()
+            return undo.actions
+        return revert
+
+    def restore_commands(self, jump_comment):
+        return RESTORE_COMMANDS % {"variant": "legacy" if self.result.get("variant") == "legacy" else "nft",
+                                   "jump": shlex.quote(jump_comment)}

@@ -1,15 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""nftables backend, node part: read our table, replace or remove it in one transaction."""
+"""nftables backend, node part: read our table, replace or remove it in one transaction, revert
+it, restore it at boot."""
 
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
+    Backend,
     BackendError,
-    protocol_numbers,
+    Runner,
+    no_change,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
 
 REMOVE = "table %s %s\ndelete table %s %s\n" % (nftables.FAMILY, nftables.TABLE, nftables.FAMILY, nftables.TABLE)
 
@@ -17,23 +21,18 @@ REMOVE = "table %s %s\ndelete table %s %s\n" % (nftables.FAMILY, nftables.TABLE,
 class NftablesHost(object):
     def __init__(self, module):
         self.module = module
+        self.runner = Runner(module)
         self.nft = module.get_bin_path("nft")
         if not self.nft:
             raise BackendError("nft not found: install the nftables package or use microseg_backend: iptables")
-        self.protocols = protocol_numbers()
+        self.protocols = read_protocol_numbers()
 
     def run(self, args, data=None, what=None):
-        rc, out, err = self.module.run_command([self.nft] + args, data=data, binary_data=True,
-                                               environ_update={"LANG": "C", "LC_ALL": "C"})
-        if rc != 0:
-            raise BackendError("%s failed (rc=%d): %s" % (what or "nft " + " ".join(args), rc, (err or out).strip()),
-                               cmd="nft " + " ".join(args), rc=rc, stdout=out, stderr=err)
-        return out
+        return self.runner.run([self.nft] + args, data, what or "nft " + " ".join(args))
 
     def live_table(self):
         """Our table as nft lists it, or None when it does not exist."""
-        rc, out, err = self.module.run_command([self.nft, "list", "table", nftables.FAMILY, nftables.TABLE],
-                                               environ_update={"LANG": "C", "LC_ALL": "C"})
+        rc, out, err = self.runner.output([self.nft, "list", "table", nftables.FAMILY, nftables.TABLE])
         if rc != 0:
             if "No such file or directory" in err or "does not exist" in err:
                 return None
@@ -74,3 +73,38 @@ class NftablesChange(object):
 
     def apply(self):
         self.host.load(REMOVE if self.desired is None else self.ruleset)
+
+
+RESTORE_COMMANDS = """
+# nftables: our table inet microseg, in one transaction.
+nft -f "$dir/microseg.nft"
+"""
+
+
+class NftablesBackend(Backend):
+    """Our own table inet microseg, both families."""
+
+    name = "nftables"
+    kept_files = (("microseg.nft", "nft_ruleset"),)
+    tools = ("nft",)
+
+    def change(self, remove):
+        if remove and not self.has_tools():
+            return no_change
+        host = NftablesHost(self.module)
+        self.result["families"] = ["ipv4", "ipv6"]
+        return lambda: NftablesChange(host, self.params["nft_ruleset"], remove)
+
+    def revert(self, change):
+        """Back to our table as it was before this change (none: the table goes)."""
+        before = change.before or None
+        module = self.module
+
+        def revert():
+            undo = NftablesChange(NftablesHost(module), REMOVE + before if before else "", remove=before is None)
+            undo.apply()
+            return undo.actions
+        return revert
+
+    def restore_commands(self, jump_comment):
+        return RESTORE_COMMANDS

@@ -20,3 +20,19 @@ def number_of(name, protocol_numbers):
     if name.isascii() and name.isdigit():
         return name
     return PRINTED_NUMBERS.get(name) or (protocol_numbers or {}).get(name) or name
+
+
+def read_protocol_numbers(path="/etc/protocols"):
+    """name -> number from the node's /etc/protocols (iptables-save and nft print names from it)."""
+    numbers = {}
+    try:
+        with open(path) as handle:
+            for line in handle:
+                parts = line.split("#", 1)[0].split()
+                if len(parts) >= 2 and parts[1].isdigit():
+                    numbers[parts[0]] = parts[1]
+                    for alias in parts[2:]:
+                        numbers[alias] = parts[1]
+    except (IOError, OSError):
+        pass
+    return numbers

@@ -8,8 +8,14 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import boot_restore, kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import BACKENDS
 
 JUMP = "microseg: whitelist, after the Kubernetes/CNI rules"
+
+
+def commands(name, variant=None):
+    """A backend's restore commands, as host_firewall gets them once the variant is known."""
+    return BACKENDS[name](None, {}, {"variant": variant}).restore_commands(JUMP)
 
 
 def directive(text, name):
@@ -30,7 +36,7 @@ def test_the_restore_runs_before_kubelet_the_container_runtimes_and_the_network(
 
 @pytest.mark.parametrize("variant, tool", [("legacy", "legacy"), ("nf_tables", "nft")])
 def test_the_iptables_script_restores_our_sets_chain_and_jump_with_the_variant_in_use(variant, tool):
-    script = boot_restore.script("iptables", "/etc/micro seg", variant, JUMP)
+    script = boot_restore.script("/etc/micro seg", commands("iptables", variant))
     assert script.startswith("#!/bin/sh\n") and "set -eu\n" in script
     assert "dir='/etc/micro seg'\n" in script                        # quoted for the shell
     assert "variant=%s\n" % tool in script
@@ -40,15 +46,16 @@ def test_the_iptables_script_restores_our_sets_chain_and_jump_with_the_variant_i
 
 
 def test_the_nftables_script_loads_our_table_only():
-    script = boot_restore.script("nftables", "/etc/microseg", None, JUMP)
+    script = boot_restore.script("/etc/microseg", commands("nftables"))
     assert 'nft -f "$dir/microseg.nft"' in script and "iptables" not in script
 
 
 def test_the_unit_is_wanted_only_where_systemd_runs(tmp_path):
-    with_systemd = boot_restore.files("iptables", "/etc/microseg", "/usr/local/sbin/microseg-restore", "legacy", JUMP, True)
+    with_systemd = boot_restore.files("/etc/microseg", "/usr/local/sbin/microseg-restore",
+                                      commands("iptables", "legacy"), True)
     assert with_systemd[boot_restore.UNIT_PATH][1] == 0o644
     assert with_systemd["/usr/local/sbin/microseg-restore"][1] == 0o755
-    assert list(boot_restore.files("nftables", "/etc/microseg", "/sbin/r", None, JUMP, False)) == ["/sbin/r"]
+    assert list(boot_restore.files("/etc/microseg", "/sbin/r", commands("nftables"), False)) == ["/sbin/r"]
     assert not boot_restore.systemd_running(str(tmp_path / "missing"))
     assert boot_restore.systemd_running(str(tmp_path))
 

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import BACKENDS
 
 PARAMS = {"ipv4_rules": "*filter\n:MICROSEG-INPUT - [0:0]\nCOMMIT\n", "ipv6_rules": "", "ipsets": "create mseg-a hash:net\n",
           "nft_ruleset": "table inet microseg {\n}\n"}
@@ -20,23 +21,23 @@ def mode(path):
 
 
 def test_each_backend_keeps_its_own_files():
-    assert kept_files.rulesets("iptables", PARAMS, "/etc/microseg") == {
+    assert kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, "/etc/microseg") == {
         "/etc/microseg/ipv4.rules": (PARAMS["ipv4_rules"], 0o640), "/etc/microseg/ipv6.rules": ("", 0o640),
         "/etc/microseg/ipsets": (PARAMS["ipsets"], 0o640)}
-    assert kept_files.rulesets("nftables", PARAMS, "/d") == {"/d/microseg.nft": (PARAMS["nft_ruleset"], 0o640)}
+    assert kept_files.rulesets(BACKENDS["nftables"].kept_files, PARAMS, "/d") == {"/d/microseg.nft": (PARAMS["nft_ruleset"], 0o640)}
 
 
 def test_check_mode_touches_nothing_and_says_what_it_would_do(tmp_path):
     directory = tmp_path / "microseg"
     assert kept_files.prepare(str(directory), check_mode=True) == ["create directory %s" % directory]
     assert not directory.exists()
-    files = kept_files.rulesets("iptables", PARAMS, str(directory))
+    files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, str(directory))
     assert kept_files.stale(files) == sorted(files)
 
 
 def test_written_once_then_nothing_to_do(tmp_path):
     directory = str(tmp_path / "microseg")
-    files = kept_files.rulesets("iptables", PARAMS, directory)
+    files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, directory)
     assert kept_files.prepare(directory, check_mode=False) == ["create directory %s" % directory]
     assert mode(directory) == 0o750
     paths = kept_files.stale(files)
@@ -60,7 +61,7 @@ def test_each_file_gets_its_own_mode_and_a_directory_of_no_given_mode_is_left_al
 
 
 def test_a_changed_text_or_mode_is_rewritten_and_only_that_file(tmp_path):
-    files = kept_files.rulesets("iptables", PARAMS, str(tmp_path))
+    files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, str(tmp_path))
     kept_files.write(files, sorted(files))
     os.chmod(str(tmp_path / "ipsets"), 0o644)
     changed = dict(files)

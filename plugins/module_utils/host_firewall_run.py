@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One run of host_firewall on the node, whatever the backend: lock -> compute the change ->
+check that the boot files can be kept -> arm the commit-confirm revert -> apply -> read back ->
+keep the files (or hold them for the confirm). And state=confirm: disarm the revert.
+
+The backend comes from backends/registry.py (or, in tests, is any object with the Backend
+surface); nothing here knows iptables or nft.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import boot_restore, confirm, kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
+
+LOCK_FILE = "/run/microseg.lock"
+
+
+def lock_node(timeout):
+    """Serialise runs on one node; a second run waits, then fails naming the lock."""
+    handle = open(LOCK_FILE, "a")
+    deadline = time.time() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except (IOError, OSError):
+            if time.time() >= deadline:
+                handle.close()
+                raise BackendError("another microseg run holds %s (waited %ds); try again when it ends"
+                                   % (LOCK_FILE, timeout))
+            time.sleep(0.5)
+
+
+def confirm_run(module, params, result):
+    """state=confirm: disarm the revert, or say what it did when it came first."""
+    if not params["confirm_token"]:
+        raise BackendError("state=confirm needs confirm_token (the token the applying run returned)")
+    lock = lock_node(params["lock_timeout"])     # the revert runs under the same lock: no race
+    try:
+        confirmed, outcome = confirm.disarm(params["confirm_token"])
+        if confirmed:
+            # the rules stay from here on, even if keeping the files below fails
+            result.update(changed=True, confirmed=True, actions=["confirmed: the revert armed by token %s is disarmed"
+                                                                 % params["confirm_token"]])
+            if outcome:
+                # what the applying run held back until now (a rollback would have dropped it)
+                result["actions"] += write_boot_files(module, outcome)
+    finally:
+        lock.close()
+    if confirmed:
+        return
+    if "actions" in outcome:
+        result["rolled_back"] = outcome["actions"]
+        raise BackendError("the confirm came too late: the node put its previous rules back by itself (%s)"
+                           % ("; ".join(outcome["actions"]) or "nothing to undo"), rolled_back=outcome["actions"])
+    if "time" in outcome:
+        raise BackendError("the confirm came too late, and the node's revert to its previous rules failed: %s"
+                           % outcome.get("error"))
+    raise BackendError("cannot confirm token %s: %s" % (params["confirm_token"], outcome.get("error")))
+
+
+def boot_files(backend, params, result):
+    """What keep_dir and boot_script want on the node: ({path: (text, mode)}, [(directory, mode)], systemd)."""
+    directory = params["keep_dir"]
+    wanted = kept_files.rulesets(backend.kept_files, params, directory)
+    directories = [(directory, kept_files.DIR_MODE)]
+    systemd = False
+    if params["boot_script"]:
+        systemd = boot_restore.systemd_running()
+        boot = boot_restore.files(directory, params["boot_script"], backend.restore_commands(iptables.JUMP_COMMENT),
+                                  systemd)
+        wanted.update(boot)
+        directories += [(os.path.dirname(path), None) for path in sorted(boot) if os.path.dirname(path) != directory]
+        result["boot_unit"] = boot_restore.UNIT_PATH if systemd else ""
+    return wanted, directories, systemd
+
+
+def boot_files_pending(boot_files_due):
+    """Whether boot files wait to be written or the unit to be enabled (a unit to reload is among the files)."""
+    return bool(boot_files_due["files"] or boot_files_due["enable"])
+
+
+def write_boot_files(module, boot_files_due):
+    """Write the files held back ({"files": {path: (text, mode)}, "enable", "reload"}) and enable the unit."""
+    files = dict((path, tuple(value)) for path, value in boot_files_due["files"].items())
+    actions = kept_files.write(files, sorted(files))
+    if boot_files_due["enable"] or boot_files_due["reload"]:
+        actions += boot_restore.enable(module.run_command, boot_files_due["reload"])
+    return actions
+
+
+def write_or_announce_boot_files(module, boot_files_due, confirm_token):
+    """Keep now, or say what waits for the confirm (or, in check mode, what would be done)."""
+    if not boot_files_pending(boot_files_due):
+        return []
+    if confirm_token or module.check_mode:
+        after_confirm = bool(confirm_token)
+        return ([kept_files.action(path, once_confirmed=after_confirm) for path in sorted(boot_files_due["files"])]
+                + (boot_restore.enable_actions(boot_files_due["reload"], after_confirm)
+                   if boot_files_due["enable"] or boot_files_due["reload"] else []))
+    return write_boot_files(module, boot_files_due)
+
+
+def apply(module, params, result, backend, lock=None, arm=None):
+    """state=present/absent. Fills `result`; raises BackendError or kept_files.KeepError, with the
+    live firewall unchanged when the error comes before the apply. lock(timeout) and
+    arm(token, timeout, actions, revert, take_lock, on_confirm) default to the node's own."""
+    take_lock = lock or lock_node
+    arm = arm or confirm.arm
+    remove = params["state"] == "absent"
+    keeping = bool(params["keep_dir"]) and not remove
+    make_change = backend.change(remove)
+    wanted, directories, systemd = boot_files(backend, params, result) if keeping else ({}, [], False)
+    held = None if module.check_mode else take_lock(params["lock_timeout"])
+    try:
+        change = make_change()
+        result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
+        if module._diff:
+            result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
+        boot_files_due = {"files": {}, "enable": False, "reload": False}
+        if keeping:
+            # before any live change: a node that cannot keep the rules must not get them
+            prepared = []
+            for directory, mode in directories:
+                prepared += kept_files.prepare(directory, module.check_mode, mode)
+            stale = kept_files.stale(wanted)
+            boot_files_due = {"files": dict((path, wanted[path]) for path in stale),
+                              "enable": systemd and not boot_restore.is_enabled(module.run_command),
+                              "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
+            result["actions"] += prepared
+            result["changed"] = change.changed or bool(prepared) or boot_files_pending(boot_files_due)
+        if change.changed and not module.check_mode:
+            if params["confirm_timeout"] and not remove:
+                token = confirm.new_token()
+                arm(token, params["confirm_timeout"], change.actions, backend.revert(change),
+                    lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
+                    on_confirm=boot_files_due if boot_files_pending(boot_files_due) else None)
+                result["confirm_token"] = token
+            change.apply()
+            again = make_change()
+            if again.changed:
+                raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
+                                   % "; ".join(again.actions), before="".join(again.before),
+                                   after="".join(again.after))
+        result["actions"] += write_or_announce_boot_files(module, boot_files_due, result["confirm_token"])
+    finally:
+        if held is not None:
+            held.close()
