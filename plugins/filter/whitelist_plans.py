@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter whitelist_plans: thin glue over module_utils.policy.compile_plans (docs in whitelist_plans.yml)."""
+"""Filter whitelist_plans: thin glue over module_utils.planner.plan.compile_plans (docs in whitelist_plans.yml)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plans
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans
 
 
 def whitelist_plans(inputs, inventory):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The port catalog: what each cluster role or feature needs inbound, as one table of data.
 
-Nothing here decides; the planner (policy.py) reads these tables. A row says which
+Nothing here decides; the planner (planner/) reads these tables. A row says which
 feature turns it on, the protocol and default port, which detected/configured value
 (``port_key``) overrides that default, who may connect (peer classes) and why.
 """

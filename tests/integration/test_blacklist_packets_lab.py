@@ -20,7 +20,7 @@ import time
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 SSH_PORT = 2222
 APP = 8081             # whitelisted from any source

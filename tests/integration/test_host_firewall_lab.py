@@ -16,7 +16,7 @@ import re
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 KUBE_FIREWALL_DROP = ('-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment '
                       '"block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP')

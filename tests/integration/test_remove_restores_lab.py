@@ -16,7 +16,7 @@ import pytest
 from test_host_firewall_lab import FOREIGN_V4, address
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 DOCKER_NFT = """table ip docker-bridges {
 \tchain filter-FORWARD {

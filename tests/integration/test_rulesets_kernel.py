@@ -23,7 +23,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     read_protocol_numbers as protocol_numbers,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 from conftest import require_lab
 

@@ -14,7 +14,7 @@ import bench_apply  # noqa: E402  pylint: disable=wrong-import-position
 import fleet  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory  # noqa: E402
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plans  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans  # noqa: E402
 
 
 def worker_plan(size):

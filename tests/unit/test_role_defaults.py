@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import DEFAULT_POLICY
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import DEFAULT_POLICY
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "whitelist"
 

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 HOSTS = {
     "cp1": "192.0.2.11", "cp2": "192.0.2.12", "cp3": "192.0.2.13",

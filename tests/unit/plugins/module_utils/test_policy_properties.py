@@ -13,7 +13,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils import c
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import parse_ruleset
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan, compile_plans
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan, compile_plans
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
 HOSTS = {"cp1": ["192.0.2.11"], "w1": ["192.0.2.21", "2001:db8::21"], "mon": ["203.0.113.5"], "bare": []}

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.report import plan_summary, plan_table
 
 INVENTORY = {

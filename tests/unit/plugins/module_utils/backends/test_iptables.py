@@ -11,7 +11,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     parse_ipsets,
     parse_ruleset,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.policy import compile_plan
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},
              "groups": {"kube_control_plane": ["cp1"], "kube_node": ["w1"]}}

@@ -1,0 +1,400 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan's flows: the catalog's rows, the user's white- and blacklist, what every host needs,
+the service-mode guards; merged, ordered, checked for conflicts."""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import FAMILIES, family_of
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import (
+    ANY,
+    BLACKLIST_ACTION,
+    PHASES,
+    RULE_KEYS,
+    STATE_ACTION,
+    var,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import (
+    format_ports,
+    is_ascii_number,
+    merge_ranges,
+    parse_ports,
+    ranges_overlap,
+)
+
+
+def _flow(phase, action, proto, ports, sources, families, why, icmp_types=None, match=None):
+    return {
+        "phase": phase,
+        "action": action,
+        "match": match,
+        "proto": proto,
+        "ports": ports,
+        "icmp_types": tuple(icmp_types or ()),
+        "sources": sources,
+        "families": set(families),
+        "why": list(why),
+    }
+
+
+def _sources(names):
+    """A collection of set names and/or ANY -> ANY or a sorted tuple of names."""
+    names = set(names)
+    return ANY if ANY in names else tuple(sorted(names))
+
+
+def catalog_flows(node, policy, sets):
+    """Whitelist flows from the catalog rows the node's roles and features turn on."""
+    flows, notes = [], []
+    features = set(node["features"])
+    if not policy["nodeport"]:
+        features.discard("k8s_nodeport")
+    for entry in catalog.entries_for(features):
+        if entry.proto is None:
+            notes.append({"id": entry.id, "text": entry.why, "source": entry.source})
+            continue
+        why = {"id": entry.id, "text": entry.why, "source": entry.source}
+        ports = None
+        if entry.port is not None:
+            if entry.port_key in node["ports"]:
+                ports = node["ports"][entry.port_key]
+                why["port"] = "%s (%s)" % (",".join(format_ports(ports)),
+                                           node["port_origins"].get(entry.port_key, "node setting"))
+            else:
+                ports = parse_ports(entry.port, entry.id)
+                why["port"] = "%s (catalog default)" % ",".join(format_ports(ports))
+        peers = [sets.peer(peer) for peer in entry.peers]
+        if entry.restricted_by and policy[entry.restricted_by]:
+            peers = restricted_peers(entry, node, policy, sets)
+        sources = _sources(peers)
+        families = set(entry.families or catalog.PROTOCOLS[entry.proto][1])
+        icmp_types = (entry.icmp_type,) if entry.icmp_type is not None else ()
+        flows.append(_flow("whitelist", "accept", entry.proto, ports, sources, families, [why], icmp_types))
+    return flows, notes
+
+
+def restricted_peers(entry, node, policy, sets):
+    """A row open to any source that the user restricts (entry.restricted_by, e.g. apiserver_from):
+    the user's sources, the node itself, the cluster's nodes and the pod network (pods reach it).
+    Scope port opens the cluster's flows to any source, but the restriction is the user's own and
+    stays: the inventory's nodes stand for "the cluster" there."""
+    variable = var(entry.restricted_by)
+    if policy["scope"] == "port":
+        cluster = sets.node_peers(catalog.PEER_CLUSTER)
+        sets.warn("scope port with %s: %s stays restricted to %s, the inventory's cluster nodes and the pod network; "
+                  "add nodes outside the inventory to %s" % (variable, entry.id, variable, variable))
+    else:
+        cluster = sets.peer(catalog.PEER_CLUSTER)
+    if not node["pod_cidrs"]:
+        sets.warn("pod network unknown: pods reach %s only if their sources are in %s" % (entry.id, variable))
+    clients = sets.user_sources(policy[entry.restricted_by], variable, entry.restricted_by.replace("_from", "_clients"))
+    return [clients, sets.peer(catalog.PEER_SELF), cluster, sets.pod_network()]
+
+
+def _parse_proto(value, where):
+    if isinstance(value, bool):
+        raise PlanError("%s: %r is not a protocol" % (where, value))
+    if isinstance(value, int) or is_ascii_number(value):
+        number = int(value)
+        if not 0 <= number <= 255:
+            raise PlanError("%s: protocol number %d is out of range; allowed: 1-254 or a name (%s)"
+                            % (where, number, ", ".join(catalog.PROTOCOLS)))
+        if number in catalog.UNMATCHABLE_PROTOCOLS:
+            raise PlanError("%s: protocol %d (%s) cannot be matched alike by iptables and nftables; allowed: "
+                            "a protocol number other than %s, or a name (%s)"
+                            % (where, number, catalog.UNMATCHABLE_PROTOCOLS[number],
+                               ", ".join(str(n) for n in sorted(catalog.UNMATCHABLE_PROTOCOLS)),
+                               ", ".join(catalog.PROTOCOLS)))
+        return catalog.PROTOCOL_NUMBERS.get(number, str(number))
+    if isinstance(value, str) and value.strip().lower() in catalog.PROTOCOLS:
+        return value.strip().lower()
+    raise PlanError("%s: %r is not a known protocol; allowed: %s or a number 1-254"
+                    % (where, value, ", ".join(catalog.PROTOCOLS)))
+
+
+def _proto_families(proto):
+    return set(catalog.PROTOCOLS[proto][1]) if proto in catalog.PROTOCOLS else set(FAMILIES)
+
+
+def _proto_takes_ports(proto):
+    return proto in catalog.PROTOCOLS and catalog.PROTOCOLS[proto][2]
+
+
+def user_flows(kind, policy, sets):
+    """microseg_whitelist / microseg_blacklist items -> flows (validated)."""
+    variable = var(kind)
+    action = "accept" if kind == "whitelist" else BLACKLIST_ACTION[policy["blacklist_state"]]
+    flows = []
+    for index, item in enumerate(policy[kind]):
+        where = "%s[%d]" % (variable, index)
+        if not isinstance(item, dict):
+            raise PlanError("%s: %r must be a dict with keys %s" % (where, item, ", ".join(RULE_KEYS)))
+        unknown = sorted(set(item) - set(RULE_KEYS))
+        if unknown:
+            raise PlanError("%s: unknown key(s) %s; allowed: %s" % (where, ", ".join(unknown), ", ".join(RULE_KEYS)))
+        has_port = item.get("port") not in (None, "", [])
+        proto = _parse_proto(item.get("proto", "tcp" if has_port else "all"), where + ".proto")
+        ports = None
+        if has_port:
+            if not _proto_takes_ports(proto):
+                raise PlanError("%s.port: protocol %s has no ports; ports need tcp, udp or sctp" % (where, proto))
+            ports = parse_ports(item["port"], where + ".port")
+        if item.get("comment") is not None and not isinstance(item["comment"], str):
+            raise PlanError("%s.comment: %r must be a string" % (where, item["comment"]))
+        sources = _sources([sets.user_sources(item.get("from"), where + ".from")])
+        families = _proto_families(proto)
+        if sources != ANY:
+            families = _check_families(proto, families, sets.families(sources), where, sets)
+        if ports is None and sources == ANY and (proto == "all" or _proto_takes_ports(proto)):
+            raise PlanError("%s: no port and no 'from': it would match all %s traffic from anywhere; "
+                            "give a port, a 'from' or both" % (where, proto))
+        if kind == "whitelist" and policy["mode"] == "service" and ports is None and (
+                proto == "all" or _proto_takes_ports(proto)):
+            raise PlanError("%s: no port: service mode guards ports, so a %s entry needs a port "
+                            "(use microseg_mode: host to trust a source on every port)" % (where, proto))
+        why = {"id": where, "text": item.get("comment") or "user %s" % kind, "source": variable}
+        flows.append(_flow(kind, action, proto, ports, sources, families, [why]))
+    return flows
+
+
+def _check_families(proto, families, source_families, where, sets):
+    """A protocol of one family with sources of the other admits nobody: refuse it; sources of
+    both families where the protocol has one: say that one family's sources are left out."""
+    if not source_families or source_families <= families:
+        return families
+    other = "icmpv6" if proto == "icmp" else "icmp" if proto == "icmpv6" else None
+    hint = "; use proto %s for those" % other if other else ""
+    if not source_families & families:
+        raise PlanError("%s: proto %s exists in %s only, but every source in 'from' is %s: the rule would match "
+                        "nothing%s" % (where, proto, "/".join(sorted(families)), "/".join(sorted(source_families)), hint))
+    sets.warn("%s: proto %s exists in %s only: the %s sources in 'from' are left out%s"
+              % (where, proto, "/".join(sorted(families)), "/".join(sorted(source_families - families)), hint))
+    return families
+
+
+def base_flows(node, sets, management_access=True):
+    """Always first: loopback, then the management SSH path (unless the user opted out with
+    management_access false), in every family the node may be reached in."""
+    flows = []
+    for match, text, source in catalog.BASE_MATCHES:
+        flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, [{"id": match, "text": text, "source": source}],
+                           match=match))
+    if not management_access:
+        sets.warn("%s is false: the SSH path of the Ansible connection is not admitted by this plan; only the "
+                  "commit-confirm rollback protects the connection" % var("management_access"))
+        return flows
+    entry = catalog.MANAGEMENT_SSH
+    why = {"id": entry.id, "text": entry.why, "source": entry.source,
+           "port": "%d (%s)" % (node["ssh_port"][0], node["ssh_origin"])}
+    management = sets.management()
+    flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], _sources([management]), FAMILIES, [why]))
+    if management != ANY:
+        # A family the node can be reached in but no management source is in would end in the
+        # state's action with no way in: there the SSH port is admitted from any source.
+        reached = set(family_of(address) for address in node["addresses"]) or set(FAMILIES)
+        if node["controller"] is not None:
+            reached.add(family_of(node["controller"]))
+        uncovered = sorted(reached - sets.families([management]))
+        if uncovered:
+            sets.warn("no management source in %s (microseg_management_cidrs, controller address): SSH port %d is "
+                      "admitted from any %s source so the node stays reachable; add a management CIDR of that "
+                      "family" % ("/".join(uncovered), node["ssh_port"][0], "/".join(uncovered)))
+            flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], ANY, uncovered, [why]))
+    return flows
+
+
+def essential_flows(node, policy):
+    """After the blacklist: replies of admitted connections, what kube-proxy/Docker DNAT'ed
+    (less the NodePorts, when they are closed in host mode), essential ICMP, DHCPv6 replies."""
+    flows = []
+    for match, text, source in catalog.ESSENTIAL_MATCHES:
+        why = [{"id": match, "text": text, "source": source}]
+        if match == "icmp_essential":
+            flows.append(_flow("essential", "accept", "icmp", None, ANY, ["ipv4"], why, catalog.ICMP_ESSENTIAL["ipv4"]))
+            flows.append(_flow("essential", "accept", "icmpv6", None, ANY, ["ipv6"], why,
+                               catalog.ICMP_ESSENTIAL["ipv6"]))
+        elif match == "dhcpv6_client":
+            flows.append(_flow("essential", "accept", "udp", [(catalog.DHCPV6_CLIENT["port"],) * 2], ANY, ["ipv6"],
+                               why, match=match))
+        else:
+            flows.append(_flow("essential", "accept", None, None, ANY, FAMILIES, why, match=match))
+        if match == "established" and node["roles"]:
+            flows.extend(_closed_nodeports(node, policy))
+            dnat, text, source = catalog.DNAT_MATCH
+            flows.append(_flow("essential", "accept", None, None, ANY, FAMILIES,
+                               [{"id": dnat, "text": text, "source": source}], match=dnat))
+    return flows
+
+
+def _closed_nodeports(node, policy):
+    """microseg_nodeport false in host mode: a connection kube-proxy DNAT'ed from a NodePort to
+    this node is not admitted by the DNAT rule either (it gets the state's action)."""
+    if policy["nodeport"] or policy["mode"] != "host" or not node["roles"] & {"kube_control_plane", "kube_node"}:
+        return []
+    ports = node["ports"].get("nodeport_range") or parse_ports(catalog.default_port("nodeport_range"), "nodeport_range")
+    why = [{"id": "nodeport_closed", "text": "microseg_nodeport is false: NodePort connections DNAT'ed to this node "
+            "are not admitted", "source": var("nodeport"), "port": ",".join(format_ports(ports))}]
+    return [_flow("essential", STATE_ACTION[policy["state"]], proto, ports, ANY, FAMILIES, why, match="dnat")
+            for proto in ("tcp", "udp")]
+
+
+def guard_flows(whitelist, action):
+    """Service mode: a port (or portless protocol) with whitelist entries admits only them."""
+    guarded = {}
+    for flow in whitelist:
+        key = (flow["proto"], flow["icmp_types"])
+        entry = guarded.setdefault(key, {"ports": [], "whole": False, "families": set(), "why": []})
+        if flow["ports"] is None:
+            entry["whole"] = True
+        else:
+            entry["ports"].extend(flow["ports"])
+        entry["families"] |= _proto_families(flow["proto"]) if flow["proto"] else set(FAMILIES)
+    flows = []
+    for (proto, icmp_types), entry in guarded.items():
+        ports = None if entry["whole"] else merge_ranges(entry["ports"])
+        why = [{"id": "service_mode_guard", "text": "service mode: other sources on these ports get the state's action",
+                "source": "microseg_mode: service"}]
+        flows.append(_flow("guard", action, proto, ports, ANY, entry["families"], why, icmp_types))
+    return flows
+
+
+def merge_flows(flows):
+    """Join flows that differ only in ports; drop exact duplicates; keep every reason."""
+    merged = {}
+    order = []
+    for flow in flows:
+        key = (flow["phase"], flow["action"], flow["match"], flow["proto"], flow["icmp_types"],
+               flow["sources"], tuple(sorted(flow["families"])), flow["ports"] is None)
+        if key not in merged:
+            merged[key] = dict(flow, ports=None if flow["ports"] is None else list(flow["ports"]), why=[])
+            order.append(key)
+        target = merged[key]
+        if flow["ports"] is not None:
+            target["ports"] = merge_ranges(target["ports"] + list(flow["ports"]))
+        for why in flow["why"]:
+            if why not in target["why"]:
+                target["why"].append(why)
+    return [merged[key] for key in order]
+
+
+def sort_key(flow):
+    """Phases in evaluation order. Base, management and essential rules keep the order they were
+    made in (established before the DNAT rules, NodePorts closed before the DNAT admit); within
+    the other phases every rule has the same action,
+    so a sorted order changes nothing but makes the plan independent of input order."""
+    if flow["phase"] in ("base", "management", "essential"):
+        return (PHASES.index(flow["phase"]),)
+    sources = () if flow["sources"] == ANY else flow["sources"]
+    return (PHASES.index(flow["phase"]), flow["proto"] or "", flow["icmp_types"],
+            flow["ports"] or [], sources, sorted(flow["families"]))
+
+
+def _overlap(black, white, sets):
+    """True when a blacklist flow and a whitelist flow can match the same packet."""
+    if black["proto"] != "all" and white["proto"] != "all" and black["proto"] != white["proto"]:
+        return False
+    if black["ports"] is not None and white["ports"] is not None and not ranges_overlap(black["ports"], white["ports"]):
+        return False
+    if black["sources"] == ANY or white["sources"] == ANY:
+        return True
+    if sets is None:
+        return False
+    return sets.overlap(black["sources"], white["sources"])
+
+
+def _describe(flow):
+    ports = ",".join(format_ports(flow["ports"])) if flow["ports"] else "(every port)"
+    sources = "any source" if flow["sources"] == ANY else "set(s) " + ", ".join(flow["sources"])
+    return "%s %s from %s" % (flow["proto"], ports, sources)
+
+
+def find_conflicts(blacklist, whitelist, management, sets):
+    """Every whitelist flow a blacklist flow overrides, and every blacklisted source that keeps
+    the management SSH path (which comes first), with both entries named; each once."""
+    conflicts = []
+    for black in blacklist:
+        for white in whitelist:
+            if _overlap(black, white, sets):
+                conflicts.append({
+                    "blacklist": [why["id"] for why in black["why"]],
+                    "whitelist": [why["id"] for why in white["why"]],
+                    "text": "the blacklist wins: %s overlaps the admitted %s" % (_describe(black), _describe(white)),
+                })
+        for path in management:
+            if _overlap(black, path, sets):
+                conflicts.append({
+                    "blacklist": [why["id"] for why in black["why"]],
+                    "whitelist": [why["id"] for why in path["why"]],
+                    "text": "the management path comes first: %s overlaps the management SSH path (%s), so those "
+                            "sources keep SSH; take them out of microseg_management_cidrs or the blacklist"
+                            % (_describe(black), _describe(path)),
+                })
+    unique = []
+    for conflict in conflicts:
+        if conflict not in unique:
+            unique.append(conflict)
+    return unique
+
+
+# Catalog rows that admit any source, and how to narrow them.
+NARROWING = {
+    "k8s_apiserver": "restrict it with microseg_apiserver_from",
+    "k8s_nodeport_tcp": "set microseg_nodeport: false to admit NodePorts only from your own entries",
+    "k8s_nodeport_udp": "set microseg_nodeport: false to admit NodePorts only from your own entries",
+}
+
+
+def find_overridden(catalog_flows_, user_whitelist, scope):
+    """User whitelist entries with a 'from' on a port a catalog row admits from any source: the
+    'from' narrows nothing there (either mode). One warning per entry and row."""
+    warnings = []
+    for user in user_whitelist:
+        if user["sources"] == ANY:
+            continue
+        for row in catalog_flows_:
+            if row["sources"] != ANY or not _overlap(row, user, None):
+                continue
+            row_id = row["why"][0]["id"]
+            hint = NARROWING.get(row_id) or ("microseg_scope is port: the cluster's flows are open to any source"
+                                             if scope == "port" else "that row is open to all sources by design")
+            warnings.append("%s: %s is admitted from any source by %s, so this entry's 'from' restricts nothing "
+                            "there; %s" % (user["why"][0]["id"], _describe(user), row_id, hint))
+    return warnings
+
+
+def split_full_sets(flows, sets):
+    """A source set that holds a whole family (0.0.0.0/0, ::/0) means any source of that family:
+    hash:net ipsets cannot even hold it. Such a flow becomes, in that family, a flow from any
+    source, and keeps its sets in the others."""
+    result = []
+    for flow in flows:
+        full = set() if flow["sources"] == ANY else sets.full_families(flow["sources"]) & flow["families"]
+        if not full:
+            result.append(flow)
+            continue
+        result.append(dict(flow, sources=ANY, families=full))
+        if flow["families"] - full:
+            result.append(dict(flow, families=flow["families"] - full))
+    return result
+
+
+def export_flow(flow, sets):
+    # A family in which every source set is empty gets no rule: it would admit nobody.
+    families = flow["families"] & sets.families([ANY] if flow["sources"] == ANY else flow["sources"])
+    return {
+        "phase": flow["phase"],
+        "action": flow["action"],
+        "match": flow["match"],
+        "proto": flow["proto"],
+        "ports": format_ports(flow["ports"]) if flow["ports"] is not None else [],
+        "icmp_types": list(flow["icmp_types"]),
+        "from": [] if flow["sources"] == ANY else list(flow["sources"]),
+        "families": sorted(families),
+        "why": flow["why"],
+    }
+
+
+# --------------------------------------------------------------------------- the plan

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner's inputs: the policy variables, the inventory and the node, validated and with
+defaults filled in; every refusal names the value, the variable and what is allowed."""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import parse_network
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import (
+    is_ascii_number,
+    parse_port_item,
+    parse_ports,
+)
+
+PLAN_FORMAT = 1
+
+STATES = ("monitor", "alert", "block")
+MODES = ("service", "host")
+SCOPES = ("node_ip", "cidr", "port")
+STATE_ACTION = {"monitor": "monitor", "alert": "alert", "block": "drop"}
+# A blacklist that only watches counts or logs and goes on: the packet then meets the whitelist.
+BLACKLIST_ACTION = {"monitor": "count", "alert": "log", "block": "drop"}
+
+# The policy variables, without their "microseg_" prefix, and their defaults.
+# roles/whitelist/defaults/main.yml and meta/argument_specs.yml mirror these (a unit test checks).
+DEFAULT_POLICY = {
+    "state": "block",
+    "mode": "service",
+    "scope": "node_ip",
+    "trusted_cidrs": [],
+    "management_cidrs": [],
+    "management_access": True,
+    "whitelist": [],
+    "blacklist": [],
+    "nodeport": True,
+    "apiserver_from": [],
+    "blacklist_state": "block",
+    "allow_missing_peers": False,
+}
+NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "ssh_port", "controller_address")
+RULE_KEYS = ("port", "proto", "from", "comment")
+# Evaluation order: loopback, the management path, the blacklist (final), what every host needs
+# (established, DNAT'ed, essential ICMP), the whitelist, the service-mode guards.
+PHASES = ("base", "management", "blacklist", "essential", "whitelist", "guard")
+ANY = "any"
+
+# Set names that are not built from peer classes.
+SET_TRUSTED = "trusted"
+SET_POD_NETWORK = "pod_network"
+
+
+def var(key):
+    return "microseg_" + key
+
+
+def choice(value, allowed, where):
+    if not isinstance(value, str) or value not in allowed:
+        raise PlanError("%s: %r is not allowed; allowed: %s" % (where, value, ", ".join(allowed)))
+    return value
+
+
+def as_list(value, where):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise PlanError("%s: %r must be a list" % (where, value))
+
+
+def short_list(names, limit=20):
+    names = sorted(names)
+    text = ", ".join(names[:limit])
+    return text + (", ... (%d in all)" % len(names) if len(names) > limit else "")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def normalise_policy(policy):
+    """Validate the user policy and fill in defaults. Returns a new dict."""
+    policy = dict(policy or {})
+    unknown = sorted(set(policy) - set(DEFAULT_POLICY))
+    if unknown:
+        raise PlanError("unknown policy setting(s) %s; allowed: %s"
+                        % (", ".join(var(k) for k in unknown), ", ".join(var(k) for k in DEFAULT_POLICY)))
+    result = dict(DEFAULT_POLICY)
+    result.update((key, value) for key, value in policy.items() if value is not None)
+    choice(result["state"], STATES, var("state"))
+    choice(result["mode"], MODES, var("mode"))
+    choice(result["scope"], SCOPES, var("scope"))
+    choice(result["blacklist_state"], STATES, var("blacklist_state"))
+    for key in ("nodeport", "management_access", "allow_missing_peers"):
+        if not isinstance(result[key], bool):
+            raise PlanError("%s: %r must be true or false" % (var(key), result[key]))
+    for key in ("trusted_cidrs", "management_cidrs"):
+        items = as_list(result[key], var(key))
+        result[key] = [parse_network(item, "%s[%d]" % (var(key), index)) for index, item in enumerate(items)]
+    if result["scope"] == "cidr" and not result["trusted_cidrs"]:
+        raise PlanError("%s: 'cidr' needs at least one CIDR in %s" % (var("scope"), var("trusted_cidrs")))
+    for key in ("whitelist", "blacklist", "apiserver_from"):
+        result[key] = as_list(result[key], var(key))
+    return result
+
+
+def normalise_inventory(inventory):
+    """{"hosts": {name: {"addresses": [...], "roles": [...]}}, "groups": {...}} -> validated copy.
+
+    A host without "roles" takes them from the inventory groups (catalog.ROLE_GROUPS). When no
+    host runs etcd, control-plane hosts are taken to run it stacked (the kubeadm default).
+    """
+    if not isinstance(inventory, dict):
+        raise PlanError("inventory: %r must be a dict with 'hosts' and 'groups'" % (inventory,))
+    groups = inventory.get("groups") or {}
+    raw_hosts = inventory.get("hosts") or {}
+    if not isinstance(groups, dict) or not isinstance(raw_hosts, dict):
+        raise PlanError("inventory: 'hosts' and 'groups' must be dicts")
+    groups = dict((name, list(members or [])) for name, members in groups.items())
+    group_roles = {}
+    for role, group in catalog.ROLE_GROUPS.items():
+        for host in groups.get(group, []):
+            group_roles.setdefault(host, set()).add(role)
+    hosts = {}
+    for name, entry in raw_hosts.items():
+        entry = entry or {}
+        where = "inventory host %s" % name
+        addresses = []
+        for index, text in enumerate(as_list(entry.get("addresses"), where + " addresses")):
+            network = parse_network(text, "%s address[%d]" % (where, index))
+            if network.size != 1:
+                raise PlanError("%s: address %r is a network; a host address is a single IP" % (where, text))
+            addresses.append(network)
+        roles = entry.get("roles")
+        roles = set(group_roles.get(name, ())) if roles is None else set(as_list(roles, where + " roles"))
+        for role in roles:
+            choice(role, catalog.ROLES, "%s: role" % where)
+        cluster_ports = {}
+        for key, value in (entry.get("cluster_ports") or {}).items():
+            choice(key, catalog.CLUSTER_WIDE_PORT_KEYS, "%s: cluster-wide port setting" % where)
+            cluster_ports[key] = parse_ports(value, "%s: %s" % (where, key))
+        hosts[name] = {"addresses": addresses, "roles": roles, "cluster_ports": cluster_ports,
+                       "cluster_port_origins": dict(entry.get("cluster_port_origins") or {})}
+    if not any("etcd" in host["roles"] for host in hosts.values()):
+        for host in hosts.values():
+            if "kube_control_plane" in host["roles"]:
+                host["roles"].add("etcd")
+    return {"hosts": hosts, "groups": groups}
+
+
+def normalise_node(node, cluster):
+    """The planned node: its name (in the inventory) and what was detected or configured on it."""
+    if not isinstance(node, dict) or not node.get("name"):
+        raise PlanError("node: %r must be a dict with at least 'name'" % (node,))
+    unknown = sorted(set(node) - set(NODE_KEYS))
+    if unknown:
+        raise PlanError("node %s: unknown key(s) %s; allowed: %s" % (node["name"], ", ".join(unknown), ", ".join(NODE_KEYS)))
+    name = node["name"]
+    if name not in cluster.hosts:
+        raise PlanError("node %s is not in the inventory (%d hosts)" % (name, len(cluster.hosts)))
+    features = set(as_list(node.get("features"), "node %s features" % name))
+    for feature in features:
+        choice(feature, catalog.FEATURES, "node %s: feature (microseg_features)" % name)
+    ports = {}
+    for key, value in (node.get("ports") or {}).items():
+        where = "node %s: port setting %s (microseg_ports)" % (name, key)
+        choice(key, catalog.PORT_KEYS, "node %s: port setting (microseg_ports)" % name)
+        ports[key] = parse_ports(value, where)
+    ssh_port = node.get("ssh_port")
+    ssh_origin = "default" if ssh_port in (None, "") else "connection port"
+    ssh_port = parse_port_item(22 if ssh_port in (None, "") else _int_or_text(ssh_port), "node %s: ssh_port" % name)
+    if "ssh" in ports:
+        ssh_port = ports.pop("ssh")[0]
+        ssh_origin = (node.get("port_origins") or {}).get("ssh", "microseg_ports")
+    controller = node.get("controller_address") or None
+    if controller is not None:
+        controller = parse_network(controller, "node %s: controller_address" % name)
+    pod_cidrs = [parse_network(item, "node %s: pod_cidrs[%d]" % (name, index))
+                 for index, item in enumerate(as_list(node.get("pod_cidrs"), "node %s pod_cidrs" % name))]
+    host = cluster.hosts[name]
+    roles = set(host["roles"])
+    origins = dict(node.get("port_origins") or {})
+    warnings = []
+    for key in catalog.CLUSTER_WIDE_PORT_KEYS:
+        shared = cluster.cluster_port(key)
+        if key not in ports and shared is not None:
+            ports[key], origins[key], warning = shared
+            if warning:
+                warnings.append(warning)
+    return {
+        "name": name,
+        "roles": roles,
+        "features": features | catalog.features_of_roles(roles),
+        "ports": ports,
+        "port_origins": origins,
+        "warnings": warnings,
+        "ssh_port": ssh_port,
+        "ssh_origin": ssh_origin,
+        "controller": controller,
+        "pod_cidrs": pod_cidrs,
+        "addresses": host["addresses"],
+    }
+
+
+def _int_or_text(value):
+    if is_ascii_number(value):
+        return int(value)
+    return value
+
+
+# --------------------------------------------------------------------------- address sets
+
+

@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The named address sets one plan refers to (peer classes, user 'from' lists, management,
+trusted CIDRs, the pod network), and the cluster-wide work all plans of a run share."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import (
+    FAMILIES,
+    address_intervals,
+    family_of,
+    intervals_overlap,
+    looks_like_address,
+    merge_networks,
+    parse_network,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import (
+    ANY,
+    SET_POD_NETWORK,
+    SET_TRUSTED,
+    as_list,
+    normalise_inventory,
+    short_list,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import format_ports
+
+
+class Cluster(object):
+    """The normalised inventory, and what every plan of one run shares, computed once: the
+    addresses of each peer class and of each user 'from' list, their merged form and their
+    intervals. Planning N nodes against one Cluster costs N small plans plus the shared sets
+    once, where normalising the inventory for each node cost N x N."""
+
+    def __init__(self, inventory):
+        normal = normalise_inventory(inventory)
+        self.hosts = normal["hosts"]
+        self.groups = normal["groups"]
+        self._memo = {}
+
+    def memo(self, key, build):
+        """build() once per key; a build that raises is not remembered."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
+
+    def role_networks(self, roles):
+        """The addresses of the hosts with any of these roles, in inventory order."""
+        roles = frozenset(roles)
+        return self.memo(("roles", roles), lambda: [address for host in self.hosts.values() if roles & host["roles"]
+                                                    for address in host["addresses"]])
+
+    def unplaced(self, hosts):
+        """Those of these hosts that have no known address: they cannot be placed in a set."""
+        return sorted(name for name in hosts if not self.hosts.get(name, {}).get("addresses"))
+
+    def role_hosts(self, roles):
+        roles = frozenset(roles)
+        return self.memo(("role_hosts", roles), lambda: [name for name, host in self.hosts.items()
+                                                         if roles & host["roles"]])
+
+    def outside(self, networks):
+        """Cluster hosts (with a Kubernetes or swarm role) with an address outside these networks."""
+        intervals = address_intervals(networks)
+        found = []
+        for name, host in sorted(self.hosts.items()):
+            if host["roles"]:
+                for address in host["addresses"]:
+                    if not intervals_overlap(address_intervals([address]), intervals):
+                        found.append("%s (%s)" % (name, address))
+        return found
+
+    def cluster_port(self, key):
+        """A cluster-wide port setting read on some host: (ports, origin, warning or None), or None."""
+        return self.memo(("cluster_port", key), lambda: self._find_cluster_port(key))
+
+    def _find_cluster_port(self, key):
+        found = [(name, entry["cluster_ports"][key]) for name, entry in sorted(self.hosts.items())
+                 if key in entry["cluster_ports"]]
+        if not found:
+            return None
+        other, ports = found[0]
+        origin = "detected on %s (%s)" % (other, self.hosts[other]["cluster_port_origins"].get(key, "profile"))
+        warning = None
+        if len(set(tuple(value) for _host, value in found)) > 1:
+            warning = ("%s differs between hosts (%s): using %s's"
+                       % (key, ", ".join("%s=%s" % (h, ",".join(format_ports(v))) for h, v in found), other))
+        return ports, origin, warning
+
+
+class AddressSets(object):
+    """The named address sets one plan refers to, built on demand. Sets made from the
+    inventory alone carry a `shared` key: their derived forms are computed once per Cluster."""
+
+    def __init__(self, cluster, node, policy):
+        self.cluster = cluster
+        self.node = node
+        self.policy = policy
+        self.sets = {}
+        self.warnings = []
+        self.missing = {}     # host -> the sets it could not be placed in (no known address)
+
+    def _add(self, name, networks, why, shared=None):
+        if "networks" not in self.sets.get(name, {}):
+            self.sets.setdefault(name, {}).update(networks=networks, why=why, shared=shared)
+        return name
+
+    def _derived(self, name, kind, build):
+        """merge / families / intervals of one set, shared across plans when the set is."""
+        entry = self.sets[name]
+        if entry["shared"] is None:
+            if kind not in entry:
+                entry[kind] = build(entry["networks"])
+            return entry[kind]
+        return self.cluster.memo((kind,) + entry["shared"], lambda: build(entry["networks"]))
+
+    def peer(self, peer_class):
+        """Peer class -> set name, or ANY. Cluster-node classes follow microseg_scope."""
+        if peer_class == catalog.PEER_ANY:
+            return ANY
+        if peer_class == catalog.PEER_SELF:
+            if not self.node["addresses"]:
+                self.warn("node %s has no known address: the 'self' set only has loopback traffic"
+                          % self.node["name"])
+            return self._add("self", list(self.node["addresses"]), "this node's own addresses")
+        if peer_class == catalog.PEER_MANAGEMENT:
+            return self.management()
+        scope = self.policy["scope"]
+        if scope == "port":
+            return ANY
+        if scope == "cidr":
+            return self.trusted()
+        return self.node_peers(peer_class)
+
+    def node_peers(self, peer_class):
+        """The addresses of the inventory's hosts in a peer class (scope node_ip)."""
+        roles = catalog.NODE_PEER_ROLES[peer_class]
+        networks = self.cluster.role_networks(roles)
+        self._note_missing(self.cluster.memo(("unplaced", peer_class),
+                                             lambda: self.cluster.unplaced(self.cluster.role_hosts(roles))), peer_class)
+        if not networks:
+            self.warn("no address known for any host with role %s: set %s is empty"
+                      % (" or ".join(sorted(roles)), peer_class))
+        return self._add(peer_class, networks, "addresses of the hosts with role %s" % " or ".join(sorted(roles)),
+                         shared=("peer", peer_class))
+
+    def _note_missing(self, unplaced, set_name):
+        for host in unplaced:
+            if host != self.node["name"]:
+                self.missing.setdefault(host, set()).add(set_name)
+
+    def trusted(self):
+        if SET_TRUSTED not in self.sets:
+            trusted = self.policy["trusted_cidrs"]
+            outside = self.cluster.memo(("outside", tuple(str(network) for network in trusted)),
+                                        lambda: self.cluster.outside(trusted))
+            if outside:
+                self.warn("scope cidr: %s lie outside microseg_trusted_cidrs (%s): their cluster traffic is not "
+                          "admitted" % (short_list(outside), ", ".join(str(n) for n in self.policy["trusted_cidrs"])))
+        return self._add(SET_TRUSTED, list(self.policy["trusted_cidrs"]), "microseg_trusted_cidrs (scope cidr)")
+
+    def management(self):
+        networks = list(self.policy["management_cidrs"])
+        if self.node["controller"] is not None:
+            networks.append(self.node["controller"])
+        if not networks:
+            self.warn("no management source known (microseg_management_cidrs empty, no controller address): "
+                      "SSH port %d is admitted from any source" % self.node["ssh_port"][0])
+            return ANY
+        return self._add("management", networks, "microseg_management_cidrs and the Ansible controller")
+
+    def pod_network(self):
+        return self._add(SET_POD_NETWORK, self.node["pod_cidrs"], "the pod network (pods must reach the API server)")
+
+    def user_sources(self, values, where, name=None):
+        """A user 'from' list (addresses, CIDRs, inventory groups or hosts) -> set name or ANY.
+
+        Unnamed lists get a name from their content, so equal lists share one set."""
+        values = as_list(values, where)
+        if not values:
+            return ANY
+        shared = ("from", where, repr(values))
+        networks, warnings, unplaced, values = self.cluster.memo(shared, lambda: self._resolve_sources(values, where))
+        for warning in warnings:
+            self.warn(warning)
+        if name is None:
+            name = self._content_name(values)
+        self._note_missing(unplaced, name)
+        return self._add(name, networks, "from: " + ", ".join(values), shared=shared)
+
+    def _content_name(self, values):
+        """A set name made from the (sorted, distinct) sources: equal lists share one set. The
+        name is a prefix of a SHA-256 of them; where two different lists share a prefix, the
+        later one takes a longer one (18 hex digits at most: ipset names hold 31 characters)."""
+        digest = hashlib.sha256(json.dumps(values).encode("utf-8")).hexdigest()
+        for length in range(8, 19):
+            name = "from_" + digest[:length]
+            taken = self.sets.get(name)
+            if taken is None or taken.get("values") == values:
+                self.sets.setdefault(name, {"values": values})
+                return name
+        raise PlanError("from: %s: no distinct set name found" % ", ".join(values))
+
+    def _resolve_sources(self, values, where):
+        """A user 'from' list -> (networks, warnings, hosts with no address, the distinct sources
+        sorted); the same for every node."""
+        networks, warnings, unplaced, seen = [], [], [], set()
+        for index, value in enumerate(values):
+            item_where = "%s[%d]" % (where, index)
+            if not isinstance(value, str) or not value.strip():
+                raise PlanError("%s: %r must be an address, a CIDR or an inventory group" % (item_where, value))
+            value = value.strip()
+            if value in seen:
+                continue
+            seen.add(value)
+            if looks_like_address(value):
+                networks.append(parse_network(value, item_where))
+            elif value in self.cluster.groups:
+                members = self.cluster.groups[value]
+                found = [address for host in members for address in self.cluster.hosts.get(host, {}).get("addresses", [])]
+                if not found:
+                    warnings.append("%s: group %s has no host with a known address" % (item_where, value))
+                networks.extend(found)
+                unplaced.extend(self.cluster.unplaced(members))
+            elif value in self.cluster.hosts:
+                networks.extend(self.cluster.hosts[value]["addresses"])
+                unplaced.extend(self.cluster.unplaced([value]))
+            else:
+                raise PlanError("%s: %r is neither an address/CIDR nor an inventory group or host; groups: %s"
+                                % (item_where, value, short_list(self.cluster.groups)))
+        return networks, warnings, unplaced, sorted(seen)
+
+    def warn(self, text):
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def families(self, names):
+        """Families in which at least one of the sets has an entry (ANY: both)."""
+        if ANY in names:
+            return set(FAMILIES)
+        found = set()
+        for name in names:
+            found |= self._derived(name, "families", lambda networks: set(family_of(network) for network in networks))
+        return found
+
+    def overlap(self, first, second):
+        """True when an address of the sets `first` and one of the sets `second` meet."""
+        return any(intervals_overlap(self._derived(left, "intervals", address_intervals),
+                                     self._derived(right, "intervals", address_intervals))
+                   for left in first for right in second)
+
+    def full_families(self, names):
+        """The families in which one of the sets holds every address (0.0.0.0/0 or ::/0)."""
+        found = set()
+        for name in names:
+            merged = self._derived(name, "merged", merge_networks)
+            found |= set(family for family in FAMILIES if merged[family] in (["0.0.0.0/0"], ["::/0"]))
+        return found
+
+    def export(self, used):
+        """The used sets, merged. A whole family (0.0.0.0/0, ::/0) is left out of a set: the
+        rules of that family match any source instead (split_full_sets)."""
+        result = {}
+        for name in sorted(used):
+            merged = dict(self._derived(name, "merged", merge_networks))
+            why = self.sets[name]["why"]
+            for family in self.full_families([name]):
+                merged[family] = []
+                why += " (%s: every %s source, matched without the set)" % (family, family)
+            result[name] = dict(merged, why=why)
+        return result
+
+
+# --------------------------------------------------------------------------- flows
