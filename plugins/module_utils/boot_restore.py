@@ -27,6 +27,7 @@ HEADER = "# Written by microseg.cluster_firewall (host_firewall); its next run o
 BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "containerd.service", "docker.service",
                 "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service")
 
+
 def script(keep_dir, restore_commands):
     """The restore script's text: a common head, then the backend's own commands
     (Backend.restore_commands) that load the kept files from $dir."""

@@ -22,7 +22,6 @@ FILE_MODE = 0o640
 ONCE_CONFIRMED = ", once confirmed"     # said of what waits for the commit-confirm
 
 
-
 class KeepError(Exception):
     pass
 
