@@ -12,10 +12,15 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class NodeReader(object):
-    def __init__(self, module, proc="/proc"):
+    """outputs: {(command, args): (output, problem)} shared by the readers of one module run, so a
+    command two fact gatherers need (nft list tables) runs once; each reader still names the
+    problems it met."""
+
+    def __init__(self, module, proc="/proc", outputs=None):
         self.module = module
         self.proc = proc
         self.problems = []
+        self.outputs = {} if outputs is None else outputs
 
     def problem(self, text):
         if text not in self.problems:
@@ -71,12 +76,19 @@ class NodeReader(object):
 
     def run(self, name, args, what):
         """Output of a command (LANG=C), or None when the binary is missing or it fails (a problem)."""
+        key = (name, tuple(args))
+        if key not in self.outputs:
+            self.outputs[key] = self._run(name, args, what)
+        out, problem = self.outputs[key]
+        if problem:
+            self.problem(problem)
+        return out
+
+    def _run(self, name, args, what):
         binary = self.module.get_bin_path(name)
         if not binary:
-            self.problem("%s not found: %s not read" % (name, what))
-            return None
+            return None, "%s not found: %s not read" % (name, what)
         rc, out, err = self.module.run_command([binary] + list(args), environ_update={"LANG": "C", "LC_ALL": "C"})
         if rc != 0:
-            self.problem("%s failed (rc=%d): %s not read: %s" % (" ".join([name] + list(args)), rc, what, err.strip()))
-            return None
-        return out
+            return None, "%s failed (rc=%d): %s not read: %s" % (" ".join([name] + list(args)), rc, what, err.strip())
+        return out, None

@@ -118,8 +118,9 @@ def main():
             facts.update(ansible_facts_of(module, module.params["gather_subset"]))
         except TypeError as error:     # the collector's own message names the subset and the allowed ones
             module.fail_json(msg="gather_subset: %s" % error)
+    outputs = {}        # a command both gatherers need (nft list tables) runs once
     facts.update(microseg_docker=docker.gather(module, socket_path, module.params["timeout"]),
-                 microseg_cni=cni.gather(module), microseg_firewall=firewall.gather(module))
+                 microseg_cni=cni.gather(module, outputs), microseg_firewall=firewall.gather(module, outputs))
     module.exit_json(changed=False, ansible_facts=facts)
 
 

@@ -92,9 +92,10 @@ def read_calico(reader, processes, links):
         return detect_cni.calico_facts({}, links, runs_typha, source)
 
 
-def gather(module):
+def gather(module, outputs=None):
+    """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
     params = module.params
-    reader = NodeReader(module)
+    reader = NodeReader(module, outputs=outputs)
     processes = reader.processes()
     kubernetes = read_kubernetes(reader, params, processes)
 

@@ -22,8 +22,9 @@ def _save(reader, module, variant, family):
     return detect.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
 
 
-def gather(module):
-    reader = NodeReader(module)
+def gather(module, outputs=None):
+    """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
+    reader = NodeReader(module, outputs=outputs)
     iptables = {"present": bool(module.get_bin_path("iptables")), "version": None, "default_variant": None,
                 "variant": None, "reason": None, "legacy_rules": 0, "nft_rules": 0}
     foreign = {"ipv4": {}, "ipv6": {}}
