@@ -82,8 +82,9 @@ $(SANITY_STAMP): requirements-dev.txt
 	touch $@
 
 # Molecule scenarios on real lab clusters (molecule/NAME): create, converge, idempotence, verify.
+# lab/molecule.sh keeps each log in build/ and ends a failure with the tasks that failed.
 molecule: setup images
-	set -e; for scenario in $(SCENARIOS); do molecule test -s $$scenario; done
+	lab/molecule.sh $(SCENARIOS)
 
 # ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME: test a copy
 # of the tracked (and new, not ignored) files there. It puts pip into its per-test venvs with a

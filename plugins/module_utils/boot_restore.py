@@ -95,3 +95,25 @@ def enable(run, reload):
             raise kept_files.KeepError("%s failed (rc %d): %s (the live rules are applied, but a reboot would not "
                                        "restore them)" % (" ".join(argv), rc, (err or out).strip()))
     return enable_actions(reload)
+
+
+def ours(path):
+    """Whether the file at path is one this collection wrote (its header says so): state=absent
+    removes the script and the unit only then, never a file of the same name someone else put there."""
+    try:
+        with open(path) as handle:
+            return HEADER in handle.read(4096)
+    except (IOError, OSError):
+        return False
+
+
+def disable_steps(run):
+    """The step that disables the unit where systemd runs and it is enabled (none: [])."""
+    if not systemd_running() or not is_enabled(run):
+        return []
+
+    def disable():
+        rc, out, err = run(["systemctl", "disable", UNIT_NAME])
+        if rc != 0:
+            raise kept_files.KeepError("systemctl disable %s failed (rc %d): %s" % (UNIT_NAME, rc, (err or out).strip()))
+    return [kept_files.Step("disable %s at boot" % UNIT_NAME, disable)]

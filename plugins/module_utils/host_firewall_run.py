@@ -82,6 +82,20 @@ def boot_files(backend, params, result):
     return wanted, directories, systemd
 
 
+def boot_removal_steps(module, backend, params):
+    """state=absent: the steps that disable the boot unit and remove the kept rulesets of this
+    backend, the restore script and the unit (the last two only when their header says this
+    collection wrote them), then keep_dir when nothing else is in it."""
+    directory = params["keep_dir"]
+    paths = [os.path.join(directory, name) for name, _option in backend.kept_files] if directory else []
+    steps = []
+    if params["boot_script"]:
+        if boot_restore.ours(boot_restore.UNIT_PATH):
+            steps += boot_restore.disable_steps(module.run_command)
+        paths += [path for path in (params["boot_script"], boot_restore.UNIT_PATH) if boot_restore.ours(path)]
+    return steps + kept_files.remove_steps(paths, directory)
+
+
 def boot_files_pending(boot_files_due):
     """Whether boot files wait to be written or the unit to be enabled (a unit to reload is among the files)."""
     return bool(boot_files_due["files"] or boot_files_due["enable"])
@@ -96,22 +110,23 @@ def write_boot_files(module, boot_files_due):
     return actions
 
 
-def write_or_announce_boot_files(module, boot_files_due, confirm_token):
-    """Keep now, or say what waits for the confirm (or, in check mode, what would be done)."""
+def boot_files_texts(boot_files_due, once_confirmed):
+    """What writing the held-back files says (write_boot_files says the same once it has done it)."""
     if not boot_files_pending(boot_files_due):
         return []
-    if confirm_token or module.check_mode:
-        after_confirm = bool(confirm_token)
-        return ([kept_files.action(path, once_confirmed=after_confirm) for path in sorted(boot_files_due["files"])]
-                + (boot_restore.enable_actions(boot_files_due["reload"], after_confirm)
-                   if boot_files_due["enable"] or boot_files_due["reload"] else []))
-    return write_boot_files(module, boot_files_due)
+    return ([kept_files.action(path, once_confirmed=once_confirmed) for path in sorted(boot_files_due["files"])]
+            + (boot_restore.enable_actions(boot_files_due["reload"], once_confirmed)
+               if boot_files_due["enable"] or boot_files_due["reload"] else []))
 
 
 def apply(module, params, result, backend, lock=None, arm=None):
     """state=present/absent. Fills `result`; raises BackendError or kept_files.KeepError, with the
     live firewall unchanged when the error comes before the apply. lock(timeout) and
-    arm(token, timeout, actions, revert, take_lock, on_confirm) default to the node's own."""
+    arm(token, timeout, actions, revert, take_lock, on_confirm) default to the node's own.
+
+    First everything is computed, reading the node only; check mode stops there, the one place
+    it is decided. Then the changes are made: the keep directories, the revert, the rules, the
+    read-back, the boot files (or, with a revert armed, they wait for the confirm)."""
     take_lock = lock or lock_node
     arm = arm or confirm.arm
     remove = params["state"] == "absent"
@@ -124,20 +139,27 @@ def apply(module, params, result, backend, lock=None, arm=None):
         result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
         if module._diff:
             result["diff"] = {"before": "".join(change.before), "after": "".join(change.after)}
+        reverting = change.changed and bool(params["confirm_timeout"]) and not remove
+        # before any live change: a node that cannot keep the rules must not get them
+        prepare = [step for directory, mode in directories for step in kept_files.prepare_steps(directory, mode)]
         boot_files_due = {"files": {}, "enable": False, "reload": False}
         if keeping:
-            # before any live change: a node that cannot keep the rules must not get them
-            prepared = []
-            for directory, mode in directories:
-                prepared += kept_files.prepare(directory, module.check_mode, mode)
             stale = kept_files.stale(wanted)
             boot_files_due = {"files": dict((path, wanted[path]) for path in stale),
                               "enable": systemd and not boot_restore.is_enabled(module.run_command),
                               "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
-            result["actions"] += prepared
-            result["changed"] = change.changed or bool(prepared) or boot_files_pending(boot_files_due)
-        if change.changed and not module.check_mode:
-            if params["confirm_timeout"] and not remove:
+        removal = boot_removal_steps(module, backend, params) if remove and (params["keep_dir"] or params["boot_script"]) \
+            else []
+        result["actions"] += (kept_files.texts(prepare) + boot_files_texts(boot_files_due, reverting)
+                              + kept_files.texts(removal))
+        result["changed"] = (change.changed or bool(kept_files.texts(prepare)) or boot_files_pending(boot_files_due)
+                             or bool(removal))
+        if module.check_mode:
+            return
+
+        kept_files.carry_out(prepare)
+        if change.changed:
+            if reverting:
                 token = confirm.new_token()
                 arm(token, params["confirm_timeout"], change.actions, backend.revert(change),
                     lambda: take_lock(params["lock_timeout"] + params["confirm_timeout"]),
@@ -149,7 +171,9 @@ def apply(module, params, result, backend, lock=None, arm=None):
                 raise BackendError("the live firewall differs from the ruleset right after applying it: %s"
                                    % "; ".join(again.actions), before="".join(again.before),
                                    after="".join(again.after))
-        result["actions"] += write_or_announce_boot_files(module, boot_files_due, result["confirm_token"])
+        if not reverting and boot_files_pending(boot_files_due):
+            write_boot_files(module, boot_files_due)
+        kept_files.carry_out(removal)
     finally:
         if held is not None:
             held.close()

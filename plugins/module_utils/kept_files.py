@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections import namedtuple
 
 DIR_MODE = 0o750
 FILE_MODE = 0o640
@@ -24,6 +25,35 @@ ONCE_CONFIRMED = ", once confirmed"     # said of what waits for the commit-conf
 
 class KeepError(Exception):
     pass
+
+
+class Step(namedtuple("Step", "text do")):
+    """One change to the node's files: the line that says it (None: nothing worth saying, like the
+    write check) and the function that makes it. Steps are computed first, then - outside check
+    mode - carried out in order."""
+    __slots__ = ()
+
+
+def texts(steps):
+    """What the steps say they do."""
+    return [step.text for step in steps if step.text]
+
+
+def carry_out(steps):
+    """Make the steps' changes, in order; what they say they did."""
+    for step in steps:
+        step.do()
+    return texts(steps)
+
+
+def _guarded(do, make_error):
+    """do, with an OSError turned into the KeepError make_error(error) says."""
+    def guarded():
+        try:
+            do()
+        except (IOError, OSError) as error:
+            raise make_error(error)
+    return guarded
 
 
 def rulesets(files, params, directory):
@@ -36,28 +66,34 @@ def _error(directory, error, consequence):
     return KeepError("cannot keep the boot restore files in %s: %s (%s)" % (directory, error, consequence))
 
 
-def prepare(directory, check_mode, mode=DIR_MODE):
-    """Make sure the directory exists (with this mode; None: 0755 when made, an existing one is left
-    as it is) and takes a new file; return what was (or would be) done."""
-    actions = []
+def _write_check(directory):
+    # a real file, not os.access(): a full disk or an immutable directory only shows on writing
+    handle, probe = tempfile.mkstemp(prefix=".microseg-write-check-", dir=directory)
+    os.close(handle)
+    os.remove(probe)
+
+
+def _make_directory(directory, mode):
+    os.makedirs(directory, mode or 0o755)
+    if mode is not None:
+        os.chmod(directory, mode)       # whatever the umask
+
+
+def prepare_steps(directory, mode=DIR_MODE):
+    """The steps that make sure the directory exists (with this mode; None: 0755 when made, an
+    existing one is left as it is) and takes a new file. Only reads the node."""
+    def checked_before_applying(do):
+        return _guarded(do, lambda error: _error(directory, error, "checked before applying: the live firewall was not changed"))
     try:
         if not os.path.isdir(directory):
-            actions.append("create directory %s" % directory)
-            if check_mode:
-                return actions
-            os.makedirs(directory, mode or 0o755)
-        if mode is not None and stat.S_IMODE(os.stat(directory).st_mode) != mode:
-            actions.append("set mode %o on %s" % (mode, directory))
-            if not check_mode:
-                os.chmod(directory, mode)
-        if not check_mode:
-            # a real file, not os.access(): a full disk or an immutable directory only shows on writing
-            handle, probe = tempfile.mkstemp(prefix=".microseg-write-check-", dir=directory)
-            os.close(handle)
-            os.remove(probe)
+            steps = [Step("create directory %s" % directory, checked_before_applying(lambda: _make_directory(directory, mode)))]
+        elif mode is not None and stat.S_IMODE(os.stat(directory).st_mode) != mode:
+            steps = [Step("set mode %o on %s" % (mode, directory), checked_before_applying(lambda: os.chmod(directory, mode)))]
+        else:
+            steps = []
     except (IOError, OSError) as error:
         raise _error(directory, error, "checked before applying: the live firewall was not changed")
-    return actions
+    return steps + [Step(None, checked_before_applying(lambda: _write_check(directory)))]
 
 
 def _current(path):
@@ -103,3 +139,19 @@ def write(files, paths):
             raise _error(directory, error, "the live rules are applied, but a reboot would not restore them")
         actions.append(action(path))
     return actions
+
+
+def remove_steps(paths, directory):
+    """The steps that remove these files (those that exist), then the directory when that leaves it
+    empty (a file someone else put there keeps it). Only reads the node."""
+    def removing(do):
+        return _guarded(do, lambda error: KeepError("cannot remove the boot restore files: %s" % error))
+    steps = [Step("remove %s" % path, removing(lambda path=path: os.remove(path))) for path in paths if os.path.lexists(path)]
+    try:
+        left = [name for name in os.listdir(directory) if os.path.join(directory, name) not in paths] \
+            if directory and os.path.isdir(directory) else None
+    except (IOError, OSError) as error:
+        raise KeepError("cannot remove the boot restore files: %s" % error)
+    if left == []:
+        steps.append(Step("remove directory %s" % directory, removing(lambda: os.rmdir(directory))))
+    return steps

@@ -32,9 +32,11 @@ description:
   - Concurrent runs on one node are serialised with a lock file.
   - "Commit-confirm (O(confirm_timeout) > 0): before a change is applied, our current objects are
     snapshotted and a detached process on the node is armed to put them back after
-    O(confirm_timeout) seconds. The controller must reconnect and call the module with
-    O(state=confirm) and the returned RV(confirm_token) in time; otherwise the node rolls back by
-    itself, and the confirm call (once the node is reachable again) fails saying what was rolled back."
+    O(confirm_timeout) seconds. The task's action (O(auto_confirm)) then drops the connection and
+    confirms over a new one, through the new rules. When that connection fails, it waits for the
+    node's revert, asks the node what it put back and fails saying so; when the confirm arrives too
+    late, it fails saying so too. With O(auto_confirm=false) the task returns RV(confirm_token) and a
+    later task calls the module with O(state=confirm) in time."
 options:
   state:
     description:
@@ -55,6 +57,15 @@ options:
   confirm_token:
     description: With O(state=confirm), the RV(confirm_token) the applying run returned.
     type: str
+  auto_confirm:
+    description:
+      - With O(confirm_timeout) and a change applied, confirm in the same task over a new
+        connection (the task fails when the node rolled back).
+      - V(false) leaves the confirm to a later task with O(state=confirm), which must come within
+        O(confirm_timeout) seconds.
+      - Done by the action plugin on the controller; the module on the node ignores it.
+    type: bool
+    default: true
   backend:
     description: The firewall backend.
     type: str
@@ -103,7 +114,8 @@ options:
       - The files are written once the live rules are final - right after applying, or with
         O(confirm_timeout) only by the O(state=confirm) call, so a rollback never leaves them holding
         the rules it undid. A file already equal (text and mode) is not rewritten.
-      - Ignored with O(state=absent).
+      - With O(state=absent), the backend's kept files are removed from it, and the directory too
+        when nothing else is left in it.
     type: path
   boot_script:
     description:
@@ -114,7 +126,8 @@ options:
       - Written like the kept files - checked before any change, held back until the confirm, only
         when they differ. RV(boot_unit) is empty where systemd does not run - then run the
         script from the node's boot sequence.
-      - Ignored with O(state=absent).
+      - With O(state=absent), the unit is disabled and the script and the unit are removed - each
+        only when its header says this collection wrote it.
     type: path
   lock_timeout:
     description: Seconds to wait for another run on the same node to finish.
@@ -123,6 +136,10 @@ options:
 extends_documentation_fragment:
   - microseg.cluster_firewall.attributes
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: The action confirms the armed revert over a new connection (O(auto_confirm)).
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
@@ -147,6 +164,26 @@ EXAMPLES = r"""
   microseg.cluster_firewall.host_firewall:
     backend: nftables
     nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
+
+- name: Apply with commit-confirm - the node puts its previous rules back unless confirmed within 120 s
+  microseg.cluster_firewall.host_firewall:
+    nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
+    backend: nftables
+    confirm_timeout: 120     # this task confirms over a new connection, or fails saying what was put back
+
+- name: Apply, and confirm in a later task of your own (within 120 s)
+  microseg.cluster_firewall.host_firewall:
+    nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
+    backend: nftables
+    confirm_timeout: 120
+    auto_confirm: false
+  register: applied
+
+- name: Confirm
+  when: applied.confirm_token | length > 0
+  microseg.cluster_firewall.host_firewall:
+    state: confirm
+    confirm_token: "{{ applied.confirm_token }}"
 
 - name: Remove everything the collection added
   microseg.cluster_firewall.host_firewall:
@@ -207,12 +244,12 @@ confirm_token:
   sample: 1795474010-5f3a9c21b7e0
 confirmed:
   description:
-    - With O(state=confirm), the revert is disarmed and the new rules stay - also when writing the
-      held-back files failed afterwards (the task then fails saying so).
-  returned: with O(state=confirm)
+    - The revert is disarmed and the new rules stay - also when writing the held-back files failed
+      afterwards (the task then fails saying so).
+  returned: with O(state=confirm), and after a confirm done by O(auto_confirm)
   type: bool
 rolled_back:
-  description: With O(state=confirm), what the node's revert did when the confirm came too late.
+  description: What the node's revert did when the confirm came too late or could not reach the node.
   returned: when the node rolled back
   type: list
   elements: str
@@ -239,6 +276,7 @@ def main():
             lock_timeout=dict(type="int", default=60),
             confirm_timeout=dict(type="int", default=0),
             confirm_token=dict(type="str", no_log=False),
+            auto_confirm=dict(type="bool", default=True),
             keep_dir=dict(type="path"),
             boot_script=dict(type="path"),
         ),

@@ -272,7 +272,7 @@ def test_the_boot_restore_is_installed_and_enabled_once_confirmed_then_left_alon
     assert checked["boot_unit"] == UNIT
     assert files() == [] and systemctl_calls() == ["is-enabled microseg-firewall.service"]   # check mode: nothing
 
-    rc, applied = node.run_module("host_firewall", json.dumps(dict(args, confirm_timeout=120)))
+    rc, applied = node.run_module("host_firewall", json.dumps(dict(args, confirm_timeout=120, auto_confirm=False)))
     assert rc == 0 and applied["confirm_token"], applied
     assert "write %s for the boot restore, once confirmed" % SCRIPT in applied["actions"]
     assert files() == []                                      # held back: a rollback would leave no boot restore
@@ -300,7 +300,7 @@ def test_a_confirm_that_comes_too_late_says_what_the_node_put_back_and_keeps_not
     before = node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout
     args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": "",
             "ipsets": iptables.ipsets_file(plan), "keep_dir": "/etc/microseg", "boot_script": SCRIPT,
-            "confirm_timeout": 2}
+            "confirm_timeout": 2, "auto_confirm": False}
     rc, applied = node.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and applied["confirm_token"], applied
     assert "MICROSEG-INPUT" in node.sh("iptables-nft-save -t filter").stdout
@@ -311,3 +311,22 @@ def test_a_confirm_that_comes_too_late_says_what_the_node_put_back_and_keeps_not
     assert any("MICROSEG-INPUT" in line for line in late["rolled_back"]), late
     assert node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout == before
     assert node.sh("ls /etc/microseg; ls %s" % SCRIPT, check=False).stdout == ""     # nothing kept for the boot
+
+
+def test_one_task_applies_and_confirms_then_keeps_the_files(lab_nodes):
+    """The action confirms the revert it armed in the same task: nothing is rolled back later."""
+    node = lab_nodes("oneconfirm")
+    plan = Target(node, "nf_tables", node).plan({"mode": "host", "state": "block"})
+    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": "",
+            "ipsets": iptables.ipsets_file(plan), "keep_dir": "/etc/microseg", "confirm_timeout": 3}
+    rc, applied = node.run_module("host_firewall", json.dumps(args))
+    assert rc == 0 and applied["confirmed"] is True and applied["changed"] is True, applied
+    assert any(line.startswith("confirmed: the revert armed by token") for line in applied["actions"]), applied
+    assert node.sh("test -e /run/microseg/pending.json", check=False).returncode != 0
+    applied_rules = node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout
+    node.sh("sleep 5")                                        # past the revert time: nothing was put back
+    assert node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout == applied_rules
+    assert "MICROSEG-INPUT" in applied_rules
+    assert node.sh("ls /etc/microseg").stdout.split() != []   # kept once confirmed
+    rc, again = node.run_module("host_firewall", json.dumps(args))
+    assert rc == 0 and again["changed"] is False and "confirmed" not in again, again   # nothing armed, nothing to confirm

@@ -4,7 +4,7 @@
 the node itself, the play says so, and the node is reachable again with its previous rules."""
 from __future__ import annotations
 
-import re
+import sys
 import time
 
 import pytest
@@ -44,6 +44,33 @@ def ssh_node(request, lab_nodes, tmp_path_factory):
     return node, ip, inventory, key
 
 
+# A ProxyCommand that opens every SSH connection only after a delay: the play's new connection for
+# the confirm then arrives after the node's revert time, although the new rules let it through.
+SLOW_PROXY = """
+import os, socket, sys, threading, time
+time.sleep(float(sys.argv[3]))
+sock = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+
+
+def upstream():
+    while True:
+        data = os.read(0, 65536)
+        if not data:
+            sock.shutdown(socket.SHUT_WR)
+            return
+        sock.sendall(data)
+
+
+threading.Thread(target=upstream, daemon=True).start()
+while True:
+    data = sock.recv(65536)
+    if not data:
+        break
+    os.write(1, data)
+"""
+PROXY_DELAY = 4
+
+
 def ssh_works(ip, key):
     proc = sh("ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
               "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "root@" + ip, "true", check=False)
@@ -54,7 +81,7 @@ def test_a_plan_that_keeps_ssh_is_confirmed_and_stays(ssh_node):
     node, ip, inventory, key = ssh_node
     proc, recap = playbook("site.yml", inventory)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "Confirm the new rules" in proc.stdout, proc.stdout
+    assert "confirmed: the revert armed by token" in proc.stdout, proc.stdout
     assert node.sh("test -e /run/microseg/pending.json", check=False).returncode != 0, proc.stdout  # disarmed
     applied = snapshot(node)
     time.sleep(CONFIRM_TIMEOUT + 2)
@@ -87,5 +114,26 @@ def test_without_commit_confirm_nothing_is_armed(ssh_node):
     proc, recap = playbook("site.yml", inventory, "-e", "microseg_confirm_timeout=0",
                            "-e", '{"microseg_whitelist": [{"port": 8081}]}')
     assert proc.returncode == 0 and recap[node.name]["changed"] > 0, proc.stdout[-3000:]
-    assert re.search(r"Confirm the new rules \(disarm the node's revert\)\] \*+\nskipping:", proc.stdout), proc.stdout[-3000:]
+    assert "confirmed: the revert armed by token" not in proc.stdout, proc.stdout[-3000:]
     assert node.sh("test -e /run/microseg/pending.json", check=False).returncode != 0
+
+
+def test_a_confirm_that_arrives_too_late_fails_the_play_and_the_node_keeps_its_previous_rules(ssh_node, tmp_path):
+    node, _ip, inventory, _key = ssh_node
+    proxy = tmp_path / "slow_proxy.py"
+    proxy.write_text(SLOW_PROXY)
+    slow = tmp_path / "hosts.yml"
+    slow.write_text(inventory.read_text().replace(
+        "-o ConnectTimeout=5", "-o ConnectTimeout=30 -o 'ProxyCommand=%s %s %%h %%p %d'" % (sys.executable, proxy, PROXY_DELAY)))
+    before = snapshot(node)
+    kept = node.sh("cat /etc/microseg/* 2>/dev/null || true").stdout
+    # a change (a new port), a revert time shorter than it takes to open the confirm's connection
+    proc, recap = playbook("site.yml", slow, "-e", "microseg_confirm_timeout=2",
+                           "-e", '{"microseg_whitelist": [{"port": 8082}]}')
+    assert proc.returncode != 0
+    assert ("The confirm reached %s after confirm_timeout (2 s), so the node had put its previous rules back by itself"
+            % node.name) in proc.stdout, proc.stdout[-4000:]
+    assert "Raise microseg_confirm_timeout" in proc.stdout
+    assert recap[node.name]["failed"] == 1 and recap[node.name]["unreachable"] == 0
+    assert snapshot(node) == before
+    assert node.sh("cat /etc/microseg/* 2>/dev/null || true").stdout == kept

@@ -154,3 +154,33 @@ def test_an_unwritable_keep_dir_fails_before_the_firewall_changes(tmp_path):
     finally:
         if keep.is_dir():
             os.chmod(str(keep), 0o750)
+
+
+def test_absent_removes_the_kept_files_and_the_boot_script_it_wrote_then_the_empty_directory(tmp_path, monkeypatch):
+    monkeypatch.setattr(host_firewall_run.boot_restore, "UNIT_PATH", str(tmp_path / "unit.service"))
+    monkeypatch.setattr(host_firewall_run.boot_restore, "systemd_running", lambda: False)
+    script = str(tmp_path / "microseg-restore")
+    run(FakeModule(), FakeBackend(), tmp_path, armed=[], boot_script=script)
+    assert (tmp_path / "keep" / "fake.rules").exists() and (tmp_path / "microseg-restore").exists()
+
+    backend = FakeBackend(live="new")
+    checked = run(FakeModule(check_mode=True), backend, tmp_path, armed=[], state="absent", boot_script=script)
+    assert checked["changed"] and (tmp_path / "microseg-restore").exists() and backend.live == "new"
+    removed = run(FakeModule(), backend, tmp_path, armed=[], state="absent", boot_script=script)
+    assert removed["actions"][-3:] == ["remove %s" % (tmp_path / "keep" / "fake.rules"), "remove %s" % script,
+                                       "remove directory %s" % (tmp_path / "keep")]
+    assert backend.live == "" and not (tmp_path / "keep").exists() and not (tmp_path / "microseg-restore").exists()
+    again = run(FakeModule(), backend, tmp_path, armed=[], state="absent", boot_script=script)
+    assert not again["changed"] and again["actions"] == []
+
+
+def test_absent_leaves_a_script_it_did_not_write_and_a_directory_with_other_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(host_firewall_run.boot_restore, "UNIT_PATH", str(tmp_path / "unit.service"))
+    monkeypatch.setattr(host_firewall_run.boot_restore, "systemd_running", lambda: False)
+    theirs = tmp_path / "their-script"
+    theirs.write_text("#!/bin/sh\necho not ours\n")
+    run(FakeModule(), FakeBackend(), tmp_path, armed=[])
+    (tmp_path / "keep" / "notes.txt").write_text("an operator's file\n")
+    removed = run(FakeModule(), FakeBackend(live="new"), tmp_path, armed=[], state="absent", boot_script=str(theirs))
+    assert removed["actions"][-1] == "remove %s" % (tmp_path / "keep" / "fake.rules")
+    assert theirs.exists() and (tmp_path / "keep" / "notes.txt").exists()

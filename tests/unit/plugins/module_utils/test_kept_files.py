@@ -29,7 +29,7 @@ def test_each_backend_keeps_its_own_files():
 
 def test_check_mode_touches_nothing_and_says_what_it_would_do(tmp_path):
     directory = tmp_path / "microseg"
-    assert kept_files.prepare(str(directory), check_mode=True) == ["create directory %s" % directory]
+    assert kept_files.texts(kept_files.prepare_steps(str(directory))) == ["create directory %s" % directory]
     assert not directory.exists()
     files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, str(directory))
     assert kept_files.stale(files) == sorted(files)
@@ -38,23 +38,23 @@ def test_check_mode_touches_nothing_and_says_what_it_would_do(tmp_path):
 def test_written_once_then_nothing_to_do(tmp_path):
     directory = str(tmp_path / "microseg")
     files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, directory)
-    assert kept_files.prepare(directory, check_mode=False) == ["create directory %s" % directory]
+    assert kept_files.carry_out(kept_files.prepare_steps(directory)) == ["create directory %s" % directory]
     assert mode(directory) == 0o750
     paths = kept_files.stale(files)
     assert kept_files.write(files, paths) == ["write %s for the boot restore" % path for path in paths]
     assert sorted(os.listdir(directory)) == ["ipsets", "ipv4.rules", "ipv6.rules"]     # no probe or temporary left
     assert open(os.path.join(directory, "ipv4.rules")).read() == PARAMS["ipv4_rules"]
     assert mode(os.path.join(directory, "ipsets")) == 0o640
-    assert kept_files.prepare(directory, check_mode=False) == []
+    assert kept_files.carry_out(kept_files.prepare_steps(directory)) == []
     assert kept_files.stale(files) == []
 
 
 def test_each_file_gets_its_own_mode_and_a_directory_of_no_given_mode_is_left_alone(tmp_path):
     script = str(tmp_path / "sbin" / "restore")
-    assert kept_files.prepare(str(tmp_path / "sbin"), check_mode=False, mode=None) == [
+    assert kept_files.carry_out(kept_files.prepare_steps(str(tmp_path / "sbin"), mode=None)) == [
         "create directory %s" % (tmp_path / "sbin")]
     os.chmod(str(tmp_path / "sbin"), 0o700)
-    assert kept_files.prepare(str(tmp_path / "sbin"), check_mode=False, mode=None) == []
+    assert kept_files.carry_out(kept_files.prepare_steps(str(tmp_path / "sbin"), mode=None)) == []
     assert mode(tmp_path / "sbin") == 0o700
     kept_files.write({script: ("#!/bin/sh\n", 0o755)}, [script])
     assert mode(script) == 0o755 and kept_files.stale({script: ("#!/bin/sh\n", 0o755)}) == []
@@ -77,6 +77,6 @@ def test_a_directory_that_takes_no_file_fails_before_anything_naming_it(tmp_path
     directory = tmp_path / "microseg"
     with pytest.raises(kept_files.KeepError, match=r"cannot keep the boot restore files in %s: .*"
                        r"No space left on device.*the live firewall was not changed" % directory):
-        kept_files.prepare(str(directory), check_mode=False)
+        kept_files.carry_out(kept_files.prepare_steps(str(directory)))
     with pytest.raises(kept_files.KeepError, match=r"No space left.*a reboot would not restore them"):
         kept_files.write({str(directory / "ipsets"): ("", 0o640)}, [str(directory / "ipsets")])
