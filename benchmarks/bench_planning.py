@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), ".collections"))
 
 import fleet  # noqa: E402
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory  # noqa: E402
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan, compile_plans  # noqa: E402
 
 SAMPLE = 20

@@ -26,7 +26,7 @@ import fleet  # noqa: E402
 import lab  # noqa: E402
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables  # noqa: E402
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory  # noqa: E402
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans  # noqa: E402
 
 NODE = "msegbench-sets"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory
 
 
 def cluster_inventory(hostvars, groups, hosts=None):

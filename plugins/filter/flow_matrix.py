@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.verify import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.verify import (
     DEFAULT_CLOSED_PORT,
     probe_matrix,
     verdict_table,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.profile import build_profile
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile
 
 
 def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None, firewall=None):

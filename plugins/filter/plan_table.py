@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import report
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import report
 
 
 def _checked(name, plan):

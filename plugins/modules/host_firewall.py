@@ -257,10 +257,10 @@ rolled_back:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import host_firewall_run, kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import NAMES, backend_for
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import host_firewall_run, kept_files
 
 
 def main():

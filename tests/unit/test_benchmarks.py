@@ -13,7 +13,7 @@ sys.path.insert(0, str(BENCH))
 import bench_apply  # noqa: E402  pylint: disable=wrong-import-position
 import fleet  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory  # noqa: E402
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans  # noqa: E402
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.report import catalog_markdown
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.report import catalog_markdown
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -15,7 +15,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
     KubernetesFacts,
     flags_from_args,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 CALICO_PROCESSES = ("calico-node", "calico-felix")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import docker as detect
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.docker_api import DockerAPIError, docker_get
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.docker_api import DockerAPIError, docker_get
 
 
 ARGUMENT_SPEC = dict(

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 SAVE_COMMANDS = {
     ("legacy", "ipv4"): "iptables-legacy-save", ("nf_tables", "ipv4"): "iptables-nft-save",

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import confirm
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import confirm
 
 
 class Lock(object):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.report import plan_summary, plan_table
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.report import plan_summary, plan_table
 
 INVENTORY = {
     "hosts": {"cp1": {"addresses": ["192.0.2.11"]}, "w1": {"addresses": ["192.0.2.21", "2001:db8::21"]},

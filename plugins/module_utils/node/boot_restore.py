@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import kept_files
 
 UNIT_NAME = "microseg-firewall.service"
 UNIT_PATH = "/etc/systemd/system/" + UNIT_NAME

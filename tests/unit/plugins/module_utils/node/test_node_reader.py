@@ -4,7 +4,7 @@
 still names the problems it met."""
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node_reader import NodeReader
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 
 class FakeModule(object):

@@ -15,9 +15,9 @@ import fcntl
 import os
 import time
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import boot_restore, confirm, kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import boot_restore, confirm, kept_files
 
 LOCK_FILE = "/run/microseg.lock"
 

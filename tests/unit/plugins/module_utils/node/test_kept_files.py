@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import BACKENDS
 
 PARAMS = {"ipv4_rules": "*filter\n:MICROSEG-INPUT - [0:0]\nCOMMIT\n", "ipv6_rules": "", "ipsets": "create mseg-a hash:net\n",

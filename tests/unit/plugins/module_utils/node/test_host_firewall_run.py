@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import host_firewall_run, kept_files
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import host_firewall_run, kept_files
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.profile import build_profile, choose_backend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile, choose_backend
 
 
 def docker(roles=(), features=(), ports=None, reachable=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.verify import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.verify import (
     evaluate,
     probe_matrix,
     verdict_table,

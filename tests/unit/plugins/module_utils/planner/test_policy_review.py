@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import host_addresses
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import host_addresses
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 HOSTS = {"cp1": ["192.0.2.11"], "cp2": ["192.0.2.12"], "w1": ["192.0.2.21"], "mon": ["203.0.113.5"],

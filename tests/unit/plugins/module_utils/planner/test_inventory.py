@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.inventory import build_inventory, host_addresses
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory, host_addresses
 
 FACTS = {"default_ipv4": {"address": "10.0.0.5"}, "default_ipv6": {"address": "fd00::5"}}
 
