@@ -15,7 +15,6 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
     Backend,
     BackendError,
-    Runner,
     no_change,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
@@ -67,9 +66,9 @@ def parse_ipsets(text):
 
 
 class IptablesHost(object):
-    def __init__(self, module, variant="auto"):
-        self.module = module
-        self.runner = Runner(module)
+    def __init__(self, runner, variant="auto"):
+        self.runner = runner             # the backend's: one runner per run
+        self.module = runner.module
         self.variant = self._choose_variant(variant)
         self.protocols = read_protocol_numbers()
 
@@ -261,7 +260,7 @@ class IptablesBackend(Backend):
         desired_sets = parse_ipsets(params["ipsets"])
         if remove and not self.has_tools():
             return no_change
-        host = IptablesHost(self.module, params["variant"])
+        host = IptablesHost(self.runner, params["variant"])
         self.variant = host.variant
         self.result["variant"] = host.variant
         if not host.ipv6_available():
@@ -276,10 +275,10 @@ class IptablesBackend(Backend):
         """Back to the objects as they were before this change (none: our chain, jump and sets go)."""
         variant = change.host.variant
         rules, sets = change.snapshot()
-        module = self.module
+        runner = self.runner
 
         def revert():
-            undo = IptablesChange(IptablesHost(module, variant), rules, sets, remove=False)
+            undo = IptablesChange(IptablesHost(runner, variant), rules, sets, remove=False)
             undo.apply()
             return undo.actions
         return revert

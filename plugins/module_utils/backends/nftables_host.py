@@ -10,7 +10,6 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
     Backend,
     BackendError,
-    Runner,
     no_change,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
@@ -19,10 +18,10 @@ REMOVE = "table %s %s\ndelete table %s %s\n" % (nftables.FAMILY, nftables.TABLE,
 
 
 class NftablesHost(object):
-    def __init__(self, module):
-        self.module = module
-        self.runner = Runner(module)
-        self.nft = module.get_bin_path("nft")
+    def __init__(self, runner):
+        self.runner = runner             # the backend's: one runner per run
+        self.module = runner.module
+        self.nft = runner.path("nft")
         if not self.nft:
             raise BackendError("nft not found: install the nftables package or use microseg_backend: iptables")
         self.protocols = read_protocol_numbers()
@@ -91,17 +90,17 @@ class NftablesBackend(Backend):
     def change(self, remove):
         if remove and not self.has_tools():
             return no_change
-        host = NftablesHost(self.module)
+        host = NftablesHost(self.runner)
         self.result["families"] = ["ipv4", "ipv6"]
         return lambda: NftablesChange(host, self.params["nft_ruleset"], remove)
 
     def revert(self, change):
         """Back to our table as it was before this change (none: the table goes)."""
         before = change.before or None
-        module = self.module
+        runner = self.runner
 
         def revert():
-            undo = NftablesChange(NftablesHost(module), REMOVE + before if before else "", remove=before is None)
+            undo = NftablesChange(NftablesHost(runner), REMOVE + before if before else "", remove=before is None)
             undo.apply()
             return undo.actions
         return revert

@@ -92,7 +92,7 @@ def _wait_then_revert(token, deadline, revert, lock):
         if pending_token() != token:
             return                  # confirmed (or superseded): nothing to do
         time.sleep(POLL_SECONDS)
-    held = lock()
+    run_lock = lock()
     try:
         if pending_token() != token:
             return
@@ -105,7 +105,7 @@ def _wait_then_revert(token, deadline, revert, lock):
         _write_json(OUTCOME, outcome)
         os.remove(PENDING)
     finally:
-        held.close()
+        run_lock.close()
 
 
 def disarm(token):

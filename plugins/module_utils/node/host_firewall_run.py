@@ -133,7 +133,7 @@ def apply(module, params, result, backend, lock=None, arm=None):
     keeping = bool(params["keep_dir"]) and not remove
     make_change = backend.change(remove)
     wanted, directories, systemd = boot_files(backend, params, result) if keeping else ({}, [], False)
-    held = None if module.check_mode else take_lock(params["lock_timeout"])
+    run_lock = None if module.check_mode else take_lock(params["lock_timeout"])
     try:
         change = make_change()
         result.update(changed=change.changed, actions=list(change.actions), reported=change.reported)
@@ -175,5 +175,5 @@ def apply(module, params, result, backend, lock=None, arm=None):
             write_boot_files(module, boot_files_due)
         kept_files.carry_out(removal)
     finally:
-        if held is not None:
-            held.close()
+        if run_lock is not None:
+            run_lock.close()
