@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory
 
 
-def cluster_inventory(hostvars, groups, hosts=None):
+def cluster_inventory(hostvars, groups, hosts=None, group_map=None):
     if not hasattr(groups, "get"):
         raise AnsibleFilterError("cluster_inventory: the argument must be the 'groups' variable, got %r"
                                  % type(groups).__name__)
     try:
-        return build_inventory(hostvars, groups, hosts)
+        return build_inventory(hostvars, groups, hosts, group_map)
     except KeyError as error:
         raise AnsibleFilterError("cluster_inventory: host %s is not in hostvars" % error)
+    except PlanError as error:
+        raise AnsibleFilterError("cluster_inventory: %s" % error)
 
 
 class FilterModule(object):

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile
 
 
-def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None, firewall=None):
+def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None, firewall=None,
+                 group_map=None):
     for label, value in (("docker", docker), ("cni", cni), ("ports", ports), ("firewall", firewall)):
         if value is not None and not isinstance(value, dict):
             raise AnsibleFilterError("node_profile: %s must be a dict, got %r" % (label, type(value).__name__))
-    return build_profile(name, group_names, docker, cni, features, ports, pod_cidrs, firewall)
+    try:
+        return build_profile(name, group_names, docker, cni, features, ports, pod_cidrs, firewall, group_map)
+    except PlanError as error:
+        raise AnsibleFilterError("node_profile: %s" % error)
 
 
 class FilterModule(object):

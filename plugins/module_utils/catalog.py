@@ -47,6 +47,26 @@ ROLE_FEATURES = {
 }
 ROLES = tuple(sorted(ROLE_GROUPS))
 
+# The inventory groups of the common installers, and the cluster role each group means. A layout
+# with `within` counts only for hosts also in that group: k3s-ansible's `server` and `agent` are
+# names other inventories use for other things. microseg_group_map adds groups, or gives one of
+# these another meaning. Parent groups (k8s_cluster, k3s_cluster, rke2_cluster) mean no role.
+InstallerLayout = namedtuple("InstallerLayout", "installer within groups source")
+INSTALLER_LAYOUTS = (
+    InstallerLayout("kubespray (and this collection)", None,
+                    {"kube_control_plane": "kube_control_plane", "kube_node": "kube_node", "etcd": "etcd"},
+                    "https://github.com/kubernetes-sigs/kubespray inventory/sample/inventory.ini"),
+    InstallerLayout("kubespray, older releases", None,
+                    {"kube-master": "kube_control_plane", "kube_master": "kube_control_plane", "kube-node": "kube_node"},
+                    "https://github.com/kubernetes-sigs/kubespray (group names before kube_control_plane)"),
+    InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
+                    "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),
+    InstallerLayout("rke2-ansible", None, {"rke2_servers": "kube_control_plane", "rke2_agents": "kube_node"},
+                    "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml"),
+    InstallerLayout("this collection (Docker Swarm)", None,
+                    {"swarm_managers": "swarm_manager", "swarm_workers": "swarm_worker"}, "this collection"),
+)
+
 # Protocols: name -> (IP protocol number, families it exists in, takes ports).
 PROTOCOLS = {
     "tcp": (6, ("ipv4", "ipv6"), True),

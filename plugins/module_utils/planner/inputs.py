@@ -9,6 +9,12 @@ from __future__ import annotations
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import parse_network
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
+    check_group_map,
+    groups_of_hosts,
+    role_groups_hint,
+    roles_of,
+)
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import (
     is_ascii_number,
     parse_port_item,
@@ -110,7 +116,8 @@ def normalise_policy(policy):
 def normalise_inventory(inventory):
     """{"hosts": {name: {"addresses": [...], "roles": [...]}}, "groups": {...}} -> validated copy.
 
-    A host without "roles" takes them from the inventory groups (catalog.ROLE_GROUPS). When no
+    A host without "roles" takes them from the inventory groups (catalog.INSTALLER_LAYOUTS and the
+    inventory's "group_map", microseg_group_map). When no
     host runs etcd, control-plane hosts are taken to run it stacked (the kubeadm default).
     """
     if not isinstance(inventory, dict):
@@ -120,10 +127,8 @@ def normalise_inventory(inventory):
     if not isinstance(groups, dict) or not isinstance(raw_hosts, dict):
         raise PlanError("inventory: 'hosts' and 'groups' must be dicts")
     groups = dict((name, list(members or [])) for name, members in groups.items())
-    group_roles = {}
-    for role, group in catalog.ROLE_GROUPS.items():
-        for host in groups.get(group, []):
-            group_roles.setdefault(host, set()).add(role)
+    group_map = check_group_map(inventory.get("group_map"))
+    host_groups = groups_of_hosts(groups)
     hosts = {}
     for name, entry in raw_hosts.items():
         entry = entry or {}
@@ -135,7 +140,7 @@ def normalise_inventory(inventory):
                 raise PlanError("%s: address %r is a network; a host address is a single IP" % (where, text))
             addresses.append(network)
         roles = entry.get("roles")
-        roles = set(group_roles.get(name, ())) if roles is None else set(as_list(roles, where + " roles"))
+        roles = roles_of(host_groups.get(name, ()), group_map) if roles is None else set(as_list(roles, where + " roles"))
         for role in roles:
             choice(role, catalog.ROLES, "%s: role" % where)
         cluster_ports = {}
@@ -143,12 +148,13 @@ def normalise_inventory(inventory):
             choice(key, catalog.CLUSTER_WIDE_PORT_KEYS, "%s: cluster-wide port setting" % where)
             cluster_ports[key] = parse_ports(value, "%s: %s" % (where, key))
         hosts[name] = {"addresses": addresses, "roles": roles, "cluster_ports": cluster_ports,
-                       "cluster_port_origins": dict(entry.get("cluster_port_origins") or {})}
+                       "cluster_port_origins": dict(entry.get("cluster_port_origins") or {}),
+                       "address_origin": str(entry.get("address_origin") or "inventory")}
     if not any("etcd" in host["roles"] for host in hosts.values()):
         for host in hosts.values():
             if "kube_control_plane" in host["roles"]:
                 host["roles"].add("etcd")
-    return {"hosts": hosts, "groups": groups}
+    return {"hosts": hosts, "groups": groups, "group_map": group_map}
 
 
 def normalise_node(node, cluster):
@@ -184,6 +190,14 @@ def normalise_node(node, cluster):
     roles = set(host["roles"])
     origins = dict(node.get("port_origins") or {})
     warnings = []
+    if not roles:
+        warnings.append("%s has no cluster role: none of its inventory groups is a cluster group (%s), "
+                        "microseg_group_map maps none of them, and detection found none. Only %s planned; if it "
+                        "is a Kubernetes or swarm node, put it in one of those groups, map its group with "
+                        "microseg_group_map, or set microseg_roles"
+                        % (name, role_groups_hint(cluster.group_map),
+                           "its features (%s) and your lists are" % ", ".join(sorted(features)) if features
+                           else "your lists are"))
     for key in catalog.CLUSTER_WIDE_PORT_KEYS:
         shared = cluster.cluster_port(key)
         if key not in ports and shared is not None:
@@ -202,6 +216,7 @@ def normalise_node(node, cluster):
         "controller": controller,
         "pod_cidrs": pod_cidrs,
         "addresses": host["addresses"],
+        "address_origin": host["address_origin"],
     }
 
 

@@ -129,6 +129,8 @@ def compile_plan(node, inventory, policy):
         "format": PLAN_FORMAT,
         "node": node["name"],
         "roles": sorted(node["roles"]),
+        "addresses": [str(address.ip) for address in node["addresses"]],
+        "address_origin": node["address_origin"],
         "features": sorted(node["features"]),
         "policy": {"state": policy["state"], "mode": policy["mode"], "scope": policy["scope"]},
         "passthrough": passthrough,

@@ -11,13 +11,12 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import role_groups_hint, roles_of
 
 DOMAINS = {
     "kubernetes": ("kube_control_plane", "kube_node", "etcd"),
     "swarm": ("swarm_manager", "swarm_worker"),
 }
-GROUP_ROLES = dict((group, role) for role, group in catalog.ROLE_GROUPS.items())
 
 
 def _derived(facts):
@@ -25,10 +24,10 @@ def _derived(facts):
 
 
 def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
-                  firewall=None):
+                  firewall=None, group_map=None):
     """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "backend", "backend_reason",
-    "conflicts", "notes"}."""
-    from_groups = set(GROUP_ROLES[group] for group in group_names or [] if group in GROUP_ROLES)
+    "conflicts", "notes"}. group_map: microseg_group_map (groups.roles_of)."""
+    from_groups = roles_of(group_names, group_map)
     docker_found, cni_found = _derived(docker), _derived(cni)
     detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
     roles, conflicts = set(), []
@@ -54,6 +53,14 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         origins[key] = "microseg_ports"
     detected_cidrs = list(cni_found.get("pod_cidrs") or [])
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"))
+    if not roles:
+        found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
+        runs = [what for what, there in found if there]
+        if runs:
+            conflicts.append("%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
+                             "of its groups with microseg_group_map" % (name, " and ".join(runs),
+                                                                        ", ".join(sorted(group_names or [])) or "none",
+                                                                        role_groups_hint(group_map)))
     return {
         "roles": sorted(roles),
         "features": sorted(set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
@@ -84,9 +91,9 @@ def choose_backend(firewall, kube_proxy_mode=None):
         return "iptables", "no firewall facts: the default"
     iptables = firewall.get("iptables") or {}
     nft = firewall.get("nftables") or {}
-    held = (iptables.get("legacy_rules") or 0) + (iptables.get("nft_rules") or 0)
-    if iptables.get("present") and held:
-        return "iptables", "iptables already holds %d rules (kube-proxy, Docker, CNI)" % held
+    rules_there = (iptables.get("legacy_rules") or 0) + (iptables.get("nft_rules") or 0)
+    if iptables.get("present") and rules_there:
+        return "iptables", "iptables already holds %d rules (kube-proxy, Docker, CNI)" % rules_there
     if nft.get("present") and kube_proxy_mode == "nftables":
         return "nftables", "kube-proxy runs in nftables mode"
     if nft.get("present") and not iptables.get("present"):

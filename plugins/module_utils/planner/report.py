@@ -77,6 +77,8 @@ def plan_table(plan):
     policy = plan["policy"]
     lines = [
         "%s  roles: %s" % (plan["node"], ", ".join(plan["roles"]) or "none"),
+        "  addresses: %s (from %s)" % (", ".join(plan.get("addresses") or []) or "none known",
+                                       plan.get("address_origin") or "the inventory"),
         "  features: %s" % (", ".join(plan["features"]) or "none"),
         "  policy: mode=%s state=%s scope=%s" % (policy["mode"], policy["state"], policy["scope"]),
     ]

@@ -41,6 +41,7 @@ class Cluster(object):
         normal = normalise_inventory(inventory)
         self.hosts = normal["hosts"]
         self.groups = normal["groups"]
+        self.group_map = normal["group_map"]
         self._memo = {}
 
     def memo(self, key, build):

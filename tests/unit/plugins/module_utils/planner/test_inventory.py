@@ -16,6 +16,14 @@ FACTS = {"default_ipv4": {"address": "10.0.0.5"}, "default_ipv6": {"address": "f
     ({"ansible_facts": {"default_ipv4": {}}, "ansible_host": "192.0.2.9"}, ["192.0.2.9"]),
     ({"ansible_host": "node1.example.com"}, []),
     ({}, []),
+    # kubespray: the cluster address before the facts and the (public) connection address
+    ({"ip": "10.3.0.1", "ansible_host": "95.54.0.12", "ansible_facts": FACTS}, ["10.3.0.1"]),
+    ({"ip": "10.3.0.1", "access_ip": "10.4.0.1", "ansible_host": "95.54.0.12"}, ["10.3.0.1", "10.4.0.1"]),
+    ({"ip": "10.3.0.1", "access_ip": "10.3.0.1"}, ["10.3.0.1"]),
+    ({"microseg_node_addresses": ["192.0.2.1"], "ip": "10.3.0.1"}, ["192.0.2.1"]),
+    # k3s-ansible's sample names its hosts by address
+    ({"inventory_hostname": "192.16.35.11"}, ["192.16.35.11"]),
+    ({"inventory_hostname": "node1"}, []),
 ])
 def test_host_addresses_precedence(host_vars, expected):
     assert host_addresses(host_vars) == expected
@@ -25,8 +33,10 @@ def test_build_inventory_reads_roles_override_and_groups():
     hostvars = {"a": {"ansible_host": "192.0.2.1"}, "b": {"ansible_host": "192.0.2.2", "microseg_roles": "kube_node"}}
     groups = {"all": ["a", "b"], "kube_control_plane": ["a"], "ungrouped": []}
     assert build_inventory(hostvars, groups) == {
-        "hosts": {"a": {"addresses": ["192.0.2.1"]}, "b": {"addresses": ["192.0.2.2"], "roles": ["kube_node"]}},
+        "hosts": {"a": {"addresses": ["192.0.2.1"], "address_origin": "ansible_host"},
+                  "b": {"addresses": ["192.0.2.2"], "address_origin": "ansible_host", "roles": ["kube_node"]}},
         "groups": groups,
+        "group_map": {},
     }
     assert list(build_inventory(hostvars, groups, hosts=["b"])["hosts"]) == ["b"]
 

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which inventory groups make a host a cluster node: the layouts of the common installers
+(catalog.INSTALLER_LAYOUTS) and the user's microseg_group_map."""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+
+
+def check_group_map(group_map):
+    """microseg_group_map, {group: role or [roles]}, validated -> {group: [roles]}. An empty list
+    takes a layout's meaning away from a group (a `server` group that is not k3s)."""
+    if group_map in (None, ""):
+        return {}
+    if not isinstance(group_map, dict):
+        raise PlanError("microseg_group_map: %r must be a dict of inventory group -> cluster role(s)" % (group_map,))
+    checked = {}
+    for group, roles in group_map.items():
+        if not isinstance(group, str) or not group:
+            raise PlanError("microseg_group_map: group %r must be a group name" % (group,))
+        roles = [] if roles in (None, "") else [roles] if isinstance(roles, str) else roles
+        if not isinstance(roles, (list, tuple)):
+            raise PlanError("microseg_group_map[%s]: %r must be a role or a list of roles" % (group, roles))
+        for role in roles:
+            if role not in catalog.ROLES:
+                raise PlanError("microseg_group_map[%s]: %r is not a cluster role; allowed: %s"
+                                % (group, role, ", ".join(catalog.ROLES)))
+        checked[group] = list(roles)
+    return checked
+
+
+def roles_of(group_names, group_map=None):
+    """The cluster roles of a host that is in these groups (group_names, parents included)."""
+    names = set(group_names or ())
+    group_map = check_group_map(group_map)
+    roles = set()
+    for layout in catalog.INSTALLER_LAYOUTS:
+        if layout.within and layout.within not in names:
+            continue
+        roles.update(role for group, role in layout.groups.items() if group in names and group not in group_map)
+    for group, mapped in group_map.items():
+        if group in names:
+            roles.update(mapped)
+    return roles
+
+
+def groups_of_hosts(groups):
+    """{host: [group, ...]} from Ansible's `groups` ({group: [host, ...]})."""
+    found = {}
+    for group, members in groups.items():
+        for host in members or []:
+            found.setdefault(host, []).append(group)
+    return found
+
+
+def role_groups_hint(group_map=None):
+    """The group names that give a role, for messages that say how to give a host one."""
+    names = [group for layout in catalog.INSTALLER_LAYOUTS for group in layout.groups
+             if not layout.within] + ["server/agent under k3s_cluster"]
+    return ", ".join(names + sorted(group for group, roles in (group_map or {}).items() if roles))

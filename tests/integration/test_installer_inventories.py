@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/plan.yml, offline, on the inventories the common installers leave (kubespray, its
+older group names, k3s-ansible, rke2-ansible) and on custom group names: roles and peer
+addresses are right with no extra variable, and what cannot be known is said."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORIES = Path(__file__).resolve().parent / "inventories"
+POLICY = '{"microseg_mode": "host", "microseg_state": "block"}'
+
+
+def plan(inventory, tmp_path, *extra):
+    """(stdout, {node: plan}) of plan.yml on this inventory."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    binary = str(Path(sys.executable).parent / "ansible-playbook")
+    proc = subprocess.run([binary, "-i", str(INVENTORIES / inventory), str(ROOT / "playbooks" / "plan.yml"),
+                           "-e", POLICY, "-e", "microseg_plan_dir=%s" % tmp_path] + list(extra),
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc.stdout, dict((path.stem, json.loads(path.read_text())) for path in tmp_path.glob("*.json"))
+
+
+def addresses(result, set_name):
+    return result["sets"].get(set_name, {}).get("ipv4", [])
+
+
+def admits(result, proto, port):
+    return [rule["from"] for rule in result["rules"] if rule["phase"] == "whitelist" and rule["proto"] == proto
+            and any(text == str(port) or (text.partition("-")[0] <= str(port) and "-" in text) for text in rule["ports"])]
+
+
+def test_kubespray_roles_and_the_cluster_network_addresses_not_the_public_ones(tmp_path):
+    _out, plans = plan("kubespray.ini", tmp_path)
+    assert plans["node1"]["roles"] == ["etcd", "kube_control_plane"]
+    assert plans["node3"]["roles"] == ["etcd", "kube_node"]
+    assert plans["node4"]["roles"] == ["kube_node"]
+    assert plans["node1"]["addresses"] == ["10.3.0.1"] and plans["node1"]["address_origin"] == "ip"
+    assert plans["node5"]["addresses"] == ["10.3.0.5", "198.51.100.5"]
+    assert plans["node5"]["address_origin"] == "ip and access_ip"
+    text = json.dumps(plans)
+    assert "203.0.113." not in text                       # the connection addresses are never peers
+    # etcd and control planes by their cluster addresses: node1 (10.3.0.1), node2 and node3 (10.3.0.2/31)
+    assert addresses(plans["node4"], "control_plane") == ["10.3.0.1/32", "10.3.0.2/31"]
+    assert admits(plans["node1"], "tcp", 2379) == [["control_plane"]]
+    assert not [line for line in plans["node4"]["warnings"] if "no cluster role" in line]
+
+
+def test_older_kubespray_group_names(tmp_path):
+    _out, plans = plan("kubespray-old.ini", tmp_path)
+    assert plans["node1"]["roles"] == ["etcd", "kube_control_plane"]
+    assert plans["node2"]["roles"] == plans["node3"]["roles"] == ["kube_node"]
+    assert plans["node2"]["addresses"] == ["10.5.0.2"]
+
+
+def test_k3s_ansible_servers_and_agents_named_by_address(tmp_path):
+    _out, plans = plan("k3s-ansible.yml", tmp_path)
+    assert plans["192.0.2.11"]["roles"] == ["etcd", "kube_control_plane"]
+    assert plans["192.0.2.12"]["roles"] == plans["192.0.2.13"]["roles"] == ["kube_node"]
+    assert plans["192.0.2.12"]["address_origin"] == "inventory_hostname"
+    assert admits(plans["192.0.2.12"], "tcp", 10250) == [["control_plane", "self"]]
+    assert not plans["192.0.2.11"]["passthrough"]
+
+
+def test_rke2_ansible_servers_and_agents(tmp_path):
+    _out, plans = plan("rke2-ansible.yml", tmp_path)
+    assert plans["server0"]["roles"] == ["etcd", "kube_control_plane"]
+    assert plans["agent0"]["roles"] == ["kube_node"]
+
+
+def test_custom_groups_need_the_map_and_a_host_in_no_cluster_group_is_named(tmp_path):
+    out, plans = plan("custom-groups.yml", tmp_path)
+    assert plans["m1"]["roles"] == plans["w1"]["roles"] == []
+    # `server` means k3s only inside k3s_cluster: this web server is no control plane
+    assert plans["web1"]["roles"] == []
+    warning = [line for line in plans["m1"]["warnings"] if "no cluster role" in line]
+    assert warning and "m1 has no cluster role" in warning[0] and "microseg_group_map" in warning[0], plans["m1"]
+    assert "m1 has no cluster role" in out
+
+    mapped_dir = tmp_path / "mapped"
+    mapped_dir.mkdir()
+    _out, plans = plan("custom-groups.yml", mapped_dir,
+                       "-e", '{"microseg_group_map": {"masters": "kube_control_plane", "workers": ["kube_node"]}}')
+    assert plans["m1"]["roles"] == ["etcd", "kube_control_plane"] and plans["w1"]["roles"] == ["kube_node"]
+    assert plans["web1"]["roles"] == []
+    assert addresses(plans["w1"], "control_plane") == ["192.0.2.41/32"] or "192.0.2.41" in json.dumps(
+        plans["w1"]["sets"]["control_plane"])
+
+
+@pytest.mark.parametrize("group_map, named", [
+    ('{"microseg_group_map": {"masters": "control-plane"}}', "'control-plane' is not a cluster role"),
+    ('{"microseg_group_map": ["masters"]}', "microseg_group_map"),
+])
+def test_a_bad_group_map_is_refused_naming_the_value(tmp_path, group_map, named):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    binary = str(Path(sys.executable).parent / "ansible-playbook")
+    proc = subprocess.run([binary, "-i", str(INVENTORIES / "custom-groups.yml"), str(ROOT / "playbooks" / "plan.yml"),
+                           "-e", POLICY, "-e", group_map], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode != 0 and named in proc.stdout, proc.stdout[-3000:]
