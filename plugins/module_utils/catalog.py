@@ -96,14 +96,17 @@ SRC_WEAVE = "https://github.com/weaveworks/weave/blob/master/site/faq.md#ports"
 
 # restricted_by: a policy variable (without "microseg_") whose sources, when the user sets them,
 # replace the row's "any" (the cluster's nodes, the node itself and the pod network are added).
-Entry = namedtuple("Entry", "id feature proto port port_key peers why source families icmp_type restricted_by")
-Entry.__new__.__defaults__ = (None, None, None)  # families (None = the protocol's), icmp_type, restricted_by
+# extended_by: a policy variable whose sources are added to the row's peers (peers outside the
+# inventory, like BGP routers).
+Entry = namedtuple("Entry", "id feature proto port port_key peers why source families icmp_type restricted_by "
+                            "extended_by")
+Entry.__new__.__defaults__ = (None, None, None, None)  # families (None: the protocol's), icmp_type, restricted_by, extended_by
 
 
 def _row(entry_id, feature, proto, port, port_key, peers, why, source, families=None, icmp_type=None,
-         restricted_by=None):
+         restricted_by=None, extended_by=None):
     return Entry(entry_id, feature, proto, port, port_key, tuple(peers), why, source, families, icmp_type,
-                 restricted_by)
+                 restricted_by, extended_by)
 
 
 # fmt: off
@@ -164,7 +167,7 @@ ENTRIES = (
 
     # Calico.
     _row("calico_bgp", "calico_bgp", "tcp", 179, "calico_bgp", [PEER_CLUSTER],
-         "Calico BGP (bird) between nodes and route reflectors", SRC_CALICO),
+         "Calico BGP (bird) between nodes and route reflectors", SRC_CALICO, extended_by="bgp_peers"),
     _row("calico_ipip", "calico_ipip", "ipip", None, None, [PEER_CLUSTER],
          "Calico IPIP encapsulation (IP protocol 4)", SRC_CALICO),
     _row("calico_vxlan", "calico_vxlan", "udp", 4789, "calico_vxlan", [PEER_CLUSTER],

@@ -69,10 +69,17 @@ def catalog_flows(node, policy, sets):
         peers = [sets.peer(peer) for peer in entry.peers]
         if entry.restricted_by and policy[entry.restricted_by]:
             peers = restricted_peers(entry, node, policy, sets)
+        if entry.extended_by and policy[entry.extended_by]:
+            peers.append(sets.user_sources(policy[entry.extended_by], var(entry.extended_by), entry.extended_by))
         sources = _sources(peers)
         families = set(entry.families or catalog.PROTOCOLS[entry.proto][1])
         icmp_types = (entry.icmp_type,) if entry.icmp_type is not None else ()
         flows.append(_flow("whitelist", "accept", entry.proto, ports, sources, families, [why], icmp_types))
+    for variable in sorted(set(entry.extended_by for entry in catalog.ENTRIES if entry.extended_by)):
+        rows = [entry.id for entry in catalog.ENTRIES if entry.extended_by == variable]
+        if policy[variable] and not any(entry.id in rows for entry in catalog.entries_for(features)):
+            sets.warn("%s is set, but this node runs none of %s: nothing is admitted from it here"
+                      % (var(variable), ", ".join(rows)))
     return flows, notes
 
 

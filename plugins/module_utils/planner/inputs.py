@@ -43,6 +43,7 @@ DEFAULT_POLICY = {
     "blacklist": [],
     "nodeport": True,
     "apiserver_from": [],
+    "bgp_peers": [],
     "blacklist_state": "block",
     "allow_missing_peers": False,
 }
@@ -108,7 +109,7 @@ def normalise_policy(policy):
         result[key] = [parse_network(item, "%s[%d]" % (var(key), index)) for index, item in enumerate(items)]
     if result["scope"] == "cidr" and not result["trusted_cidrs"]:
         raise PlanError("%s: 'cidr' needs at least one CIDR in %s" % (var("scope"), var("trusted_cidrs")))
-    for key in ("whitelist", "blacklist", "apiserver_from"):
+    for key in ("whitelist", "blacklist", "apiserver_from", "bgp_peers"):
         result[key] = as_list(result[key], var(key))
     return result
 
