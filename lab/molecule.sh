@@ -12,11 +12,15 @@ for scenario in "$@"; do
     if [ "$rc" -ne 0 ]; then
         echo
         echo "== molecule scenario $scenario failed (rc $rc); its failed tasks (whole log: $log):"
-        # the last TASK header before each fatal:/failed: line, each cut to 600 characters
+        # the last TASK header before each fatal:/failed: line, and the failure (molecule wraps
+        # it over several lines): joined again, cut to 1200 characters
         sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
-            /TASK \[/ { task = $0; sub(/^[^T]*TASK \[/, "TASK [", task) }
-            /(fatal|failed): \[/ { line = $0; sub(/^[^a-z]*/, "", line)
-                                   print task; print "  " substr(line, 1, 600) }' | tail -n 24
+            function flush() { if (failure != "") { print task; print "  " substr(failure, 1, 1200); failure = "" } }
+            { line = $0; sub(/^ *[^ a-zA-Z]* ?/, "", line) }
+            /TASK \[/ { flush(); task = line; sub(/^.*TASK \[/, "TASK [", task); next }
+            /(fatal|failed): \[/ { flush(); failure = line; more = 12; next }
+            more > 0 { more--; if (line ~ /^(PLAY|TASK|ok:|changed:|skipping:)/) more = 0; else failure = failure " " line }
+            END { flush() }' | tail -n 24
         exit "$rc"
     fi
 done
