@@ -45,7 +45,9 @@ def baseline_rules(plan):
             version = "ipv4" if family == "ipv4" else "ipv6"
             sources = [None] if not rule["from"] else [
                 cidr for name in rule["from"] for cidr in plan["sets"][name][family]]
-            for source in sources:
+            destinations = [None] if not rule.get("to") else [
+                cidr for name in rule["to"] for cidr in plan["sets"][name][family]]
+            for source, destination in [(s, d) for s in sources for d in destinations]:
                 for port in rule["ports"] or [None]:
                     for icmp_type in rule["icmp_types"] or [None]:
                         item = {"ip_version": version, "jump": JUMPS[rule["action"]]}
@@ -56,6 +58,8 @@ def baseline_rules(plan):
                             item["icmp_type"] = str(icmp_type)
                         if source is not None:
                             item["source"] = str(ipaddress.ip_network(source))
+                        if destination is not None:
+                            item["destination"] = str(ipaddress.ip_network(destination))
                         if port is not None:
                             item["destination_port"] = port.replace("-", ":")
                         items.append(item)

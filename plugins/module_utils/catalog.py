@@ -20,6 +20,7 @@ PEER_CLUSTER = "cluster_nodes"          # every Kubernetes node
 PEER_SWARM = "swarm_nodes"              # every swarm node
 PEER_SWARM_MANAGERS = "swarm_managers"  # swarm managers
 PEER_MANAGEMENT = "management"          # microseg_management_cidrs + the Ansible controller
+PEER_POD_NETWORK = "pod_network"        # the pod CIDRs: pods reaching the host (scope port: any source)
 
 # Peer classes made of cluster nodes: these follow microseg_scope (node_ip / cidr / port).
 NODE_PEER_ROLES = {
@@ -28,7 +29,14 @@ NODE_PEER_ROLES = {
     PEER_SWARM: ("swarm_manager", "swarm_worker"),
     PEER_SWARM_MANAGERS: ("swarm_manager",),
 }
-PEER_CLASSES = (PEER_ANY, PEER_SELF, PEER_MANAGEMENT) + tuple(sorted(NODE_PEER_ROLES))
+PEER_CLASSES = (PEER_ANY, PEER_SELF, PEER_MANAGEMENT, PEER_POD_NETWORK) + tuple(sorted(NODE_PEER_ROLES))
+
+# Where a row's packets go when it is not to every address of the node: local addresses that are
+# not the node's own (kube-proxy IPVS puts every ClusterIP on kube-ipvs0; NodeLocal DNSCache its
+# link-local address on the nodelocaldns device). The planner turns each into a named address set.
+DEST_SERVICE_NETWORK = "service_network"     # the Service CIDR(s)
+DEST_NODELOCAL_DNS = "nodelocal_dns"         # NodeLocal DNSCache's listen addresses
+DESTINATIONS = (DEST_SERVICE_NETWORK, DEST_NODELOCAL_DNS)
 
 # Cluster roles, the inventory group each is read from, and the features each turns on.
 ROLE_GROUPS = {
@@ -39,7 +47,8 @@ ROLE_GROUPS = {
     "swarm_worker": "swarm_workers",
 }
 ROLE_FEATURES = {
-    "kube_control_plane": ("k8s_control_plane", "kubelet"),
+    # kube-proxy runs on control planes too (a DaemonSet that tolerates their taint): NodePorts.
+    "kube_control_plane": ("k8s_control_plane", "kubelet", "k8s_nodeport"),
     "kube_node": ("kubelet", "k8s_nodeport"),
     "etcd": ("etcd",),
     "swarm_manager": ("swarm_manager", "swarm_node"),
@@ -84,6 +93,9 @@ PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in 
 
 SRC_K8S = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
 SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (healthzBindAddress)"
+SRC_METRICS = "https://github.com/kubernetes-sigs/metrics-server#requirements (kubelet 10250 from metrics-server)"
+SRC_NODELOCAL = "https://kubernetes.io/docs/tasks/administer-cluster/nodelocaldns/"
+SRC_IPVS = "https://kubernetes.io/docs/reference/networking/virtual-ips/#proxy-mode-ipvs"
 SRC_SWARM = "https://docs.docker.com/engine/swarm/swarm-tutorial/#open-protocols-and-ports-between-the-hosts"
 SRC_OVERLAY = "https://docs.docker.com/engine/network/drivers/overlay/"
 SRC_DOCKER_TLS = "https://docs.docker.com/engine/security/protect-access/"
@@ -98,15 +110,17 @@ SRC_WEAVE = "https://github.com/weaveworks/weave/blob/master/site/faq.md#ports"
 # replace the row's "any" (the cluster's nodes, the node itself and the pod network are added).
 # extended_by: a policy variable whose sources are added to the row's peers (peers outside the
 # inventory, like BGP routers).
+# to: one of DESTINATIONS when the row admits packets to those addresses only (None: any).
 Entry = namedtuple("Entry", "id feature proto port port_key peers why source families icmp_type restricted_by "
-                            "extended_by")
-Entry.__new__.__defaults__ = (None, None, None, None)  # families (None: the protocol's), icmp_type, restricted_by, extended_by
+                            "extended_by to")
+# families (None: the protocol's), icmp_type, restricted_by, extended_by, to
+Entry.__new__.__defaults__ = (None, None, None, None, None)
 
 
 def _row(entry_id, feature, proto, port, port_key, peers, why, source, families=None, icmp_type=None,
-         restricted_by=None, extended_by=None):
+         restricted_by=None, extended_by=None, to=None):
     return Entry(entry_id, feature, proto, port, port_key, tuple(peers), why, source, families, icmp_type,
-                 restricted_by, extended_by)
+                 restricted_by, extended_by, to)
 
 
 # fmt: off
@@ -122,12 +136,20 @@ ENTRIES = (
          "etcd client API, used by kube-apiserver (--listen-client-urls)", SRC_K8S),
     _row("etcd_peer", "etcd", "tcp", 2380, "etcd_peer", [PEER_CONTROL_PLANE],
          "etcd peer traffic between members (--listen-peer-urls)", SRC_K8S),
-    _row("kubelet_api", "kubelet", "tcp", 10250, "kubelet", [PEER_SELF, PEER_CONTROL_PLANE],
-         "kubelet API (KubeletConfiguration port)", SRC_K8S),
+    _row("kubelet_api", "kubelet", "tcp", 10250, "kubelet", [PEER_SELF, PEER_CLUSTER, PEER_POD_NETWORK],
+         "kubelet API (KubeletConfiguration port): the API server, and metrics-server or Prometheus in pods "
+         "on any node", SRC_METRICS),
     _row("k8s_nodeport_tcp", "k8s_nodeport", "tcp", "30000-32767", "nodeport_range", [PEER_ANY],
          "NodePort Services (apiserver --service-node-port-range)", SRC_K8S),
     _row("k8s_nodeport_udp", "k8s_nodeport", "udp", "30000-32767", "nodeport_range", [PEER_ANY],
          "NodePort Services over UDP (apiserver --service-node-port-range)", SRC_K8S),
+    _row("k8s_service_ipvs", "kube_proxy_ipvs", "all", None, None, [PEER_POD_NETWORK, PEER_CLUSTER],
+         "Services in kube-proxy IPVS mode: every ClusterIP is a local address (kube-ipvs0), so traffic to "
+         "a Service crosses INPUT before IPVS forwards it", SRC_IPVS, to=DEST_SERVICE_NETWORK),
+    _row("nodelocal_dns_udp", "nodelocal_dns", "udp", 53, "nodelocal_dns", [PEER_POD_NETWORK],
+         "NodeLocal DNSCache: pods ask the cache on their own node", SRC_NODELOCAL, to=DEST_NODELOCAL_DNS),
+    _row("nodelocal_dns_tcp", "nodelocal_dns", "tcp", 53, "nodelocal_dns", [PEER_POD_NETWORK],
+         "NodeLocal DNSCache over TCP (large answers)", SRC_NODELOCAL, to=DEST_NODELOCAL_DNS),
     _row("kube_proxy_healthz", "kube_proxy_healthz", "tcp", 10256, "kube_proxy_healthz", [PEER_ANY],
          "kube-proxy health check for load balancers (healthzBindAddress)", SRC_KUBE_PROXY),
 

@@ -26,6 +26,11 @@ description:
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and
     VXLAN modes, C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDR."
   - kube-proxy's mode (iptables, ipvs via C(kube-ipvs0), nftables via the C(kube-proxy) nft table).
+  - "The cluster's networks: the Service CIDR from kube-apiserver or kube-controller-manager
+    C(--service-cluster-ip-range) (k3s C(--service-cidr)), the pod CIDR from
+    kube-controller-manager or kube-proxy C(--cluster-cidr) (k3s C(--cluster-cidr)) and the CNI;
+    NodeLocal DNSCache from the addresses on its C(nodelocaldns) device; in IPVS mode the ClusterIPs
+    on C(kube-ipvs0) (a partial stand-in when no host shows the Service CIDR)."
   - Every value says where it was read. A file that cannot be read or parsed gives a warning
     naming it; the module still returns every other fact.
 options: {}
@@ -84,9 +89,16 @@ ansible_facts:
           description: C(mode) (iptables, ipvs, nftables or null) and C(source).
           type: dict
           returned: always
+        services:
+          description:
+            - C(features) (C(kube_proxy_ipvs), C(nodelocal_dns)), C(nodelocal_dns) (the addresses on
+              the C(nodelocaldns) device), C(cluster_ips) (the addresses on C(kube-ipvs0)), C(notes).
+          type: dict
+          returned: always
         derived:
           description:
-            - For the planner. C(roles), C(features), C(ports), C(port_origins), C(pod_cidrs), C(notes).
+            - For the planner. C(roles), C(features), C(ports), C(port_origins), C(pod_cidrs),
+              C(service_cidrs), C(nodelocal_dns), C(cluster_ips), C(network_origins), C(notes).
           type: dict
           returned: always
         problems:

@@ -42,10 +42,11 @@ def test_control_plane_admits_exactly_the_cluster_ports_and_management(plans):
     assert cp1["policy"] == {"mode": "host", "state": "block", "scope": "node_ip"}
     admitted = sorted((r["proto"], r["ports"], r["from"]) for r in cp1["rules"] if r["phase"] == "whitelist")
     assert admitted == [
-        ("tcp", ["10250"], ["control_plane", "self"]),
+        ("tcp", ["10250"], ["cluster_nodes", "pod_network", "self"]),
         ("tcp", ["10257", "10259"], ["self"]),
         ("tcp", ["2379-2380"], ["control_plane"]),
-        ("tcp", ["6443"], []),
+        ("tcp", ["6443", "30000-32767"], []),
+        ("udp", ["30000-32767"], []),
         ("udp", ["8472"], ["cluster_nodes"]),
     ]
     management = [r for r in cp1["rules"] if r["phase"] == "management"]

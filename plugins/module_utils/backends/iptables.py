@@ -137,10 +137,13 @@ def render_rules(plan, family):
             continue
         comment = _comment([why["id"] for why in rule["why"]])
         sources = [["-m", "set", "--match-set", set_name(name, family), "src"] for name in rule["from"]] or [[]]
+        destination = [part for name in rule.get("to") or () for part in
+                       ("-m", "set", "--match-set", set_name(name, family), "dst")]
         for matches in _match_options(rule, family):
             for source in sources:
                 for extra, target in _endings(rule["action"], rule["phase"]):
-                    lines.append(" ".join(part for part in (" ".join(matches + source), extra, comment, target) if part))
+                    lines.append(" ".join(part for part in (" ".join(matches + source + destination), extra, comment,
+                                                            target) if part))
     if not plan["passthrough"] and plan["default"] != "return":
         comment = _comment(["%s everything else" % plan["policy"]["state"]])
         for extra, target in _endings(plan["default"], "default"):

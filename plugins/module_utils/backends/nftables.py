@@ -29,7 +29,7 @@ FAMILY = "inet"
 CHAIN = "input"
 PRIORITY = "filter + 10"
 SET_SUFFIX = {"ipv4": "_v4", "ipv6": "_v6"}
-ADDRESS_MATCH = {"ipv4": "ip saddr", "ipv6": "ip6 saddr"}
+NFT_FAMILY = {"ipv4": "ip", "ipv6": "ip6"}
 SET_TYPE = {"ipv4": "ipv4_addr", "ipv6": "ipv6_addr"}
 ICMP_NAMES = {
     "icmp": {3: "destination-unreachable", 8: "echo-request", 11: "time-exceeded", 12: "parameter-problem"},
@@ -63,6 +63,13 @@ def _protocol(rule):
     if proto in (None, "all"):
         return ""
     return "meta l4proto %s" % (NUMBERED.get(proto) or proto)
+
+
+def _address_match(family, direction, name):
+    """'ip saddr @pod_network_v4' (direction saddr/daddr); '' without a set."""
+    if name is None:
+        return ""
+    return "%s %s @%s" % (NFT_FAMILY[family], direction, set_name(name, family))
 
 
 def _dnat_heads(rule):
@@ -112,9 +119,11 @@ def render_rules(plan):
         else:
             protocol = _protocol(rule)
             families = [family for family in ("ipv4", "ipv6") if family in rule["families"]]
-            if rule["from"]:
-                heads = [" ".join(part for part in (protocol, "%s @%s" % (ADDRESS_MATCH[family], set_name(name, family)))
-                                  if part) for family in families for name in rule["from"]]
+            if rule["from"] or rule.get("to"):
+                heads = [" ".join(part for part in (protocol, _address_match(family, "saddr", source),
+                                                    _address_match(family, "daddr", destination)) if part)
+                         for family in families for source in rule["from"] or [None]
+                         for destination in rule.get("to") or [None]]
             elif families == ["ipv4", "ipv6"] or rule["icmp_types"] or rule["proto"] in ("icmp", "icmpv6"):
                 heads = [protocol]                       # icmp/icmpv6 imply their family (nft drops the nfproto)
             elif families:

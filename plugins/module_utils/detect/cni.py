@@ -66,7 +66,8 @@ def cni_kind(config_name, first_type, flannel_seen):
 
 
 def parse_links(text):
-    """`ip -details -json link show` -> [{"name", "kind", "port", "vni"}]."""
+    """`ip -details -json address show` (or `link show`) -> [{"name", "kind", "port", "vni", "addresses"}],
+    addresses as "ADDRESS/PREFIX"."""
     links = []
     for link in json.loads(text or "[]"):
         info = link.get("linkinfo") or {}
@@ -76,8 +77,33 @@ def parse_links(text):
             "kind": info.get("info_kind"),
             "port": data.get("port"),
             "vni": data.get("id"),
+            "addresses": ["%s/%s" % (item["local"], item.get("prefixlen", 128 if ":" in item["local"] else 32))
+                          for item in link.get("addr_info") or [] if item.get("local")],
         })
     return links
+
+
+# Devices kube-proxy and NodeLocal DNSCache put local addresses on that are not the node's own.
+IPVS_DEVICE = "kube-ipvs0"
+NODELOCAL_DNS_DEVICE = "nodelocaldns"
+
+
+def service_facts(links, kube_proxy_mode):
+    """kube-proxy IPVS and NodeLocal DNSCache as the node's devices show them -> features, the
+    NodeLocal DNSCache addresses and the ClusterIPs now on kube-ipvs0 (each /32 or /128)."""
+    by_name = _links_by_name(links)
+    features, notes = [], []
+    nodelocal = by_name.get(NODELOCAL_DNS_DEVICE)
+    nodelocal_addresses = [address.split("/")[0] for address in (nodelocal or {}).get("addresses") or []]
+    if nodelocal is not None:
+        features.append("nodelocal_dns")
+        if not nodelocal_addresses:
+            notes.append("nodelocal_dns: device %s has no address; set microseg_nodelocal_dns_addresses"
+                         % NODELOCAL_DNS_DEVICE)
+    cluster_ips = [address.split("/")[0] for address in (by_name.get(IPVS_DEVICE) or {}).get("addresses") or []]
+    if kube_proxy_mode == "ipvs":
+        features.append("kube_proxy_ipvs")
+    return {"features": features, "nodelocal_dns": nodelocal_addresses, "cluster_ips": cluster_ips, "notes": notes}
 
 
 def _links_by_name(links):

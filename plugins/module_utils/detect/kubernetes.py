@@ -22,8 +22,16 @@ COMPONENT_PORTS = {
     "kube-controller-manager": {"controller_manager": "--secure-port"},
     "kubelet": {"kubelet": "--port"},
 }
+# component -> {cluster network: the flag that sets it} (Service CIDR, pod CIDR; comma-separated
+# when dual-stack)
+COMPONENT_NETWORKS = {
+    "kube-apiserver": {"service_cidrs": "--service-cluster-ip-range"},
+    "kube-controller-manager": {"service_cidrs": "--service-cluster-ip-range", "pod_cidrs": "--cluster-cidr"},
+    "kube-proxy": {"pod_cidrs": "--cluster-cidr"},
+}
 # k3s embeds the control plane in one process: `k3s server` (control plane + kubelet), `k3s agent`.
 K3S_PORTS = {"apiserver": "--https-listen-port", "nodeport_range": "--service-node-port-range"}
+K3S_NETWORKS = {"service_cidrs": "--service-cidr", "pod_cidrs": "--cluster-cidr"}
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 
@@ -110,6 +118,15 @@ class KubernetesFacts(object):
         self.origins = {}        # port setting -> where the value came from
         self.kubelet_config = None
         self.k3s = None
+        self.networks = {}       # cluster network -> [CIDR]
+        self.network_origins = {}
+
+    def _set_networks(self, table, flags, where):
+        for key, flag in table.items():
+            value = flags.get(flag, "").strip()
+            if value and key not in self.networks:
+                self.networks[key] = [item.strip() for item in value.split(",") if item.strip()]
+                self.network_origins[key] = "%s %s" % (where, flag)
 
     def _set_ports(self, table, flags, where):
         for key, flag in table.items():
@@ -127,6 +144,7 @@ class KubernetesFacts(object):
         if component in COMPONENT_PORTS:
             self.components.setdefault(component, path)
             self._set_ports(COMPONENT_PORTS[component], flags, path)
+        self._set_networks(COMPONENT_NETWORKS.get(component, {}), flags, path)
         return component
 
     def add_process(self, pid, argv):
@@ -147,6 +165,7 @@ class KubernetesFacts(object):
                 if "--cluster-init" in flags or "--server" in flags:
                     self.components.setdefault("etcd", where)
                 self._set_ports(K3S_PORTS, flags, where)
+                self._set_networks(K3S_NETWORKS, flags, where)
             else:
                 self.k3s = self.k3s or "agent"
                 self.components.setdefault("kubelet", where)
@@ -158,6 +177,7 @@ class KubernetesFacts(object):
         flags = flags_from_args(argv[1:])
         if name in COMPONENT_PORTS and not seen_in_manifest:
             self._set_ports(COMPONENT_PORTS[name], flags, where)
+        self._set_networks(COMPONENT_NETWORKS.get(name, {}), flags, where)
         if name == "kubelet" and flags.get("--config"):
             self.kubelet_config = flags["--config"]
         return name
@@ -186,4 +206,6 @@ class KubernetesFacts(object):
             "k3s": self.k3s,
             "ports": dict(sorted(self.ports.items())),
             "port_origins": dict(sorted(self.origins.items())),
+            "networks": dict(sorted(self.networks.items())),
+            "network_origins": dict(sorted(self.network_origins.items())),
         }

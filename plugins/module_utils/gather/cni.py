@@ -99,11 +99,11 @@ def gather(module, outputs=None):
     processes = reader.processes()
     kubernetes = read_kubernetes(reader, params, processes)
 
-    links_text = reader.run("ip", ["-details", "-json", "link", "show"], "network devices")
+    links_text = reader.run("ip", ["-details", "-json", "address", "show"], "network devices and their addresses")
     try:
         links = detect_cni.parse_links(links_text) if links_text else []
     except ValueError as error:
-        reader.problem("ip -details -json link show: unreadable output (%s)" % error)
+        reader.problem("ip -details -json address show: unreadable output (%s)" % error)
         links = []
 
     subnet_text = reader.read_text(params["flannel_subnet_env"])
@@ -140,6 +140,32 @@ def gather(module, outputs=None):
     origins = dict(kubernetes["port_origins"])
     origins.update(derived["port_origins"])
     derived.update(ports=ports, port_origins=origins)
+    services = detect_cni.service_facts(links, mode)
+    add_networks(derived, kubernetes, services)
     return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico,
-            "kube_proxy": {"mode": mode, "source": mode_source}, "derived": derived,
+            "kube_proxy": {"mode": mode, "source": mode_source}, "services": services, "derived": derived,
             "problems": reader.problems}
+
+
+def add_networks(derived, kubernetes, services):
+    """The pod and Service networks and NodeLocal DNSCache's addresses, with their origins, into
+    the planner's part: the components' flags first (--cluster-cidr, --service-cluster-ip-range),
+    then what the CNI shows (pod CIDRs). The ClusterIPs on kube-ipvs0 go in `cluster_ips`: the
+    planner falls back on them when no host shows the Service CIDR."""
+    origins = {}
+    pod_cidrs = list(kubernetes["networks"].get("pod_cidrs") or [])
+    if pod_cidrs:
+        origins["pod_cidrs"] = kubernetes["network_origins"]["pod_cidrs"]
+    for cidr in derived["pod_cidrs"]:
+        if cidr not in pod_cidrs:
+            pod_cidrs.append(cidr)
+            origins.setdefault("pod_cidrs", "the CNI's configuration")
+    service_cidrs = list(kubernetes["networks"].get("service_cidrs") or [])
+    if service_cidrs:
+        origins["service_cidrs"] = kubernetes["network_origins"]["service_cidrs"]
+    if services["nodelocal_dns"]:
+        origins["nodelocal_dns"] = "device %s" % detect_cni.NODELOCAL_DNS_DEVICE
+    derived["features"] = sorted(set(derived["features"]) | set(services["features"]))
+    derived["notes"].extend(services["notes"])
+    derived.update(pod_cidrs=pod_cidrs, service_cidrs=service_cidrs, nodelocal_dns=list(services["nodelocal_dns"]),
+                   cluster_ips=list(services["cluster_ips"]), network_origins=origins)

@@ -26,7 +26,8 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports im
 )
 
 
-def _flow(phase, action, proto, ports, sources, families, why, icmp_types=None, match=None):
+def _flow(phase, action, proto, ports, sources, families, why, icmp_types=None, match=None, destinations=()):
+    """destinations: set names the packet must be addressed to (empty: any address of the node)."""
     return {
         "phase": phase,
         "action": action,
@@ -35,6 +36,7 @@ def _flow(phase, action, proto, ports, sources, families, why, icmp_types=None, 
         "ports": ports,
         "icmp_types": tuple(icmp_types or ()),
         "sources": sources,
+        "destinations": tuple(destinations),
         "families": set(families),
         "why": list(why),
     }
@@ -74,13 +76,29 @@ def catalog_flows(node, policy, sets):
         sources = _sources(peers)
         families = set(entry.families or catalog.PROTOCOLS[entry.proto][1])
         icmp_types = (entry.icmp_type,) if entry.icmp_type is not None else ()
-        flows.append(_flow("whitelist", "accept", entry.proto, ports, sources, families, [why], icmp_types))
+        destinations = (sets.destination(entry.to),) if entry.to else ()
+        flows.append(_flow("whitelist", "accept", entry.proto, ports, sources, families, [why], icmp_types,
+                           destinations=destinations))
+    if policy["trust_pod_network"]:
+        flows.append(trusted_pod_network_flow(sets))
     for variable in sorted(set(entry.extended_by for entry in catalog.ENTRIES if entry.extended_by)):
         rows = [entry.id for entry in catalog.ENTRIES if entry.extended_by == variable]
         if policy[variable] and not any(entry.id in rows for entry in catalog.entries_for(features)):
             sets.warn("%s is set, but this node runs none of %s: nothing is admitted from it here"
                       % (var(variable), ", ".join(rows)))
     return flows, notes
+
+
+TRUST_POD_NETWORK_WHY = {"id": "trust_pod_network", "source": var("trust_pod_network"),
+                         "text": "microseg_trust_pod_network: the pod network is trusted on every port "
+                                 "(as k3s advises firewalld and ufw users)"}
+
+
+def trusted_pod_network_flow(sets):
+    """microseg_trust_pod_network: every packet from the pod CIDRs (whatever the scope: the user
+    trusts those networks, not any source). Not a guard in service mode: it trusts, it guards nothing."""
+    return _flow("whitelist", "accept", "all", None, _sources([sets.pod_network()]), FAMILIES,
+                 [dict(TRUST_POD_NETWORK_WHY)])
 
 
 def restricted_peers(entry, node, policy, sets):
@@ -95,8 +113,6 @@ def restricted_peers(entry, node, policy, sets):
                   "add nodes outside the inventory to %s" % (variable, entry.id, variable, variable))
     else:
         cluster = sets.peer(catalog.PEER_CLUSTER)
-    if not node["pod_cidrs"]:
-        sets.warn("pod network unknown: pods reach %s only if their sources are in %s" % (entry.id, variable))
     clients = sets.user_sources(policy[entry.restricted_by], variable, entry.restricted_by.replace("_from", "_clients"))
     return [clients, sets.peer(catalog.PEER_SELF), cluster, sets.pod_network()]
 
@@ -252,7 +268,9 @@ def guard_flows(whitelist, action):
     """Service mode: a port (or portless protocol) with whitelist entries admits only them."""
     guarded = {}
     for flow in whitelist:
-        key = (flow["proto"], flow["icmp_types"])
+        if flow["proto"] == "all" and flow["ports"] is None:
+            continue      # the pod network trusted, Services in IPVS mode: no port or protocol to guard
+        key = (flow["proto"], flow["icmp_types"], flow["destinations"])
         entry = guarded.setdefault(key, {"ports": [], "whole": False, "families": set(), "why": []})
         if flow["ports"] is None:
             entry["whole"] = True
@@ -260,11 +278,12 @@ def guard_flows(whitelist, action):
             entry["ports"].extend(flow["ports"])
         entry["families"] |= _proto_families(flow["proto"]) if flow["proto"] else set(FAMILIES)
     flows = []
-    for (proto, icmp_types), entry in guarded.items():
+    for (proto, icmp_types, destinations), entry in guarded.items():
         ports = None if entry["whole"] else merge_ranges(entry["ports"])
         why = [{"id": "service_mode_guard", "text": "service mode: other sources on these ports get the state's action",
                 "source": "microseg_mode: service"}]
-        flows.append(_flow("guard", action, proto, ports, ANY, entry["families"], why, icmp_types))
+        flows.append(_flow("guard", action, proto, ports, ANY, entry["families"], why, icmp_types,
+                           destinations=destinations))
     return flows
 
 
@@ -274,7 +293,7 @@ def merge_flows(flows):
     order = []
     for flow in flows:
         key = (flow["phase"], flow["action"], flow["match"], flow["proto"], flow["icmp_types"],
-               flow["sources"], tuple(sorted(flow["families"])), flow["ports"] is None)
+               flow["sources"], flow["destinations"], tuple(sorted(flow["families"])), flow["ports"] is None)
         if key not in merged:
             merged[key] = dict(flow, ports=None if flow["ports"] is None else list(flow["ports"]), why=[])
             order.append(key)
@@ -296,7 +315,7 @@ def sort_key(flow):
         return (PHASES.index(flow["phase"]),)
     sources = () if flow["sources"] == ANY else flow["sources"]
     return (PHASES.index(flow["phase"]), flow["proto"] or "", flow["icmp_types"],
-            flow["ports"] or [], sources, sorted(flow["families"]))
+            flow["ports"] or [], sources, flow["destinations"], sorted(flow["families"]))
 
 
 def _overlap(black, white, sets):
@@ -362,7 +381,7 @@ def find_overridden(catalog_flows_, user_whitelist, scope):
         if user["sources"] == ANY:
             continue
         for row in catalog_flows_:
-            if row["sources"] != ANY or not _overlap(row, user, None):
+            if row["sources"] != ANY or row["destinations"] or not _overlap(row, user, None):
                 continue
             row_id = row["why"][0]["id"]
             hint = NARROWING.get(row_id) or ("microseg_scope is port: the cluster's flows are open to any source"
@@ -389,8 +408,10 @@ def split_full_sets(flows, sets):
 
 
 def export_flow(flow, sets):
-    # A family in which every source set is empty gets no rule: it would admit nobody.
+    # A family in which every source (or destination) set is empty gets no rule: it would admit nobody.
     families = flow["families"] & sets.families([ANY] if flow["sources"] == ANY else flow["sources"])
+    if flow["destinations"]:
+        families &= sets.families(flow["destinations"])
     return {
         "phase": flow["phase"],
         "action": flow["action"],
@@ -399,6 +420,7 @@ def export_flow(flow, sets):
         "ports": format_ports(flow["ports"]) if flow["ports"] is not None else [],
         "icmp_types": list(flow["icmp_types"]),
         "from": [] if flow["sources"] == ANY else list(flow["sources"]),
+        "to": list(flow["destinations"]),
         "families": sorted(families),
         "why": flow["why"],
     }

@@ -44,10 +44,17 @@ DEFAULT_POLICY = {
     "nodeport": True,
     "apiserver_from": [],
     "bgp_peers": [],
+    "trust_pod_network": False,
     "blacklist_state": "block",
     "allow_missing_peers": False,
 }
-NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "ssh_port", "controller_address")
+NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
+             "cluster_ips", "network_origins", "ssh_port", "controller_address")
+# The node's networks the planner needs besides its own addresses: the pod network (a source),
+# the Service network and NodeLocal DNSCache's addresses (destinations). The pod and Service
+# networks are the cluster's: a node that does not show them takes them from another host.
+NODE_NETWORKS = ("pod_cidrs", "service_cidrs", "nodelocal_dns")
+CLUSTER_NETWORKS = ("pod_cidrs", "service_cidrs")
 RULE_KEYS = ("port", "proto", "from", "comment")
 # Evaluation order: loopback, the management path, the blacklist (final), what every host needs
 # (established, DNAT'ed, essential ICMP), the whitelist, the service-mode guards.
@@ -101,7 +108,7 @@ def normalise_policy(policy):
     choice(result["mode"], MODES, var("mode"))
     choice(result["scope"], SCOPES, var("scope"))
     choice(result["blacklist_state"], STATES, var("blacklist_state"))
-    for key in ("nodeport", "management_access", "allow_missing_peers"):
+    for key in ("nodeport", "management_access", "allow_missing_peers", "trust_pod_network"):
         if not isinstance(result[key], bool):
             raise PlanError("%s: %r must be true or false" % (var(key), result[key]))
     for key in ("trusted_cidrs", "management_cidrs"):
@@ -150,12 +157,59 @@ def normalise_inventory(inventory):
             cluster_ports[key] = parse_ports(value, "%s: %s" % (where, key))
         hosts[name] = {"addresses": addresses, "roles": roles, "cluster_ports": cluster_ports,
                        "cluster_port_origins": dict(entry.get("cluster_port_origins") or {}),
+                       "cluster_networks": _cluster_networks(entry.get("cluster_networks"), where),
                        "address_origin": str(entry.get("address_origin") or "inventory")}
     if not any("etcd" in host["roles"] for host in hosts.values()):
         for host in hosts.values():
             if "kube_control_plane" in host["roles"]:
                 host["roles"].add("etcd")
     return {"hosts": hosts, "groups": groups, "group_map": group_map}
+
+
+def _cluster_networks(value, where):
+    """A host's cluster-wide networks: {key: {"networks": [CIDR], "origin": text, "installer": bool}},
+    installer true when they come from an installer's inventory variables, not the node."""
+    result = {}
+    if value is None:
+        return result
+    if not isinstance(value, dict):
+        raise PlanError("%s: cluster_networks %r must be a dict" % (where, value))
+    for key, entry in value.items():
+        choice(key, CLUSTER_NETWORKS, "%s: cluster network" % where)
+        entry = entry or {}
+        networks = [parse_network(item, "%s: %s[%d]" % (where, key, index))
+                    for index, item in enumerate(as_list(entry.get("networks"), "%s: %s" % (where, key)))]
+        if networks:
+            result[key] = {"networks": networks, "origin": str(entry.get("origin") or "inventory"),
+                           "installer": bool(entry.get("installer"))}
+    return result
+
+
+def _node_networks(node, cluster, name, warnings):
+    """The node's pod and Service networks and NodeLocal DNS addresses, with where each came from:
+    the node's own (microseg_* variables or detection), else (pod, Service) the cluster's as
+    another host shows it or an installer's variables say, else none, and the plan says so."""
+    origins = dict(node.get("network_origins") or {})
+    result = {}
+    for key in NODE_NETWORKS:
+        result[key] = [parse_network(item, "node %s: %s[%d]" % (name, key, index))
+                       for index, item in enumerate(as_list(node.get(key), "node %s %s" % (name, key)))]
+        origins[key] = origins.get(key) or ("node" if result[key] else "unknown")
+        if not result[key] and key in CLUSTER_NETWORKS:
+            shared = cluster.cluster_networks(key)
+            if shared is not None:
+                result[key], origins[key], warning = shared
+                if warning:
+                    warnings.append(warning)
+    cluster_ips = [parse_network(item, "node %s: cluster_ips[%d]" % (name, index))
+                   for index, item in enumerate(as_list(node.get("cluster_ips"), "node %s cluster_ips" % name))]
+    if not result["service_cidrs"] and cluster_ips:
+        # IPVS: the ClusterIPs on kube-ipvs0 now are all that is known; a Service made later is missed.
+        result["service_cidrs"] = cluster_ips
+        origins["service_cidrs"] = "the %d ClusterIPs on kube-ipvs0 now" % len(cluster_ips)
+        warnings.append("the Service CIDR is not shown by any host: the Service rules admit the %d ClusterIPs on "
+                        "kube-ipvs0 now, not Services made later; set microseg_service_cidrs" % len(cluster_ips))
+    return result, origins
 
 
 def normalise_node(node, cluster):
@@ -185,12 +239,11 @@ def normalise_node(node, cluster):
     controller = node.get("controller_address") or None
     if controller is not None:
         controller = parse_network(controller, "node %s: controller_address" % name)
-    pod_cidrs = [parse_network(item, "node %s: pod_cidrs[%d]" % (name, index))
-                 for index, item in enumerate(as_list(node.get("pod_cidrs"), "node %s pod_cidrs" % name))]
     host = cluster.hosts[name]
     roles = set(host["roles"])
     origins = dict(node.get("port_origins") or {})
     warnings = []
+    networks, network_origins = _node_networks(node, cluster, name, warnings)
     if not roles:
         warnings.append("%s has no cluster role: none of its inventory groups is a cluster group (%s), "
                         "microseg_group_map maps none of them, and detection found none. Only %s planned; if it "
@@ -215,7 +268,10 @@ def normalise_node(node, cluster):
         "ssh_port": ssh_port,
         "ssh_origin": ssh_origin,
         "controller": controller,
-        "pod_cidrs": pod_cidrs,
+        "pod_cidrs": networks["pod_cidrs"],
+        "service_cidrs": networks["service_cidrs"],
+        "nodelocal_dns": networks["nodelocal_dns"],
+        "network_origins": network_origins,
         "addresses": host["addresses"],
         "address_origin": host["address_origin"],
     }

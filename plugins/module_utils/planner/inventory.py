@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import looks_like_address
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import CLUSTER_WIDE_PORT_KEYS
+
+CLUSTER_NETWORK_KEYS = ("pod_cidrs", "service_cidrs")
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import check_group_map
 
 
@@ -54,6 +56,47 @@ def addresses_and_origin(host_vars):
     return [], "none"
 
 
+# kubespray's variables for what it installs (inventory/sample/group_vars/k8s_cluster/k8s-cluster.yml):
+# the planner's network -> [(variable, only when this variable is true)]
+KUBESPRAY_NETWORKS = {
+    "pod_cidrs": (("kube_pods_subnet", None), ("kube_pods_subnet_ipv6", "dual_stack")),
+    "service_cidrs": (("kube_service_addresses", None), ("kube_service_addresses_ipv6", "dual_stack")),
+}
+KUBESPRAY_DUAL_STACK = ("enable_dual_stack_networks", "ipv6_stack")
+# The variables installer_settings reads: the roles pass these of each host (roles/*/vars).
+INSTALLER_VARIABLES = ("kube_proxy_mode", "enable_nodelocaldns", "nodelocaldns_ip") + tuple(
+    variable for pairs in KUBESPRAY_NETWORKS.values() for variable, _when in pairs) + KUBESPRAY_DUAL_STACK
+
+
+def _truthy(value):
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "1"))
+
+
+def installer_settings(host_vars):
+    """What an installer's inventory variables say the node runs (kubespray's): {"features",
+    "nodelocal_dns", "networks": {pod_cidrs, service_cidrs}, "origin"}. Used where the node does
+    not show it (offline plans; networks the node does not hold)."""
+    host_vars = host_vars or {}
+    features, nodelocal = [], []
+    if str(host_vars.get("kube_proxy_mode") or "").strip().lower() == "ipvs":
+        features.append("kube_proxy_ipvs")
+    if _truthy(host_vars.get("enable_nodelocaldns")):
+        features.append("nodelocal_dns")
+        if _ip_literal(host_vars.get("nodelocaldns_ip")):
+            nodelocal.append(host_vars["nodelocaldns_ip"])
+    dual_stack = any(_truthy(host_vars.get(key)) for key in KUBESPRAY_DUAL_STACK)
+    networks, used = {}, []
+    for key, pairs in KUBESPRAY_NETWORKS.items():
+        for variable, when in pairs:
+            value = host_vars.get(variable)
+            if isinstance(value, str) and looks_like_address(value) and (when is None or dual_stack):
+                networks.setdefault(key, []).append(value.strip())
+                used.append(variable)
+    used = [key for key in ("kube_proxy_mode", "enable_nodelocaldns") if host_vars.get(key) is not None] + used
+    return {"features": features, "nodelocal_dns": nodelocal, "networks": networks,
+            "origin": "kubespray's %s" % ", ".join(used) if used else None}
+
+
 def host_addresses(host_vars):
     """The addresses peers see a host come from (addresses_and_origin, without the origin)."""
     return addresses_and_origin(host_vars)[0]
@@ -84,6 +127,24 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
             entry["cluster_ports"] = shared
             entry["cluster_port_origins"] = dict((key, (profile.get("port_origins") or {}).get(key, "profile"))
                                                  for key in shared)
+        networks = cluster_networks(profile, installer_settings(dict((key, host_vars.get(key))
+                                                                     for key in INSTALLER_VARIABLES)))
+        if networks:
+            entry["cluster_networks"] = networks
         result[name] = entry
     return {"hosts": result, "groups": dict((name, list(members)) for name, members in groups.items()),
             "group_map": check_group_map(group_map)}
+
+
+def cluster_networks(profile, installer):
+    """A host's pod and Service networks for the other nodes: what its profile holds (the node
+    showed them, or the user set them), else what the installer's variables say (installer: true)."""
+    result = {}
+    for key in CLUSTER_NETWORK_KEYS:
+        if profile.get(key):
+            origin = (profile.get("network_origins") or {}).get(key) or "profile"
+            result[key] = {"networks": list(profile[key]), "origin": origin, "installer": False}
+        elif installer["networks"].get(key):
+            result[key] = {"networks": list(installer["networks"][key]), "origin": installer["origin"],
+                           "installer": True}
+    return result

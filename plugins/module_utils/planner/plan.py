@@ -37,6 +37,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import (
     ANY,
+    NODE_NETWORKS,
     PLAN_FORMAT,
     STATE_ACTION,
     normalise_node,
@@ -121,16 +122,22 @@ def compile_plan(node, inventory, policy):
     for flow in rules:
         if flow["sources"] != ANY:
             used.update(flow["sources"])
+        used.update(flow["destinations"])
     for flow in rules:
         if flow["sources"] != ANY and not sets.families(flow["sources"]):
             sets.warn("rule %s admits nobody: its source set(s) %s are empty"
                       % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["sources"])))
+        elif flow["destinations"] and not sets.families(flow["destinations"]):
+            sets.warn("rule %s admits nothing: its destination set %s is empty"
+                      % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["destinations"])))
     return {
         "format": PLAN_FORMAT,
         "node": node["name"],
         "roles": sorted(node["roles"]),
         "addresses": [str(address.ip) for address in node["addresses"]],
         "address_origin": node["address_origin"],
+        "networks": dict((key, {"cidrs": [str(network) for network in node[key]], "origin": node["network_origins"][key]})
+                         for key in NODE_NETWORKS),
         "features": sorted(node["features"]),
         "policy": {"state": policy["state"], "mode": policy["mode"], "scope": policy["scope"]},
         "passthrough": passthrough,

@@ -12,6 +12,10 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import role_groups_hint, roles_of
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_settings
+
+# Features an installer's variables can turn on (installer_settings): detection decides when it ran.
+INSTALLER_FEATURES = ("kube_proxy_ipvs", "nodelocal_dns")
 
 DOMAINS = {
     "kubernetes": ("kube_control_plane", "kube_node", "etcd"),
@@ -24,9 +28,11 @@ def _derived(facts):
 
 
 def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
-                  firewall=None, group_map=None):
-    """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "backend", "backend_reason",
-    "conflicts", "notes"}. group_map: microseg_group_map (groups.roles_of)."""
+                  firewall=None, group_map=None, service_cidrs=None, nodelocal_dns=None, installer=None):
+    """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
+    "cluster_ips", "network_origins", "backend", "backend_reason", "conflicts", "notes"}.
+    group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
+    (inventory.INSTALLER_VARIABLES, read by inventory.installer_settings)."""
     from_groups = roles_of(group_names, group_map)
     docker_found, cni_found = _derived(docker), _derived(cni)
     detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
@@ -51,7 +57,27 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     for key, value in (ports or {}).items():
         merged_ports[key] = value
         origins[key] = "microseg_ports"
-    detected_cidrs = list(cni_found.get("pod_cidrs") or [])
+    found_features = set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
+    networks, network_origins = {}, dict(cni_found.get("network_origins") or {})
+    for key, user, variable in (("pod_cidrs", pod_cidrs, "microseg_pod_cidrs"),
+                                ("service_cidrs", service_cidrs, "microseg_service_cidrs"),
+                                ("nodelocal_dns", nodelocal_dns, "microseg_nodelocal_dns_addresses")):
+        networks[key] = list(user) if user else list(cni_found.get(key) or [])
+        if user:
+            network_origins[key] = variable
+    notes = list(cni_found.get("notes") or [])
+    installer = installer_settings(installer)
+    if installer.get("features") or installer.get("nodelocal_dns"):
+        if detection_ran("kubernetes", docker, cni):
+            differ = sorted(set(installer.get("features") or []) ^ (found_features & set(INSTALLER_FEATURES)))
+            if differ:
+                notes.append("%s: the installer's variables (%s) and the node differ on %s; the node wins"
+                             % (name, installer.get("origin"), ", ".join(differ)))
+        else:
+            found_features |= set(installer.get("features") or [])
+            if not networks["nodelocal_dns"] and installer.get("nodelocal_dns"):
+                networks["nodelocal_dns"] = list(installer["nodelocal_dns"])
+                network_origins["nodelocal_dns"] = installer.get("origin")
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"))
     if not roles:
         found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
@@ -63,15 +89,18 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                                                                         role_groups_hint(group_map)))
     return {
         "roles": sorted(roles),
-        "features": sorted(set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
-                           | set(features or [])),
+        "features": sorted(found_features | set(features or [])),
         "ports": merged_ports,
         "port_origins": origins,
-        "pod_cidrs": list(pod_cidrs) if pod_cidrs else detected_cidrs,
+        "pod_cidrs": networks["pod_cidrs"],
+        "service_cidrs": networks["service_cidrs"],
+        "nodelocal_dns": networks["nodelocal_dns"],
+        "cluster_ips": list(cni_found.get("cluster_ips") or []),
+        "network_origins": network_origins,
         "backend": backend,
         "backend_reason": reason,
         "conflicts": conflicts,
-        "notes": list(cni_found.get("notes") or []),
+        "notes": notes,
     }
 
 

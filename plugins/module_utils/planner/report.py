@@ -20,7 +20,9 @@ MATCH_WORDS = {
     "dnat": "ct status dnat",
     "dhcpv6_client": "udp 547 -> 546 from fe80::/10",
 }
-COLUMNS = ("#", "phase", "action", "proto", "ports", "from", "why")
+COLUMNS = ("#", "phase", "action", "proto", "ports", "from [-> to]", "why")
+NETWORK_LABELS = (("pod_cidrs", "pod network"), ("service_cidrs", "Service network"),
+                  ("nodelocal_dns", "NodeLocal DNSCache"))
 # A set of a large fleet holds thousands of addresses: the table shows the first few (the whole
 # plan is written by microseg_plan_dir).
 SET_ENTRIES_SHOWN = 8
@@ -53,6 +55,8 @@ def plan_rows(plan):
     for number, rule in enumerate(plan["rules"], 1):
         proto, ports = _what(rule)
         sources = ",".join(rule["from"]) if rule["from"] else "any"
+        if rule.get("to"):
+            sources += " -> " + ",".join(rule["to"])
         if rule["families"] != ["ipv4", "ipv6"]:
             sources += " (%s)" % ("+".join(rule["families"]) if rule["families"] else "no address: inactive")
         reasons = _reasons(rule)
@@ -80,6 +84,12 @@ def plan_table(plan):
         "  addresses: %s (from %s)" % (", ".join(plan.get("addresses") or []) or "none known",
                                        plan.get("address_origin") or "the inventory"),
         "  features: %s" % (", ".join(plan["features"]) or "none"),
+    ]
+    for key, label in NETWORK_LABELS:
+        network = (plan.get("networks") or {}).get(key)
+        if network and (network["cidrs"] or key != "nodelocal_dns"):
+            lines.append("  %s: %s (from %s)" % (label, ", ".join(network["cidrs"]) or "unknown", network["origin"]))
+    lines += [
         "  policy: mode=%s state=%s scope=%s" % (policy["mode"], policy["state"], policy["scope"]),
     ]
     if plan["passthrough"]:
@@ -126,7 +136,7 @@ def catalog_markdown(entries):
             entry.proto or "-",
             entry.port if entry.port is not None else "-",
             "`%s`" % entry.port_key if entry.port_key else "-",
-            ", ".join(entry.peers) or "-",
+            ", ".join(entry.peers) + (" -> %s" % entry.to if entry.to else "") or "-",
             entry.why.replace("|", "/"),
         ))
     return "\n".join(lines)

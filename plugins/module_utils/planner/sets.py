@@ -93,6 +93,33 @@ class Cluster(object):
                        % (key, ", ".join("%s=%s" % (h, ",".join(format_ports(v))) for h, v in found), other))
         return ports, origin, warning
 
+    def cluster_networks(self, key):
+        """A cluster-wide network (pod_cidrs, service_cidrs) as the hosts show it: (networks, origin,
+        warning or None), or None when no host knows it. What a node showed wins over an installer's
+        variables; what several nodes showed is joined (several pools)."""
+        return self.memo(("cluster_networks", key), lambda: self._find_cluster_networks(key))
+
+    def _find_cluster_networks(self, key):
+        found = [(name, entry["cluster_networks"][key]) for name, entry in sorted(self.hosts.items())
+                 if key in entry["cluster_networks"]]
+        shown = [item for item in found if not item[1]["installer"]] or found
+        if not shown:
+            return None
+        networks, origins = [], []
+        for name, entry in shown:
+            origin = "%s on %s" % (entry["origin"], name)
+            for network in entry["networks"]:
+                if network not in networks:
+                    networks.append(network)
+                    if origin not in origins:
+                        origins.append(origin)
+        warning = None
+        if len(set(tuple(str(n) for n in entry["networks"]) for _name, entry in shown)) > 1:
+            warning = ("%s differs between hosts (%s): using all of them"
+                       % (key, ", ".join("%s=%s" % (name, ",".join(str(n) for n in entry["networks"]))
+                                         for name, entry in shown)))
+        return networks, ", ".join(origins[:3]) + (" and others" if len(origins) > 3 else ""), warning
+
 
 class AddressSets(object):
     """The named address sets one plan refers to, built on demand. Sets made from the
@@ -134,6 +161,8 @@ class AddressSets(object):
         scope = self.policy["scope"]
         if scope == "port":
             return ANY
+        if peer_class == catalog.PEER_POD_NETWORK:
+            return self.pod_network()
         if scope == "cidr":
             return self.trusted()
         return self.node_peers(peer_class)
@@ -176,7 +205,29 @@ class AddressSets(object):
         return self._add("management", networks, "microseg_management_cidrs and the Ansible controller")
 
     def pod_network(self):
-        return self._add(SET_POD_NETWORK, self.node["pod_cidrs"], "the pod network (pods must reach the API server)")
+        """The pod CIDRs as a set (the peer class pod_network, in scopes node_ip and cidr)."""
+        if not self.node["pod_cidrs"]:
+            self.warn("pod network unknown (not shown by this node or any other, no microseg_pod_cidrs): pods reach "
+                      "this node's services only if their traffic is masqueraded to a node address; set "
+                      "microseg_pod_cidrs")
+        return self._add(SET_POD_NETWORK, self.node["pod_cidrs"], "the pod network (%s)"
+                         % self.node["network_origins"]["pod_cidrs"])
+
+    # destination -> (the node's key, what it is, the variable that sets it)
+    DESTINATIONS = {
+        catalog.DEST_SERVICE_NETWORK: ("service_cidrs", "the Service network", "microseg_service_cidrs"),
+        catalog.DEST_NODELOCAL_DNS: ("nodelocal_dns", "NodeLocal DNSCache's addresses",
+                                     "microseg_nodelocal_dns_addresses"),
+    }
+
+    def destination(self, name):
+        """A row's destination (catalog.DESTINATIONS) -> set name: the Service CIDRs, the NodeLocal
+        DNSCache addresses. An unknown one makes an empty set (its rules admit nothing) and a warning."""
+        key, what, variable = self.DESTINATIONS[name]
+        if not self.node[key]:
+            self.warn("%s unknown (not shown by this node or any other, no %s): the rules to it admit nothing; "
+                      "set %s" % (what, variable, variable))
+        return self._add(name, self.node[key], "%s (%s)" % (what, self.node["network_origins"][key]))
 
     def user_sources(self, values, where, name=None):
         """A user 'from' list (addresses, CIDRs, inventory groups or hosts) -> set name or ANY.

@@ -33,8 +33,10 @@ def _in_sets(plan, names, address):
     return False
 
 
-def _matches(rule, plan, source, proto, port):
+def _matches(rule, plan, source, proto, port, destination=None):
     if rule.get("match"):                 # loopback / established / dnat: never a new remote connection
+        return False
+    if rule.get("to") and (destination is None or not _in_sets(plan, rule["to"], destination)):
         return False
     if rule["proto"] not in (proto, "all", None):
         return False
@@ -45,15 +47,16 @@ def _matches(rule, plan, source, proto, port):
     return not rule["from"] or _in_sets(plan, rule["from"], source)
 
 
-def evaluate(plan, source, proto, port):
-    """The verdict of the plan for a new connection: the action of the first matching rule, else
-    the default. 'drop' is the only verdict that blocks."""
+def evaluate(plan, source, proto, port, destination=None):
+    """The verdict of the plan for a new connection to `destination` (None: one of the node's own
+    addresses, which no destination set holds): the action of the first matching rule, else the
+    default. 'drop' is the only verdict that blocks."""
     if plan["passthrough"]:
         return "return"
     for rule in plan["rules"]:
         if rule["action"] in ("count", "log"):      # a watching blacklist: the packet goes on
             continue
-        if _matches(rule, plan, source, proto, port):
+        if _matches(rule, plan, source, proto, port, destination):
             return rule["action"]
     return plan["default"]
 
@@ -77,7 +80,7 @@ def probe_matrix(plans, addresses, closed_port=DEFAULT_CLOSED_PORT):
             continue
         ports = {}
         for rule in plan["rules"]:
-            if rule["phase"] == "whitelist" and rule["proto"] == "tcp" and rule["ports"]:
+            if rule["phase"] == "whitelist" and rule["proto"] == "tcp" and rule["ports"] and not rule.get("to"):
                 for low, _high in ports_from_strings(rule["ports"]):
                     ports.setdefault(low, ",".join(why["id"] for why in rule["why"]))
         ports.setdefault(closed_port, "negative control: a port no rule admits")

@@ -11,7 +11,9 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils import c
 EXPECTED = {
     "k8s_control_plane": {("tcp", 6443, ("any",)), ("tcp", 10259, ("self",)), ("tcp", 10257, ("self",))},
     "etcd": {("tcp", 2379, ("control_plane",)), ("tcp", 2380, ("control_plane",))},
-    "kubelet": {("tcp", 10250, ("self", "control_plane"))},
+    "kubelet": {("tcp", 10250, ("self", "cluster_nodes", "pod_network"))},
+    "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes"))},
+    "nodelocal_dns": {("udp", 53, ("pod_network",)), ("tcp", 53, ("pod_network",))},
     "k8s_nodeport": {("tcp", "30000-32767", ("any",)), ("udp", "30000-32767", ("any",))},
     "kube_proxy_healthz": {("tcp", 10256, ("any",))},
     "swarm_manager": {("tcp", 2377, ("swarm_nodes",))},
@@ -71,13 +73,21 @@ def test_every_row_is_documented_and_well_formed():
             assert peer in catalog.PEER_CLASSES, (entry.id, peer)
 
 
+def test_rows_to_local_addresses_that_are_not_the_nodes_own():
+    destinations = dict((entry.id, entry.to) for entry in catalog.ENTRIES if entry.to)
+    assert destinations == {"k8s_service_ipvs": "service_network", "nodelocal_dns_udp": "nodelocal_dns",
+                            "nodelocal_dns_tcp": "nodelocal_dns"}
+    assert set(destinations.values()) <= set(catalog.DESTINATIONS)
+
+
 def test_ipv6_only_rows():
     assert catalog.entries_for(["flannel_wireguard"])[1].families == ("ipv6",)
     assert catalog.entries_for(["calico_wireguard"])[1].families == ("ipv6",)
 
 
 def test_roles_turn_on_features():
-    assert catalog.features_of_roles(["kube_control_plane"]) == {"k8s_control_plane", "kubelet"}
+    # kube-proxy serves NodePorts on control planes as well
+    assert catalog.features_of_roles(["kube_control_plane"]) == {"k8s_control_plane", "kubelet", "k8s_nodeport"}
     assert catalog.features_of_roles(["kube_node"]) == {"kubelet", "k8s_nodeport"}
     assert catalog.features_of_roles(["swarm_worker"]) == {"swarm_node"}
     assert catalog.features_of_roles(["swarm_manager"]) == {"swarm_manager", "swarm_node"}

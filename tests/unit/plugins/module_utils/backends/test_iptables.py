@@ -54,7 +54,8 @@ def test_states_render_their_actions():
     assert monitor[-1] == '-m comment --comment "microseg: monitor everything else" -j RETURN'
     assert not any(rule.endswith("-j DROP") for rule in alert + monitor)
     service = iptables.render_rules(plan({"mode": "service"}), "ipv4")
-    assert service[-1].endswith("-j DROP") and "-p udp -m udp --dport 8472" in service[-1]   # the guard
+    # the guard: flannel's port and the NodePorts (kube-proxy serves them on control planes too)
+    assert service[-1].endswith("-j DROP") and "-p udp -m multiport --dports 8472,30000:32767" in service[-1]
 
 
 def test_protocols_without_a_builtin_name_are_numbers():

@@ -26,7 +26,7 @@ def test_rules_per_family_and_set():
             'comment "microseg: icmp_essential"') in rules
     assert 'tcp dport 2379-2380 ip saddr @control_plane_v4 accept comment "microseg: etcd_client,etcd_peer"' in rules
     assert 'tcp dport 2379-2380 ip6 saddr @control_plane_v6 accept comment "microseg: etcd_client,etcd_peer"' in rules
-    assert 'tcp dport 6443 accept comment "microseg: k8s_apiserver"' in rules
+    assert 'tcp dport { 6443, 30000-32767 } accept comment "microseg: k8s_apiserver,k8s_nodeport_tcp"' in rules
     assert 'tcp dport { 10257, 10259 } ip saddr @self_v4 accept comment "microseg: k8s_scheduler,k8s_controller_manager"' in rules
     assert rules[-1] == 'drop comment "microseg: block everything else"'
 

@@ -170,3 +170,15 @@ def test_derive_canal_cilium_weave():
     cilium = cni.derive({"kind": "cilium"}, cni.flannel_facts({}, []), cni.calico_facts({}, []))
     assert cilium["features"] == ["cilium_health", "cilium_vxlan"] and cilium["notes"]
     assert cni.derive({"kind": "weave"}, cni.flannel_facts({}, []), cni.calico_facts({}, []))["features"] == ["weave"]
+
+
+def test_ipvs_and_nodelocal_dns_from_the_devices_and_their_addresses():
+    links = cni.parse_links((FIXTURES / "links" / "ipvs_nodelocaldns_bridges.json").read_text())
+    found = cni.service_facts(links, "ipvs")
+    assert found["features"] == ["nodelocal_dns", "kube_proxy_ipvs"]
+    assert found["nodelocal_dns"] == ["169.254.25.10", "10.233.0.3"]
+    assert found["cluster_ips"] == ["10.233.0.1", "10.233.0.3"]
+    # iptables mode: the ClusterIPs are not local addresses, nothing to admit to them
+    assert "kube_proxy_ipvs" not in cni.service_facts(links, "iptables")["features"]
+    plain = cni.service_facts(cni.parse_links((FIXTURES / "links" / "plain.json").read_text()), "iptables")
+    assert plain == {"features": [], "nodelocal_dns": [], "cluster_ips": [], "notes": []}

@@ -95,3 +95,25 @@ def test_kubelet_config_port():
     assert k8s.kubelet_port_from_config("kind: KubeletConfiguration\nport: 10255\n") == 10255
     assert k8s.kubelet_port_from_config("authentication:\n  port: 1\n") is None        # nested, not top-level
     assert k8s.kubelet_port_from_config('{"kind": "KubeletConfiguration", "port": 10256}') == 10256
+
+
+def test_the_pod_and_service_networks_from_the_components_flags():
+    result = control_plane().result()
+    assert result["networks"] == {"pod_cidrs": ["10.244.0.0/16"], "service_cidrs": ["10.96.0.0/12"]}
+    assert result["network_origins"]["service_cidrs"] == \
+        "/etc/kubernetes/manifests/kube-apiserver.yaml --service-cluster-ip-range"
+    assert result["network_origins"]["pod_cidrs"] == \
+        "/etc/kubernetes/manifests/kube-controller-manager.yaml --cluster-cidr"
+
+
+def test_dual_stack_networks_from_a_k3s_server_and_kube_proxy_flags():
+    facts = k8s.KubernetesFacts()
+    facts.add_process(400, ["/usr/local/bin/k3s", "server", "--cluster-cidr=10.52.0.0/16,fd00:52::/56",
+                            "--service-cidr", "10.53.0.0/16,fd00:53::/112"])
+    result = facts.result()
+    assert result["networks"] == {"pod_cidrs": ["10.52.0.0/16", "fd00:52::/56"],
+                                  "service_cidrs": ["10.53.0.0/16", "fd00:53::/112"]}
+    assert result["network_origins"]["service_cidrs"] == "process 400 (k3s) --service-cidr"
+    worker = k8s.KubernetesFacts()
+    worker.add_process(77, ["kube-proxy", "--cluster-cidr=10.61.0.0/17", "--proxy-mode=ipvs"])
+    assert worker.result()["networks"] == {"pod_cidrs": ["10.61.0.0/17"]}

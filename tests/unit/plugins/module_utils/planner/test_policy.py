@@ -76,9 +76,10 @@ def error_of(**kwargs):
 def test_control_plane_flannel_vxlan_host_block_admits_exactly_the_cluster_ports():
     result = plan("cp1", features=["flannel_vxlan"], policy={"mode": "host", "state": "block"})
     assert admitted(result) == {
-        ("tcp", ("6443",), ()),                               # apiserver from all
+        ("tcp", ("6443", "30000-32767"), ()),                 # apiserver and NodePorts from all
+        ("udp", ("30000-32767",), ()),                        # kube-proxy serves NodePorts here too
         ("tcp", ("2379-2380",), ("control_plane",)),          # etcd: control-plane peers
-        ("tcp", ("10250",), ("control_plane", "self")),       # kubelet: self + control plane
+        ("tcp", ("10250",), ("cluster_nodes", "pod_network", "self")),  # kubelet: nodes, pods (metrics-server)
         ("tcp", ("10257", "10259"), ("self",)),               # scheduler, controller-manager: self
         ("udp", ("8472",), ("cluster_nodes",)),               # flannel vxlan: cluster nodes
     }
@@ -95,7 +96,7 @@ def test_control_plane_flannel_vxlan_host_block_admits_exactly_the_cluster_ports
 def test_worker_gets_kubelet_nodeports_and_overlay():
     result = plan("w1", features=["flannel_vxlan"], policy={"mode": "host"})
     assert admitted(result) == {
-        ("tcp", ("10250",), ("control_plane", "self")),
+        ("tcp", ("10250",), ("cluster_nodes", "pod_network", "self")),
         ("tcp", ("30000-32767",), ()),
         ("udp", ("30000-32767",), ()),
         ("udp", ("8472",), ("cluster_nodes",)),
@@ -104,7 +105,7 @@ def test_worker_gets_kubelet_nodeports_and_overlay():
 
 def test_nodeport_can_be_left_out():
     result = plan("w1", policy={"mode": "host", "nodeport": False})
-    assert admitted(result) == {("tcp", ("10250",), ("control_plane", "self"))}
+    assert admitted(result) == {("tcp", ("10250",), ("cluster_nodes", "pod_network", "self"))}
 
 
 def test_swarm_manager_and_worker():
@@ -162,7 +163,7 @@ def test_real_ports_override_catalog_defaults_and_say_where_they_came_from():
     result = plan("cp1", features=["flannel_vxlan"], policy={"mode": "host"},
                   ports={"apiserver": 8443, "etcd_client": 12379, "flannel_vxlan": "4789", "scheduler": 20259},
                   port_origins={"apiserver": "/etc/kubernetes/manifests/kube-apiserver.yaml --secure-port"})
-    assert ("tcp", ("8443",), ()) in admitted(result)
+    assert ("tcp", ("8443", "30000-32767"), ()) in admitted(result)
     assert ("udp", ("4789",), ("cluster_nodes",)) in admitted(result)
     assert ("tcp", ("2380", "12379"), ("control_plane",)) in admitted(result)
     assert ("tcp", ("10257", "20259"), ("self",)) in admitted(result)
@@ -269,9 +270,9 @@ def test_service_mode_guards_only_ports_with_entries():
     result = plan("cp1", features=["flannel_vxlan", "swarm_encrypted"], policy=policy)
     assert result["default"] == "return"
     guards = dict((rule["proto"], rule) for rule in rules(result, "guard"))
-    assert guards["tcp"]["ports"] == ["2379-2380", "5432", "6443", "10250", "10257", "10259"]
+    assert guards["tcp"]["ports"] == ["2379-2380", "5432", "6443", "10250", "10257", "10259", "30000-32767"]
     assert guards["tcp"]["action"] == "drop" and guards["tcp"]["from"] == []
-    assert guards["udp"]["ports"] == ["8472"]
+    assert guards["udp"]["ports"] == ["8472", "30000-32767"]
     assert guards["esp"]["ports"] == []           # a portless protocol is guarded as a whole
     # The guard comes after every admit: admitted sources pass, the rest get the state's action.
     phases = [rule["phase"] for rule in result["rules"]]
@@ -295,7 +296,7 @@ def test_scope_node_ip_cidr_and_port():
     cidr = plan("w1", features=["flannel_vxlan"],
                 policy={"mode": "host", "scope": "cidr", "trusted_cidrs": ["192.0.2.0/24", "192.0.2.0/25"]})
     assert ("udp", ("8472",), ("trusted",)) in admitted(cidr)
-    assert ("tcp", ("10250",), ("self", "trusted")) in admitted(cidr)
+    assert ("tcp", ("10250",), ("pod_network", "self", "trusted")) in admitted(cidr)
     assert cidr["sets"]["trusted"]["ipv4"] == ["192.0.2.0/24"]
     assert "cluster_nodes" not in cidr["sets"]
 
@@ -316,7 +317,7 @@ def test_pods_reach_the_api_server_when_it_is_restricted():
     assert result["sets"]["apiserver_clients"]["ipv4"] == ["198.51.100.0/24", "203.0.113.5/32"]
     unknown = plan("cp1", policy={"apiserver_from": ["198.51.100.0/24"]})
     assert any("pod network unknown" in warning for warning in unknown["warnings"])
-    assert ("tcp", ("6443",), ()) in admitted(plan("cp1", pod_cidrs=["10.244.0.0/16"]))
+    assert ("tcp", ("6443", "30000-32767"), ()) in admitted(plan("cp1", pod_cidrs=["10.244.0.0/16"]))
 
 
 def test_management_access_comes_first_from_the_controller_and_admin_cidrs():
@@ -365,7 +366,7 @@ def test_user_rules_merge_ports_and_remove_duplicates():
     merged = [r for r in rules(result, "whitelist") if r["ports"] == ["8080-8090"]]
     assert len(merged) == 1 and result["sets"][merged[0]["from"][0]]["ipv4"] == ["203.0.113.5/32"]
     assert [w["id"] for w in merged[0]["why"]] == ["microseg_whitelist[0]", "microseg_whitelist[1]", "microseg_whitelist[2]"]
-    assert ("tcp", ("6443-6444",), ()) in admitted(result)    # merged with the apiserver rule
+    assert ("tcp", ("6443-6444", "30000-32767"), ()) in admitted(result)    # merged with the apiserver rule
 
 
 def test_host_mode_may_trust_a_source_on_every_port():
@@ -388,9 +389,10 @@ def test_empty_groups_and_empty_peer_sets_warn():
     assert any("group empty has no host" in w for w in result["warnings"])
     assert any("admits nobody" in w for w in result["warnings"])
     assert rules(result, "whitelist")[0]["families"] == []
-    lonely = plan("w1", inv=inventory(hosts={"w1": "192.0.2.21"}, groups={"kube_node": ["w1"]}),
+    lonely = plan("s2", features=["docker_tls"], inv=inventory(hosts={"s2": "198.51.100.12"},
+                                                               groups={"swarm_workers": ["s2"]}),
                   policy={"mode": "host"})
-    assert any("set control_plane is empty" in w for w in lonely["warnings"])
+    assert any("set swarm_managers is empty" in w for w in lonely["warnings"])
 
 
 # ----------------------------------------------------------------- roles from the inventory

@@ -47,7 +47,8 @@ def test_a_large_set_shows_its_first_entries_and_a_count():
 
 
 def test_the_summary_is_one_line():
-    plan = compile_plan({"name": "cp1", "features": ["flannel_vxlan"]}, INVENTORY, {"mode": "host"})
+    plan = compile_plan({"name": "cp1", "features": ["flannel_vxlan"], "pod_cidrs": ["10.244.0.0/16"]}, INVENTORY,
+                        {"mode": "host"})
     line = plan_summary(plan)
     assert "\n" not in line
     assert line.startswith("cp1  roles: etcd,kube_control_plane  mode=host state=block  ")
