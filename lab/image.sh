@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Build a lab node image once per machine (no registry here): debootstrap a Debian minbase,
 # import it into podman. Usage: lab/image.sh [base|docker]   Prints the image name.
-#   base:   Kubernetes-shaped nodes - firewall tools, a real etcd (etcd-server), real BGP (bird2)
+#   base:   Kubernetes-shaped nodes - firewall tools, a real etcd (etcd-server), real BGP (bird2),
+#           python3-apt (the package module installs from a local repository in the tests)
 #   docker: Docker Swarm nodes - base plus dockerd and a static busybox to import as an image
 # The package list is stored in the image's label: an image built from another list is rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF="$here/containers.conf"
 kind=${1:-base}
-packages=tini,openssh-server,python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
+packages=tini,openssh-server,python3,python3-apt,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
 case "$kind" in
   base) ;;
   docker) packages="$packages,docker.io,busybox-static" ;;

@@ -122,16 +122,17 @@ def test_audit_plans_from_what_the_nodes_run(control_plane, calico_worker, tmp_p
 
     assert cp["roles"] == ["etcd", "kube_control_plane"]
     assert admitted(cp) == sorted([
-        ("tcp", ["10260"], ["control_plane", "self"]),
+        ("tcp", ["10260"], ["cluster_nodes", "pod_network", "self"]),
         ("tcp", ["10259", "10357"], ["self"]),
         ("tcp", ["12379-12380"], ["control_plane"]),
-        ("tcp", ["8443"], []),
+        ("tcp", ["8443", "31000-31999"], []),       # kube-proxy serves NodePorts on control planes too
+        ("udp", ["31000-31999"], []),
         ("udp", ["8572"], ["cluster_nodes"]),
     ])
     assert worker["roles"] == ["kube_node"]          # in no group: the detected role
     assert admitted(worker) == sorted([
         ("ipip", [], ["cluster_nodes"]),
-        ("tcp", ["10270"], ["control_plane", "self"]),
+        ("tcp", ["10270"], ["cluster_nodes", "pod_network", "self"]),
         ("tcp", ["179", "5473"], ["cluster_nodes"]),
         ("tcp", ["31000-31999"], []),
         ("udp", ["4790"], ["cluster_nodes"]),

@@ -67,11 +67,16 @@ policy = st.fixed_dictionaries({
     "blacklist": st.lists(entry, max_size=8),
     "blacklist_state": st.sampled_from(["monitor", "alert", "block"]),
     "nodeport": st.booleans(),
+    "trust_pod_network": st.booleans(),
     "allow_missing_peers": st.just(True),
 }, optional={"management_cidrs": st.lists(st.sampled_from(["198.51.100.0/24", "2001:db8:ff::/48", "0.0.0.0/0"]),
                                           max_size=2),
              "apiserver_from": st.lists(st.sampled_from(SOURCES), max_size=2)})
 features = st.lists(st.sampled_from(sorted(catalog.FEATURES)), max_size=6)
+# The node's networks: the rows to the Service network and NodeLocal DNSCache match destination
+# sets (NodeLocal DNSCache in IPv4 only: its IPv6 rules admit nothing and are left out).
+NETWORKS = {"pod_cidrs": ["10.233.64.0/18", "fd00:64::/56"], "service_cidrs": ["10.233.0.0/18", "fd00:233::/112"],
+            "nodelocal_dns": ["169.254.25.10"]}
 
 
 def inventory(name):
@@ -98,7 +103,7 @@ def load_and_read(tmp_path, plan):
 def test_every_plan_loads_into_the_kernel_and_reads_back_as_rendered(tmp_path, name, policy, features):
     require_lab()
     try:
-        plan = compile_plan({"name": name, "features": features, "controller_address": "198.51.100.250"},
+        plan = compile_plan(dict(NETWORKS, name=name, features=features, controller_address="198.51.100.250"),
                             inventory(name), policy)
     except PlanError as error:
         # the only refusal these policies can meet: a one-family protocol from the other family only
@@ -118,6 +123,24 @@ def test_every_plan_loads_into_the_kernel_and_reads_back_as_rendered(tmp_path, n
             assert live_sets[set_name]["members"] == sorted(members)
     desired = nftables.table_body(nftables.ruleset_file(plan))
     assert nftables.normalise(nft, numbers) == nftables.normalise(desired, numbers)
+
+
+def test_rules_to_destination_sets_read_back_as_rendered(tmp_path):
+    """kube-proxy IPVS Services and NodeLocal DNSCache: source and destination set matches in one
+    rule, in both backends."""
+    require_lab()
+    plan = compile_plan(dict(NETWORKS, name="w1", features=["kube_proxy_ipvs", "nodelocal_dns"]), inventory("w1"),
+                        {"mode": "host", "trust_pod_network": True})
+    ipv4, ipv6, _ipsets, nft = load_and_read(tmp_path, plan)
+    numbers = protocol_numbers()
+    assert "-m set --match-set mseg-service_network-v4 dst" in ipv4
+    assert "-m set --match-set mseg-service_network-v6 dst" in ipv6
+    assert "nodelocal_dns-v6 dst" not in ipv6
+    for family, saved in (("ipv4", ipv4), ("ipv6", ipv6)):
+        assert iptables.parse_save(saved, numbers)["rules"] == iptables.render_rules(plan, family)
+    assert "ip daddr @nodelocal_dns_v4" in nft
+    assert nftables.normalise(nft, numbers) == nftables.normalise(nftables.table_body(nftables.ruleset_file(plan)),
+                                                                  numbers)
 
 
 def test_a_policy_the_review_found_nft_refusing_now_loads(tmp_path):
