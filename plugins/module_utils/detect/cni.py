@@ -88,19 +88,30 @@ IPVS_DEVICE = "kube-ipvs0"
 NODELOCAL_DNS_DEVICE = "nodelocaldns"
 
 
+def _service_addresses(link):
+    """The addresses a device holds for Services, without the IPv6 link-local one every device
+    that is up gets (fe80::/10: no pod or node sends to it)."""
+    found = []
+    for address in (link or {}).get("addresses") or []:
+        ip = address.split("/")[0]
+        if not ip.lower().startswith(("fe8", "fe9", "fea", "feb")):
+            found.append(ip)
+    return found
+
+
 def service_facts(links, kube_proxy_mode):
     """kube-proxy IPVS and NodeLocal DNSCache as the node's devices show them -> features, the
     NodeLocal DNSCache addresses and the ClusterIPs now on kube-ipvs0 (each /32 or /128)."""
     by_name = _links_by_name(links)
     features, notes = [], []
     nodelocal = by_name.get(NODELOCAL_DNS_DEVICE)
-    nodelocal_addresses = [address.split("/")[0] for address in (nodelocal or {}).get("addresses") or []]
+    nodelocal_addresses = _service_addresses(nodelocal)
     if nodelocal is not None:
         features.append("nodelocal_dns")
         if not nodelocal_addresses:
             notes.append("nodelocal_dns: device %s has no address; set microseg_nodelocal_dns_addresses"
                          % NODELOCAL_DNS_DEVICE)
-    cluster_ips = [address.split("/")[0] for address in (by_name.get(IPVS_DEVICE) or {}).get("addresses") or []]
+    cluster_ips = _service_addresses(by_name.get(IPVS_DEVICE))
     if kube_proxy_mode == "ipvs":
         features.append("kube_proxy_ipvs")
     return {"features": features, "nodelocal_dns": nodelocal_addresses, "cluster_ips": cluster_ips, "notes": notes}
