@@ -58,6 +58,7 @@ def groups_of_hosts(groups):
 
 def role_groups_hint(group_map=None):
     """The group names that give a role, for messages that say how to give a host one."""
-    names = [group for layout in catalog.INSTALLER_LAYOUTS for group in layout.groups
-             if not layout.within] + ["server/agent under k3s_cluster"]
+    names = [group for layout in catalog.INSTALLER_LAYOUTS if not layout.within for group in layout.groups]
+    names += ["%s under %s" % ("/".join(layout.groups), layout.within) for layout in catalog.INSTALLER_LAYOUTS
+              if layout.within]
     return ", ".join(names + sorted(group for group, roles in (group_map or {}).items() if roles))

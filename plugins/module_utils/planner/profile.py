@@ -30,13 +30,14 @@ def _derived(facts):
 def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
                   firewall=None, group_map=None, service_cidrs=None, nodelocal_dns=None, installer=None):
     """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
-    "cluster_ips", "network_origins", "backend", "backend_reason", "conflicts", "notes"}.
+    "cluster_ips", "network_origins", "backend", "backend_reason", "conflicts" (the groups and
+    detection disagree), "warnings" (a cluster node with no cluster role), "notes"}.
     group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
     (inventory.INSTALLER_VARIABLES, read by inventory.installer_settings)."""
     from_groups = roles_of(group_names, group_map)
     docker_found, cni_found = _derived(docker), _derived(cni)
     detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
-    roles, conflicts = set(), []
+    roles, conflicts, warnings = set(), [], []
     for domain, domain_roles in sorted(DOMAINS.items()):
         grouped = from_groups & set(domain_roles)
         seen = detected & set(domain_roles)
@@ -83,7 +84,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
         runs = [what for what, there in found if there]
         if runs:
-            conflicts.append("%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
+            warnings.append("%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
                              "of its groups with microseg_group_map" % (name, " and ".join(runs),
                                                                         ", ".join(sorted(group_names or [])) or "none",
                                                                         role_groups_hint(group_map)))
@@ -100,6 +101,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         "backend": backend,
         "backend_reason": reason,
         "conflicts": conflicts,
+        "warnings": warnings,
         "notes": notes,
     }
 
