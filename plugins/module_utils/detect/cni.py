@@ -272,6 +272,7 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
 def derive(cni, flannel, calico):
     """CNI facts -> catalog features, real ports with origins, pod CIDRs."""
     features, ports, origins, pod_cidrs, notes = set(), {}, {}, [], []
+    pod_cidr_origin = None
     kind = cni.get("kind")
     if kind in ("flannel", "canal") or (kind is None and flannel["present"]):
         backend = flannel["backend"]
@@ -287,6 +288,7 @@ def derive(cni, flannel, calico):
             origins["flannel_wireguard_v6"] = "net-conf.json ListenPortV6"
         if flannel["network"]:
             pod_cidrs.append(flannel["network"])
+            pod_cidr_origin = "flannel's subnet.env FLANNEL_NETWORK (or net-conf.json Network)"
     if kind in ("calico", "canal") or (kind is None and calico["present"]):
         if kind != "canal" and calico["backend"] == "bird":
             features.add("calico_bgp")
@@ -307,6 +309,7 @@ def derive(cni, flannel, calico):
             features.add("calico_typha")
         if calico["pool_cidr"] and calico["pool_cidr"] not in pod_cidrs:
             pod_cidrs.append(calico["pool_cidr"])
+            pod_cidr_origin = pod_cidr_origin or "calico-node environment CALICO_IPV4POOL_CIDR"
     if kind == "cilium":
         features.update(("cilium_vxlan", "cilium_health"))
         notes.append("cilium: its tunnel protocol is not read from the node; planned as the default "
@@ -315,4 +318,5 @@ def derive(cni, flannel, calico):
         features.add("weave")
         notes.append("weave: encryption is not read from the node; add weave_encrypted to microseg_features if used.")
     return {"features": sorted(features), "ports": ports, "port_origins": origins, "pod_cidrs": pod_cidrs,
+            "pod_cidr_origin": pod_cidr_origin,
             "notes": notes}

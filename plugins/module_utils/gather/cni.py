@@ -156,10 +156,11 @@ def add_networks(derived, kubernetes, services):
     pod_cidrs = list(kubernetes["networks"].get("pod_cidrs") or [])
     if pod_cidrs:
         origins["pod_cidrs"] = kubernetes["network_origins"]["pod_cidrs"]
+    cni_origin = derived.pop("pod_cidr_origin", None) or "the CNI's configuration"
     for cidr in derived["pod_cidrs"]:
         if cidr not in pod_cidrs:
             pod_cidrs.append(cidr)
-            origins.setdefault("pod_cidrs", "the CNI's configuration")
+            origins.setdefault("pod_cidrs", cni_origin)
     service_cidrs = list(kubernetes["networks"].get("service_cidrs") or [])
     if service_cidrs:
         origins["service_cidrs"] = kubernetes["network_origins"]["service_cidrs"]
