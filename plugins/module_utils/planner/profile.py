@@ -84,10 +84,10 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
         runs = [what for what, there in found if there]
         if runs:
+            groups = ", ".join(sorted(group_names or [])) or "none"
             warnings.append("%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
-                             "of its groups with microseg_group_map" % (name, " and ".join(runs),
-                                                                        ", ".join(sorted(group_names or [])) or "none",
-                                                                        role_groups_hint(group_map)))
+                            "of its groups with microseg_group_map"
+                            % (name, " and ".join(runs), groups, role_groups_hint(group_map)))
     return {
         "roles": sorted(roles),
         "features": sorted(found_features | set(features or [])),
