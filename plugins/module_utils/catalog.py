@@ -60,7 +60,9 @@ ROLES = tuple(sorted(ROLE_GROUPS))
 # with `within` counts only for hosts also in that group: k3s-ansible's `server` and `agent` are
 # names other inventories use for other things. microseg_group_map adds groups, or gives one of
 # these another meaning. Parent groups (k8s_cluster, k3s_cluster, rke2_cluster) mean no role.
-InstallerLayout = namedtuple("InstallerLayout", "installer within groups source")
+# `features`: what a group's hosts run besides their role's features (RKE2 servers: the supervisor).
+InstallerLayout = namedtuple("InstallerLayout", "installer within groups source features")
+InstallerLayout.__new__.__defaults__ = ({},)
 INSTALLER_LAYOUTS = (
     InstallerLayout("kubespray (and this collection)", None,
                     {"kube_control_plane": "kube_control_plane", "kube_node": "kube_node", "etcd": "etcd"},
@@ -71,7 +73,8 @@ INSTALLER_LAYOUTS = (
     InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
                     "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),
     InstallerLayout("rke2-ansible", None, {"rke2_servers": "kube_control_plane", "rke2_agents": "kube_node"},
-                    "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml"),
+                    "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml",
+                    {"rke2_servers": ("rke2_supervisor",)}),
     InstallerLayout("this collection (Docker Swarm)", None,
                     {"swarm_managers": "swarm_manager", "swarm_workers": "swarm_worker"}, "this collection"),
 )
@@ -93,6 +96,7 @@ PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in 
 
 SRC_K8S = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
 SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (healthzBindAddress)"
+SRC_RKE2 = "https://docs.rke2.io/install/requirements (inbound network rules)"
 SRC_METRICS = "https://github.com/kubernetes-sigs/metrics-server#requirements (kubelet 10250 from metrics-server)"
 SRC_NODELOCAL = "https://kubernetes.io/docs/tasks/administer-cluster/nodelocaldns/"
 SRC_IPVS = "https://kubernetes.io/docs/reference/networking/virtual-ips/#proxy-mode-ipvs"
@@ -136,6 +140,9 @@ ENTRIES = (
          "etcd client API, used by kube-apiserver (--listen-client-urls)", SRC_K8S),
     _row("etcd_peer", "etcd", "tcp", 2380, "etcd_peer", [PEER_CONTROL_PLANE],
          "etcd peer traffic between members (--listen-peer-urls)", SRC_K8S),
+    # RKE2: agents register with a server's supervisor (the API server stays on 6443).
+    _row("rke2_supervisor", "rke2_supervisor", "tcp", 9345, "rke2_supervisor", [PEER_CLUSTER],
+         "RKE2 supervisor: agents and joining servers register here", SRC_RKE2),
     _row("kubelet_api", "kubelet", "tcp", 10250, "kubelet", [PEER_SELF, PEER_CLUSTER, PEER_POD_NETWORK],
          "kubelet API (KubeletConfiguration port): the API server, and metrics-server or Prometheus in pods "
          "on any node", SRC_METRICS),

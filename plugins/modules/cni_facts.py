@@ -13,6 +13,10 @@ author: microseg.cluster_firewall maintainers (@microseg)
 description:
   - "Kubernetes role: control plane when kube-apiserver runs (static pod manifest, or process for
     k3s, rke2 and binary installs), etcd when etcd does, worker when only the kubelet does."
+  - "k3s and RKE2 from their supervisor process (C(k3s server), C(rke2 agent), ...) and their
+    config files (C(/etc/rancher/k3s/config.yaml), C(/etc/rancher/rke2/config.yaml) and the
+    files in C(config.yaml.d/), in name order; a flag on the command line wins). An RKE2 server
+    adds the feature C(rke2_supervisor) (its port 9345)."
   - "Real ports from the node's configuration: kube-apiserver C(--secure-port) and
     C(--service-node-port-range), etcd C(--listen-client-urls) and C(--listen-peer-urls),
     kube-scheduler and kube-controller-manager C(--secure-port), kubelet C(--port) or C(port) in
@@ -66,8 +70,10 @@ ansible_facts:
         kubernetes:
           description:
             - C(roles) (kube_control_plane, etcd, kube_node), C(components) (component to where it
-              was seen), C(k3s) (server, agent or null), C(ports) and C(port_origins) (port setting
-              to value and to where it was read).
+              was seen), C(k3s) (server, agent or null), C(distribution) (k3s, rke2 or null for
+              kubeadm-style nodes), C(features) (C(rke2_supervisor) on an RKE2 server), C(ports) and
+              C(port_origins) (port setting to value and to where it was read), C(networks) and
+              C(network_origins) (the pod and Service CIDRs from the components' flags).
           type: dict
           returned: always
         cni:

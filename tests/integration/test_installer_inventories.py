@@ -103,6 +103,9 @@ def test_rke2_ansible_servers_and_agents(tmp_path):
     _out, plans = plan("rke2-ansible.yml", tmp_path)
     assert plans["server0"]["roles"] == ["etcd", "kube_control_plane"]
     assert plans["agent0"]["roles"] == ["kube_node"]
+    # agents register with the servers' supervisor port (RKE2's own, besides the API server)
+    assert "rke2_supervisor" in plans["server0"]["features"] and "rke2_supervisor" not in plans["agent0"]["features"]
+    assert admits(plans["server0"], "tcp", 9345) == [["cluster_nodes"]]
 
 
 def test_custom_groups_need_the_map_and_a_host_in_no_cluster_group_is_named(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import namedtuple
 
 # component -> {port setting: the flag that sets it} (the defaults are the catalog's)
 COMPONENT_PORTS = {
@@ -32,6 +33,21 @@ COMPONENT_NETWORKS = {
 # k3s embeds the control plane in one process: `k3s server` (control plane + kubelet), `k3s agent`.
 K3S_PORTS = {"apiserver": "--https-listen-port", "nodeport_range": "--service-node-port-range"}
 K3S_NETWORKS = {"service_cidrs": "--service-cidr", "pod_cidrs": "--cluster-cidr"}
+# Distributions run by one supervisor process, `NAME server` or `NAME agent`, configured by flags
+# and by a flat YAML file whose keys are the flags without "--" (plus files in CONFIG.d/, read in
+# name order; a flag on the command line wins over the files). k3s runs the control plane in that
+# process; an RKE2 server runs it as static pods (read from their manifests) and listens for its
+# agents on the supervisor port. Both run etcd on servers by default (k3s: with --cluster-init or
+# when joining with --server; otherwise its datastore is SQLite, local only).
+Supervisor = namedtuple("Supervisor", "config ports networks features etcd")
+SUPERVISORS = {
+    "k3s": Supervisor("/etc/rancher/k3s/config.yaml", K3S_PORTS, K3S_NETWORKS, (), "when clustered"),
+    "rke2": Supervisor("/etc/rancher/rke2/config.yaml", {"nodeport_range": "--service-node-port-range"},
+                       K3S_NETWORKS, ("rke2_supervisor",), "always"),
+}
+SERVER_COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet")
+_CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*)["']?\s*:\s*(.*?)\s*$""")
+_CONFIG_ITEM = re.compile(r"^\s+-\s*(.*?)\s*$")
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 
@@ -53,6 +69,39 @@ def flags_from_args(args):
                 index += 1
             flags[name] = value
         index += 1
+    return flags
+
+
+def _config_value(text):
+    text = text.split(" #", 1)[0].strip() if not text.startswith(("'", '"')) else text.strip()
+    return text.strip("'\"")
+
+
+def parse_flat_config(text):
+    """A k3s/RKE2 config file (flat YAML: `key: value`, `key: [a, b]`, or `key:` then `- item`
+    lines) -> flags {"--key": "value"}, lists joined with commas, `true` as a bare flag ("") and
+    `false` left out. Nested maps are not part of this format and are skipped."""
+    flags, key = {}, None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        item = _CONFIG_ITEM.match(line)
+        if item and key is not None:
+            value = _config_value(item.group(1))
+            flags[key] = value if not flags.get(key) else flags[key] + "," + value
+            continue
+        match = _CONFIG_KEY.match(line)
+        key = None
+        if not match:
+            continue
+        name, value = "--" + match.group(1), _config_value(match.group(2))
+        if value.startswith("[") and value.endswith("]"):
+            value = ",".join(_config_value(part) for part in value[1:-1].split(",") if part.strip())
+        if value.lower() == "false":
+            flags.pop(name, None)
+            continue
+        flags[name] = "" if value.lower() == "true" else value
+        key = name if value == "" else None
     return flags
 
 
@@ -120,21 +169,56 @@ class KubernetesFacts(object):
         self.k3s = None
         self.networks = {}       # cluster network -> [CIDR]
         self.network_origins = {}
+        self.distribution = None     # k3s, rke2 (a supervisor process), else None (kubeadm-style)
+        self.features = []
+        self.configs = {}        # supervisor -> {flag: (value, where)} from its config files
 
-    def _set_networks(self, table, flags, where):
+    def add_supervisor_config(self, distribution, path, text):
+        """A k3s/RKE2 config file (config.yaml, then config.yaml.d/* in name order: later wins)."""
+        found = self.configs.setdefault(distribution, {})
+        for flag, value in parse_flat_config(text).items():
+            found[flag] = (value, "%s %s" % (path, flag[2:]))
+
+    def _supervisor(self, distribution, role, flags, where):
+        """`k3s|rke2 server|agent`: roles, ports and networks from its flags, then from its config
+        files for the flags the command line does not give."""
+        spec = SUPERVISORS[distribution]
+        config = dict((flag, entry) for flag, entry in self.configs.get(distribution, {}).items() if flag not in flags)
+        self.distribution = distribution
+        if role == "agent":
+            if distribution == "k3s":
+                self.k3s = self.k3s or "agent"
+            self.components.setdefault("kubelet", where)
+            return distribution
+        if distribution == "k3s":
+            self.k3s = "server"
+        for component in SERVER_COMPONENTS:
+            self.components.setdefault(component, where)
+        if spec.etcd == "always" or set(flags) & {"--cluster-init", "--server"} or set(config) & {"--cluster-init",
+                                                                                                  "--server"}:
+            self.components.setdefault("etcd", where)
+        self.features.extend(feature for feature in spec.features if feature not in self.features)
+        self._set_ports(spec.ports, flags, where)
+        self._set_networks(spec.networks, flags, where)
+        for flag, (value, config_where) in sorted(config.items()):
+            self._set_ports(spec.ports, {flag: value}, None, config_where)
+            self._set_networks(spec.networks, {flag: value}, None, config_where)
+        return distribution
+
+    def _set_networks(self, table, flags, where, origin=None):
         for key, flag in table.items():
             value = flags.get(flag, "").strip()
             if value and key not in self.networks:
                 self.networks[key] = [item.strip() for item in value.split(",") if item.strip()]
-                self.network_origins[key] = "%s %s" % (where, flag)
+                self.network_origins[key] = origin or "%s %s" % (where, flag)
 
-    def _set_ports(self, table, flags, where):
+    def _set_ports(self, table, flags, where, origin=None):
         for key, flag in table.items():
             if flag in flags:
                 value = _port_value(flag, flags[flag])
                 if value is not None:
                     self.ports[key] = int(value) if value.isdigit() else value
-                    self.origins[key] = "%s %s" % (where, flag)
+                    self.origins[key] = origin or "%s %s" % (where, flag)
 
     def add_manifest(self, path, text):
         component, flags = parse_manifest(text)
@@ -156,20 +240,8 @@ class KubernetesFacts(object):
             return None
         name = os.path.basename(argv[0])
         where = "process %s (%s)" % (pid, name)
-        if name == "k3s" and len(argv) > 1 and argv[1] in ("server", "agent"):
-            flags = flags_from_args(argv[2:])
-            if argv[1] == "server":
-                self.k3s = "server"
-                for component in ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet"):
-                    self.components.setdefault(component, where)
-                if "--cluster-init" in flags or "--server" in flags:
-                    self.components.setdefault("etcd", where)
-                self._set_ports(K3S_PORTS, flags, where)
-                self._set_networks(K3S_NETWORKS, flags, where)
-            else:
-                self.k3s = self.k3s or "agent"
-                self.components.setdefault("kubelet", where)
-            return "k3s"
+        if name in SUPERVISORS and len(argv) > 1 and argv[1] in ("server", "agent"):
+            return self._supervisor(name, argv[1], flags_from_args(argv[2:]), where)
         if name not in COMPONENTS:
             return None
         seen_in_manifest = name in self.components and not self.components[name].startswith("process ")
@@ -204,6 +276,8 @@ class KubernetesFacts(object):
             "roles": self.roles(),
             "components": dict(sorted(self.components.items())),
             "k3s": self.k3s,
+            "distribution": self.distribution,
+            "features": list(self.features),
             "ports": dict(sorted(self.ports.items())),
             "port_origins": dict(sorted(self.origins.items())),
             "networks": dict(sorted(self.networks.items())),

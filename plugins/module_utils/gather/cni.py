@@ -12,6 +12,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
+    SUPERVISORS,
     KubernetesFacts,
     flags_from_args,
 )
@@ -42,6 +43,14 @@ def read_kubernetes(reader, params, processes):
                     kubernetes.add_manifest(path, text)
                 except ValueError as error:
                     reader.problem("%s: not a valid manifest (%s)" % (path, error))
+    for distribution, supervisor in sorted(SUPERVISORS.items()):
+        drop_in = supervisor.config + ".d"
+        paths = [supervisor.config] + [os.path.join(drop_in, name) for name in sorted(reader.list_dir(drop_in))
+                                       if name.endswith((".yaml", ".yml"))]
+        for path in paths:
+            text = reader.read_text(path)
+            if text is not None:
+                kubernetes.add_supervisor_config(distribution, path, text)
     for pid, argv in processes:
         kubernetes.add_process(pid, argv)
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
@@ -135,6 +144,7 @@ def gather(module, outputs=None):
 
     derived = detect_cni.derive(cni, flannel, calico)
     derived["roles"] = kubernetes["roles"]
+    derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     ports = dict(kubernetes["ports"])
     ports.update(derived["ports"])
     origins = dict(kubernetes["port_origins"])

@@ -47,6 +47,21 @@ def roles_of(group_names, group_map=None):
     return roles
 
 
+def features_of(group_names, group_map=None):
+    """The features a host's installer groups say it runs besides its roles' (RKE2 servers: the
+    supervisor), unless microseg_group_map gives the group another meaning."""
+    names = set(group_names or ())
+    group_map = check_group_map(group_map)
+    found = set()
+    for layout in catalog.INSTALLER_LAYOUTS:
+        if layout.within and layout.within not in names:
+            continue
+        for group, features in layout.features.items():
+            if group in names and group not in group_map:
+                found.update(features)
+    return found
+
+
 def groups_of_hosts(groups):
     """{host: [group, ...]} from Ansible's `groups` ({group: [host, ...]})."""
     found = {}

@@ -11,7 +11,11 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import role_groups_hint, roles_of
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
+    features_of,
+    role_groups_hint,
+    roles_of,
+)
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_settings
 
 # Features an installer's variables can turn on (installer_settings): detection decides when it ran.
@@ -90,7 +94,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                             % (name, " and ".join(runs), groups, role_groups_hint(group_map)))
     return {
         "roles": sorted(roles),
-        "features": sorted(found_features | set(features or [])),
+        "features": sorted(found_features | set(features or []) | features_of(group_names, group_map)),
         "ports": merged_ports,
         "port_origins": origins,
         "pod_cidrs": networks["pod_cidrs"],

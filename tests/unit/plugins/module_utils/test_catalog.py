@@ -13,6 +13,7 @@ EXPECTED = {
     "etcd": {("tcp", 2379, ("control_plane",)), ("tcp", 2380, ("control_plane",))},
     "kubelet": {("tcp", 10250, ("self", "cluster_nodes", "pod_network"))},
     "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes"))},
+    "rke2_supervisor": {("tcp", 9345, ("cluster_nodes",))},
     "nodelocal_dns": {("udp", 53, ("pod_network",)), ("tcp", 53, ("pod_network",))},
     "k8s_nodeport": {("tcp", "30000-32767", ("any",)), ("udp", "30000-32767", ("any",))},
     "kube_proxy_healthz": {("tcp", 10256, ("any",))},

@@ -117,3 +117,58 @@ def test_dual_stack_networks_from_a_k3s_server_and_kube_proxy_flags():
     worker = k8s.KubernetesFacts()
     worker.add_process(77, ["kube-proxy", "--cluster-cidr=10.61.0.0/17", "--proxy-mode=ipvs"])
     assert worker.result()["networks"] == {"pod_cidrs": ["10.61.0.0/17"]}
+
+
+K3S_CONFIG = """\
+# /etc/rancher/k3s/config.yaml as a user writes it
+https-listen-port: 7443
+cluster-init: true
+cluster-cidr: "10.52.0.0/16"
+service-cidr:
+  - 10.53.0.0/16
+  - fd00:53::/112
+write-kubeconfig-mode: "0644"
+disable: [traefik, servicelb]
+"""
+
+
+def test_flat_config_files_read_as_flags():
+    flags = k8s.parse_flat_config(K3S_CONFIG + "secrets-encryption: false\nnode-label:\n  - a=b\n")
+    assert flags == {"--https-listen-port": "7443", "--cluster-init": "", "--cluster-cidr": "10.52.0.0/16",
+                     "--service-cidr": "10.53.0.0/16,fd00:53::/112", "--write-kubeconfig-mode": "0644",
+                     "--disable": "traefik,servicelb", "--node-label": "a=b"}
+
+
+def test_a_k3s_server_takes_what_its_command_line_lacks_from_config_yaml_and_its_drop_ins():
+    facts = k8s.KubernetesFacts()
+    facts.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml", K3S_CONFIG)
+    facts.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml.d/50-nodeports.yaml",
+                                "service-node-port-range: 31000-31999\nhttps-listen-port: 8443\n")
+    facts.add_process(500, ["/usr/local/bin/k3s", "server", "--https-listen-port=9443"])
+    result = facts.result()
+    assert result["distribution"] == "k3s" and result["k3s"] == "server"
+    assert result["roles"] == ["kube_control_plane", "etcd"]          # cluster-init from the file
+    assert result["ports"]["apiserver"] == 9443                      # the command line wins
+    assert result["port_origins"]["apiserver"] == "process 500 (k3s) --https-listen-port"
+    assert result["ports"]["nodeport_range"] == "31000-31999"
+    assert result["port_origins"]["nodeport_range"] == \
+        "/etc/rancher/k3s/config.yaml.d/50-nodeports.yaml service-node-port-range"
+    assert result["networks"]["service_cidrs"] == ["10.53.0.0/16", "fd00:53::/112"]
+    assert result["network_origins"]["pod_cidrs"] == "/etc/rancher/k3s/config.yaml cluster-cidr"
+
+
+def test_rke2_servers_run_the_supervisor_and_etcd_agents_only_the_kubelet():
+    server = k8s.KubernetesFacts()
+    server.add_supervisor_config("rke2", "/etc/rancher/rke2/config.yaml", "cni: canal\ncluster-cidr: 10.62.0.0/16\n")
+    server.add_process(610, ["/usr/local/bin/rke2", "server"])
+    result = server.result()
+    assert result["distribution"] == "rke2" and result["k3s"] is None
+    assert result["roles"] == ["kube_control_plane", "etcd"]
+    assert result["features"] == ["rke2_supervisor"]
+    assert result["networks"] == {"pod_cidrs": ["10.62.0.0/16"]}
+    agent = k8s.KubernetesFacts()
+    agent.add_supervisor_config("rke2", "/etc/rancher/rke2/config.yaml", "server: https://10.0.0.1:9345\n")
+    agent.add_process(620, ["rke2", "agent"])
+    assert agent.result()["roles"] == ["kube_node"] and agent.result()["features"] == []
+    # a k3s config on the same node is not an RKE2 one
+    assert server.configs.keys() == {"rke2"}

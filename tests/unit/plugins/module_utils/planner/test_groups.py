@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import check_group_map, roles_of
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
+    check_group_map,
+    features_of,
+    roles_of,
+)
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile
 
 
@@ -57,3 +61,9 @@ def test_a_node_that_runs_kubernetes_but_has_no_role_is_named_with_the_fix():
                            group_map={"masters": "kube_control_plane"})
     assert mapped["roles"] == ["kube_control_plane"]
     assert mapped["warnings"] == []
+
+
+def test_rke2_servers_run_the_supervisor_unless_the_map_says_otherwise():
+    assert features_of(["rke2_servers"]) == {"rke2_supervisor"}
+    assert features_of(["rke2_agents"]) == set()
+    assert features_of(["rke2_servers"], {"rke2_servers": "kube_control_plane"}) == set()
