@@ -90,6 +90,7 @@ PROTOCOLS = {
     "ah": (51, ("ipv4", "ipv6"), False),
     "gre": (47, ("ipv4", "ipv6"), False),
     "ipip": (4, ("ipv4",), False),
+    "vrrp": (112, ("ipv4", "ipv6"), False),
     "all": (None, ("ipv4", "ipv6"), False),
 }
 PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in PROTOCOLS.items() if number is not None)
@@ -97,6 +98,8 @@ PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in 
 SRC_K8S = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
 SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (healthzBindAddress)"
 SRC_RKE2 = "https://docs.rke2.io/install/requirements (inbound network rules)"
+SRC_K0S = "https://docs.k0sproject.io/stable/networking/ (needed open ports and protocols)"
+SRC_KUBE_ROUTER = "https://github.com/cloudnativelabs/kube-router/blob/master/docs/user-guide.md"
 SRC_METRICS = "https://github.com/kubernetes-sigs/metrics-server#requirements (kubelet 10250 from metrics-server)"
 SRC_NODELOCAL = "https://kubernetes.io/docs/tasks/administer-cluster/nodelocaldns/"
 SRC_IPVS = "https://kubernetes.io/docs/reference/networking/virtual-ips/#proxy-mode-ipvs"
@@ -143,6 +146,14 @@ ENTRIES = (
     # RKE2: agents register with a server's supervisor (the API server stays on 6443).
     _row("rke2_supervisor", "rke2_supervisor", "tcp", 9345, "rke2_supervisor", [PEER_CLUSTER],
          "RKE2 supervisor: agents and joining servers register here", SRC_RKE2),
+    # k0s: controllers talk on the k0s API and etcd; workers reach the controllers' konnectivity
+    # server; keepalived's VRRP between controllers with control-plane load balancing.
+    _row("k0s_api", "k0s_controller", "tcp", 9443, "k0s_api", [PEER_CONTROL_PLANE],
+         "k0s API between controllers (spec.api.k0sApiPort)", SRC_K0S),
+    _row("k0s_konnectivity", "k0s_controller", "tcp", 8132, "konnectivity", [PEER_CLUSTER],
+         "konnectivity: workers' agents reach the controllers (spec.konnectivity.agentPort)", SRC_K0S),
+    _row("k0s_cplb_vrrp", "k0s_cplb", "vrrp", None, None, [PEER_CONTROL_PLANE],
+         "k0s control-plane load balancing: keepalived VRRP (IP protocol 112) between controllers", SRC_K0S),
     _row("kubelet_api", "kubelet", "tcp", 10250, "kubelet", [PEER_SELF, PEER_CLUSTER, PEER_POD_NETWORK],
          "kubelet API (KubeletConfiguration port): the API server, and metrics-server or Prometheus in pods "
          "on any node", SRC_METRICS),
@@ -225,6 +236,14 @@ ENTRIES = (
          "Cilium WireGuard encryption", SRC_CILIUM),
     _row("cilium_hubble", "cilium_hubble", "tcp", 4244, "cilium_hubble", [PEER_CLUSTER],
          "Hubble server", SRC_CILIUM),
+
+    # kube-router (k0s's default network provider).
+    _row("kube_router_bgp", "kube_router", "tcp", 179, "kube_router_bgp", [PEER_CLUSTER],
+         "kube-router BGP between nodes (--bgp-port)", SRC_KUBE_ROUTER),
+    _row("kube_router_ipip", "kube_router", "ipip", None, None, [PEER_CLUSTER],
+         "kube-router overlay between nodes in other subnets (IPIP, --overlay-encap=ipip)", SRC_KUBE_ROUTER),
+    _row("kube_router_fou", "kube_router_fou", "udp", 5555, "kube_router_fou", [PEER_CLUSTER],
+         "kube-router overlay with FoU encapsulation (--overlay-encap=fou, --overlay-encap-port)", SRC_KUBE_ROUTER),
 
     # Weave Net.
     _row("weave_control", "weave", "tcp", 6783, "weave_control", [PEER_CLUSTER],

@@ -17,6 +17,10 @@ description:
     config files (C(/etc/rancher/k3s/config.yaml), C(/etc/rancher/rke2/config.yaml) and the
     files in C(config.yaml.d/), in name order; a flag on the command line wins). An RKE2 server
     adds the feature C(rke2_supervisor) (its port 9345)."
+  - "k0s from C(k0s controller) / C(k0s worker) and C(k0s.yaml) (C(--config), default
+    C(/etc/k0s/k0s.yaml)): the API, k0s API and konnectivity ports, the pod and Service networks,
+    control-plane load balancing (VRRP); kube-router from its process flags (C(--bgp-port),
+    C(--overlay-encap=fou), C(--overlay-encap-port))."
   - "Real ports from the node's configuration: kube-apiserver C(--secure-port) and
     C(--service-node-port-range), etcd C(--listen-client-urls) and C(--listen-peer-urls),
     kube-scheduler and kube-controller-manager C(--secure-port), kubelet C(--port) or C(port) in
@@ -70,8 +74,9 @@ ansible_facts:
         kubernetes:
           description:
             - C(roles) (kube_control_plane, etcd, kube_node), C(components) (component to where it
-              was seen), C(k3s) (server, agent or null), C(distribution) (k3s, rke2 or null for
-              kubeadm-style nodes), C(features) (C(rke2_supervisor) on an RKE2 server), C(ports) and
+              was seen), C(k3s) (server, agent or null), C(distribution) (k3s, rke2, k0s or null for
+              kubeadm-style nodes), C(features) (C(rke2_supervisor), C(k0s_controller),
+              C(k0s_cplb), C(kube_router), C(kube_router_fou)), C(ports) and
               C(port_origins) (port setting to value and to where it was read), C(networks) and
               C(network_origins) (the pod and Service CIDRs from the components' flags).
           type: dict

@@ -44,7 +44,7 @@ LONG_NAME = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("C
 ADDRESSES = ["192.0.2.11", "192.0.2.12", "192.0.2.21", "2001:db8::21", "203.0.113.5", "2001:db8::99"]
 SOURCES = ["monitoring", "kube_node", "kube_control_plane", "10.0.0.0/8", "2001:db8:1::/48", "198.51.100.7",
            "0.0.0.0/0", "::/0", "v6host", "172.16.0.0/12"]
-PORTLESS = ["icmp", "icmpv6", "esp", "ah", "gre", "ipip", "33", "136", "47", "4"]
+PORTLESS = ["icmp", "icmpv6", "esp", "ah", "gre", "ipip", "vrrp", "33", "136", "47", "4", "112"]
 
 port = st.one_of(st.integers(1, 65535), st.tuples(st.integers(1, 65000), st.integers(0, 500)).map(
     lambda pair: "%d-%d" % (pair[0], pair[0] + pair[1])))
@@ -139,6 +139,18 @@ def test_rules_to_destination_sets_read_back_as_rendered(tmp_path):
     for family, saved in (("ipv4", ipv4), ("ipv6", ipv6)):
         assert iptables.parse_save(saved, numbers)["rules"] == iptables.render_rules(plan, family)
     assert "ip daddr @nodelocal_dns_v4" in nft
+    assert nftables.normalise(nft, numbers) == nftables.normalise(nftables.table_body(nftables.ruleset_file(plan)),
+                                                                  numbers)
+
+
+def test_vrrp_between_k0s_controllers_reads_back_as_rendered(tmp_path):
+    """IP protocol 112 (keepalived's VRRP): a number for iptables, a name nft may print."""
+    require_lab()
+    plan = compile_plan({"name": "cp1", "features": ["k0s_controller", "k0s_cplb"]}, inventory("cp1"), {"mode": "host"})
+    ipv4, _ipv6, _ipsets, nft = load_and_read(tmp_path, plan)
+    numbers = protocol_numbers()
+    assert "-p vrrp" in ipv4 or "-p 112" in ipv4
+    assert iptables.parse_save(ipv4, numbers)["rules"] == iptables.render_rules(plan, "ipv4")
     assert nftables.normalise(nft, numbers) == nftables.normalise(nftables.table_body(nftables.ruleset_file(plan)),
                                                                   numbers)
 

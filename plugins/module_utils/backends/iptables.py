@@ -39,7 +39,7 @@ MULTIPORT_MAX = 15            # the multiport match takes 15 ports, a range coun
 # Protocols iptables-save prints by name whatever /etc/protocols says; others are numbers.
 BUILTIN_PROTOCOLS = {"tcp": "tcp", "udp": "udp", "sctp": "sctp", "icmp": "icmp", "icmpv6": "ipv6-icmp",
                      "esp": "esp", "ah": "ah"}
-NUMBERED_PROTOCOLS = {"gre": "47", "ipip": "4"}
+NUMBERED_PROTOCOLS = {"gre": "47", "ipip": "4", "vrrp": "112"}
 
 
 def set_name(name, family):

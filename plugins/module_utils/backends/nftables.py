@@ -40,7 +40,7 @@ ICMP_NAMES = {
 }
 LOG_PREFIX = {"blacklist": "microseg blacklist: ", "guard": "microseg alert: ", "default": "microseg alert: ",
               "essential": "microseg alert: "}
-NUMBERED = {"gre": "47", "ipip": "4", "icmpv6": "58"}
+NUMBERED = {"gre": "47", "ipip": "4", "icmpv6": "58", "vrrp": "112"}
 
 
 def set_name(name, family):

@@ -46,6 +46,14 @@ SUPERVISORS = {
                        K3S_NETWORKS, ("rke2_supervisor",), "always"),
 }
 SERVER_COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet")
+# k0s: `k0s controller` (the control plane; a kubelet only with --enable-worker or --single) and
+# `k0s worker`; its settings are nested keys of k0s.yaml (--config, default /etc/k0s/k0s.yaml).
+K0S_CONFIG = "/etc/k0s/k0s.yaml"
+K0S_PORTS = {"apiserver": "spec.api.port", "k0s_api": "spec.api.k0sApiPort", "konnectivity": "spec.konnectivity.agentPort",
+             "nodeport_range": "spec.api.extraArgs.service-node-port-range"}
+K0S_NETWORKS = {"pod_cidrs": "spec.network.podCIDR", "service_cidrs": "spec.network.serviceCIDR"}
+# kube-router (k0s's default network provider): its BGP port and overlay from its flags.
+KUBE_ROUTER_PORTS = {"kube_router_bgp": "--bgp-port", "kube_router_fou": "--overlay-encap-port"}
 _CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*)["']?\s*:\s*(.*?)\s*$""")
 _CONFIG_ITEM = re.compile(r"^\s+-\s*(.*?)\s*$")
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
@@ -103,6 +111,28 @@ def parse_flat_config(text):
         flags[name] = "" if value.lower() == "true" else value
         key = name if value == "" else None
     return flags
+
+
+def parse_nested_scalars(text):
+    """A YAML document of nested maps (k0s.yaml) -> {"spec.api.port": "6443", ...}: the scalar
+    values by their dotted key path. Lists and their items are skipped."""
+    values, stack = {}, []          # stack: [(indent, key)]
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "-", "---")):
+            continue
+        match = _CONFIG_KEY.match(stripped)
+        if not match:
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        key, value = match.group(1), _config_value(match.group(2))
+        if value == "":
+            stack.append((indent, key))
+        elif not value.startswith(("[", "{", "|", ">")):
+            values[".".join([name for _indent, name in stack] + [key])] = value
+    return values
 
 
 def parse_manifest(text):
@@ -172,6 +202,39 @@ class KubernetesFacts(object):
         self.distribution = None     # k3s, rke2 (a supervisor process), else None (kubeadm-style)
         self.features = []
         self.configs = {}        # supervisor -> {flag: (value, where)} from its config files
+        self.k0s_config = None   # (path, {dotted key: value}) of k0s.yaml
+
+    def add_k0s_config(self, path, text):
+        self.k0s_config = (path, parse_nested_scalars(text))
+
+    def _add_feature(self, feature):
+        if feature not in self.features:
+            self.features.append(feature)
+
+    def _k0s(self, role, flags, where):
+        """`k0s controller|worker`: roles, and from k0s.yaml the ports, networks, control-plane load
+        balancing and the network provider (kube-router unless another is named)."""
+        self.distribution = "k0s"
+        path, config = self.k0s_config or (K0S_CONFIG, {})
+        if role == "worker":
+            self.components.setdefault("kubelet", where)
+            return "k0s"
+        for component in SERVER_COMPONENTS[:3]:
+            self.components.setdefault(component, where)
+        if config.get("spec.storage.type", "etcd") == "etcd":
+            self.components.setdefault("etcd", where)
+        if "--enable-worker" in flags or "--single" in flags:
+            self.components.setdefault("kubelet", where)
+        self._add_feature("k0s_controller")
+        if config.get("spec.network.controlPlaneLoadBalancing.enabled", "").lower() == "true":
+            self._add_feature("k0s_cplb")
+        for key, dotted in K0S_PORTS.items():
+            if dotted in config:
+                self._set_ports({key: "--" + key}, {"--" + key: config[dotted]}, None, "%s %s" % (path, dotted))
+        for key, dotted in K0S_NETWORKS.items():
+            if dotted in config:
+                self._set_networks({key: "--" + key}, {"--" + key: config[dotted]}, None, "%s %s" % (path, dotted))
+        return "k0s"
 
     def add_supervisor_config(self, distribution, path, text):
         """A k3s/RKE2 config file (config.yaml, then config.yaml.d/* in name order: later wins)."""
@@ -240,6 +303,15 @@ class KubernetesFacts(object):
             return None
         name = os.path.basename(argv[0])
         where = "process %s (%s)" % (pid, name)
+        if name == "k0s" and len(argv) > 1 and argv[1] in ("controller", "worker"):
+            return self._k0s(argv[1], flags_from_args(argv[2:]), where)
+        if name == "kube-router":
+            flags = flags_from_args(argv[1:])
+            self._add_feature("kube_router")
+            if flags.get("--overlay-encap") == "fou":
+                self._add_feature("kube_router_fou")
+            self._set_ports(KUBE_ROUTER_PORTS, flags, where)
+            return name
         if name in SUPERVISORS and len(argv) > 1 and argv[1] in ("server", "agent"):
             return self._supervisor(name, argv[1], flags_from_args(argv[2:]), where)
         if name not in COMPONENTS:

@@ -12,6 +12,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
+    K0S_CONFIG,
     SUPERVISORS,
     KubernetesFacts,
     flags_from_args,
@@ -51,6 +52,11 @@ def read_kubernetes(reader, params, processes):
             text = reader.read_text(path)
             if text is not None:
                 kubernetes.add_supervisor_config(distribution, path, text)
+    k0s_config = next((flags_from_args(argv[2:]).get("--config") for _pid, argv in processes
+                       if argv and os.path.basename(argv[0]) == "k0s" and argv[1:2] == ["controller"]), None)
+    text = reader.read_text(k0s_config or K0S_CONFIG, required=bool(k0s_config))
+    if text is not None:
+        kubernetes.add_k0s_config(k0s_config or K0S_CONFIG, text)
     for pid, argv in processes:
         kubernetes.add_process(pid, argv)
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG

@@ -172,3 +172,82 @@ def test_rke2_servers_run_the_supervisor_and_etcd_agents_only_the_kubelet():
     assert agent.result()["roles"] == ["kube_node"] and agent.result()["features"] == []
     # a k3s config on the same node is not an RKE2 one
     assert server.configs.keys() == {"rke2"}
+
+
+K0S_YAML = """\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+metadata:
+  name: k0s
+spec:
+  api:
+    address: 10.0.0.11
+    port: 7443
+    k0sApiPort: 9553
+    sans:
+      - 10.0.0.11
+    extraArgs:
+      service-node-port-range: 32000-32500
+  konnectivity:
+    adminPort: 8133
+    agentPort: 8232
+  network:
+    provider: kuberouter
+    podCIDR: 10.72.0.0/16
+    serviceCIDR: 10.73.0.0/16
+    controlPlaneLoadBalancing:
+      enabled: true
+      type: Keepalived
+  storage:
+    type: etcd
+"""
+
+
+def test_nested_yaml_scalars_by_their_dotted_path():
+    values = k8s.parse_nested_scalars(K0S_YAML)
+    assert values["spec.api.port"] == "7443" and values["spec.konnectivity.agentPort"] == "8232"
+    assert values["spec.network.controlPlaneLoadBalancing.enabled"] == "true"
+    assert values["spec.api.extraArgs.service-node-port-range"] == "32000-32500"
+    assert "spec.api.sans" not in values and values["metadata.name"] == "k0s"
+
+
+def test_a_k0s_controller_from_its_process_and_k0s_yaml():
+    facts = k8s.KubernetesFacts()
+    facts.add_k0s_config("/etc/k0s/k0s.yaml", K0S_YAML)
+    facts.add_process(700, ["/usr/local/bin/k0s", "controller", "--config=/etc/k0s/k0s.yaml"])
+    result = facts.result()
+    assert result["distribution"] == "k0s"
+    assert result["roles"] == ["kube_control_plane", "etcd"]       # no --enable-worker: no kubelet
+    assert "kubelet" not in result["components"]
+    assert result["features"] == ["k0s_controller", "k0s_cplb"]
+    assert result["ports"] == {"apiserver": 7443, "k0s_api": 9553, "konnectivity": 8232,
+                               "nodeport_range": "32000-32500"}
+    assert result["port_origins"]["konnectivity"] == "/etc/k0s/k0s.yaml spec.konnectivity.agentPort"
+    assert result["networks"] == {"pod_cidrs": ["10.72.0.0/16"], "service_cidrs": ["10.73.0.0/16"]}
+    # the API server k0s starts shows its real flag, which wins over the file
+    facts.add_process(701, ["/var/lib/k0s/bin/kube-apiserver", "--secure-port=7444"])
+    assert facts.result()["ports"]["apiserver"] == 7444
+
+
+def test_a_k0s_worker_and_a_controller_that_also_runs_pods():
+    worker = k8s.KubernetesFacts()
+    worker.add_process(710, ["k0s", "worker", "--token-file=/etc/k0s/token"])
+    assert worker.result()["roles"] == ["kube_node"] and worker.result()["features"] == []
+    both = k8s.KubernetesFacts()
+    both.add_k0s_config("/etc/k0s/k0s.yaml", "spec:\n  storage:\n    type: kine\n")
+    both.add_process(720, ["k0s", "controller", "--enable-worker"])
+    result = both.result()
+    assert result["roles"] == ["kube_control_plane"]                  # kine: no etcd
+    assert "kubelet" in result["components"] and result["features"] == ["k0s_controller"]
+
+
+def test_kube_router_from_its_flags():
+    facts = k8s.KubernetesFacts()
+    facts.add_process(730, ["/usr/local/bin/kube-router", "--run-router=true", "--bgp-port=1790",
+                            "--overlay-encap=fou", "--overlay-encap-port", "5656"])
+    result = facts.result()
+    assert result["features"] == ["kube_router", "kube_router_fou"]
+    assert result["ports"] == {"kube_router_bgp": 1790, "kube_router_fou": 5656}
+    plain = k8s.KubernetesFacts()
+    plain.add_process(731, ["kube-router", "--run-router=true"])
+    assert plain.result()["features"] == ["kube_router"] and plain.result()["ports"] == {}
