@@ -33,6 +33,10 @@ description:
     C(flannel.ipip) ipip, none host-gw), and from O(flannel_net_conf) when readable."
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and
     VXLAN modes, C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDR."
+  - "Cilium: from cilium-agent's flags and its config map directory (C(--config-dir), read through
+    the process's root), and its devices (C(cilium_vxlan), C(cilium_geneve), C(cilium_wg0)) - the
+    tunnel in use and its port, WireGuard, IPsec, Hubble, mutual authentication, metrics, BGP, the
+    kube-proxy replacement and the host firewall."
   - kube-proxy's mode (iptables, ipvs via C(kube-ipvs0), nftables via the C(kube-proxy) nft table).
   - "The cluster's networks: the Service CIDR from kube-apiserver or kube-controller-manager
     C(--service-cluster-ip-range) (k3s C(--service-cidr)), the pod CIDR from
@@ -94,6 +98,12 @@ ansible_facts:
             - C(present), C(backend), C(ipip), C(vxlan) (Always, CrossSubnet, Never), C(vxlan_port),
               C(wireguard), C(wireguard_port), C(wireguard_port_v6), C(typha_client), C(runs_typha),
               C(pool_cidr), C(sources).
+          type: dict
+          returned: always
+        cilium:
+          description:
+            - C(present), C(tunnel) (vxlan, geneve or null), C(features), C(ports), C(port_origins),
+              C(notes).
           type: dict
           returned: always
         kube_proxy:

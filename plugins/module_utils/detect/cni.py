@@ -269,8 +269,8 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
 # --------------------------------------------------------------------- what the planner needs
 
 
-def derive(cni, flannel, calico):
-    """CNI facts -> catalog features, real ports with origins, pod CIDRs."""
+def derive(cni, flannel, calico, cilium=None):
+    """CNI facts -> catalog features, real ports with origins, pod CIDRs (cilium: detect.cilium)."""
     features, ports, origins, pod_cidrs, notes = set(), {}, {}, [], []
     pod_cidr_origin = None
     kind = cni.get("kind")
@@ -310,10 +310,15 @@ def derive(cni, flannel, calico):
         if calico["pool_cidr"] and calico["pool_cidr"] not in pod_cidrs:
             pod_cidrs.append(calico["pool_cidr"])
             pod_cidr_origin = pod_cidr_origin or "calico-node environment CALICO_IPV4POOL_CIDR"
-    if kind == "cilium":
+    if cilium and cilium["present"]:
+        features.update(cilium["features"])
+        ports.update(cilium["ports"])
+        origins.update(cilium["port_origins"])
+        notes.extend(cilium["notes"])
+    elif kind == "cilium":
         features.update(("cilium_vxlan", "cilium_health"))
-        notes.append("cilium: its tunnel protocol is not read from the node; planned as the default "
-                     "(vxlan). Set microseg_features for geneve, wireguard or hubble.")
+        notes.append("cilium: its CNI config is there but cilium-agent was not seen running; planned as Cilium's "
+                     "default (vxlan). Set microseg_features for geneve, wireguard or hubble.")
     if kind == "weave":
         features.add("weave")
         notes.append("weave: encryption is not read from the node; add weave_encrypted to microseg_features if used.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium as detect_cilium
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
@@ -107,6 +108,26 @@ def read_calico(reader, processes, links):
         return detect_cni.calico_facts({}, links, runs_typha, source)
 
 
+def read_cilium(reader, processes):
+    """cilium-agent's options: its flags, and its config map directory (--config-dir) read
+    through the process's root (the agent runs in a container)."""
+    for pid, argv in processes:
+        if os.path.basename(argv[0]) != "cilium-agent":
+            continue
+        flags = flags_from_args(argv[1:])
+        config_map = {}
+        directory = flags.pop("--config-dir", "")
+        if directory:
+            root = os.path.join(reader.proc, str(pid), "root") + directory
+            for name in reader.list_dir(root):
+                if not name.startswith("."):
+                    text = reader.read_text(os.path.join(root, name))
+                    if text is not None:
+                        config_map[name] = text
+        return detect_cilium.options(flags, config_map)
+    return {}
+
+
 def gather(module, outputs=None):
     """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
     params = module.params
@@ -133,6 +154,7 @@ def gather(module, outputs=None):
     flannel = detect_cni.flannel_facts(subnet_env, links, net_conf)
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     calico = read_calico(reader, processes, links)
+    cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
 
     nft_tables = []
     if module.get_bin_path("nft"):
@@ -148,7 +170,7 @@ def gather(module, outputs=None):
             flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
     mode, mode_source = detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
 
-    derived = detect_cni.derive(cni, flannel, calico)
+    derived = detect_cni.derive(cni, flannel, calico, cilium)
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     ports = dict(kubernetes["ports"])
@@ -158,7 +180,7 @@ def gather(module, outputs=None):
     derived.update(ports=ports, port_origins=origins)
     services = detect_cni.service_facts(links, mode)
     add_networks(derived, kubernetes, services)
-    return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico,
+    return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico, "cilium": cilium,
             "kube_proxy": {"mode": mode, "source": mode_source}, "services": services, "derived": derived,
             "problems": reader.problems}
 

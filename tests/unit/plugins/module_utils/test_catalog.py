@@ -37,14 +37,20 @@ EXPECTED = {
     "canal": {("udp", 8472, ("cluster_nodes",))},
     "cilium_vxlan": {("udp", 8472, ("cluster_nodes",))},
     "cilium_geneve": {("udp", 6081, ("cluster_nodes",))},
-    "cilium_health": {("tcp", 4240, ("cluster_nodes",)), ("icmp", None, ("cluster_nodes",))},
+    "cilium_health": {("tcp", 4240, ("cluster_nodes",)), ("icmp", None, ("cluster_nodes",)),
+                      ("icmpv6", None, ("cluster_nodes",))},
+    "cilium_ipsec": {("esp", None, ("cluster_nodes",))},
+    "cilium_mutual_auth": {("tcp", 4250, ("cluster_nodes",))},
+    "cilium_metrics": {("tcp", 9962, ("cluster_nodes", "pod_network"))},
+    "cilium_bgp": {("tcp", 179, ("cluster_nodes",))},
     "cilium_wireguard": {("udp", 51871, ("cluster_nodes",))},
     "cilium_hubble": {("tcp", 4244, ("cluster_nodes",))},
     "weave": {("tcp", 6783, ("cluster_nodes",)), ("udp", "6783-6784", ("cluster_nodes",))},
     "weave_encrypted": {("esp", None, ("cluster_nodes",))},
 }
 # Features that need nothing opened (and say so in the plan's notes).
-NOTHING_NEEDED = {"flannel_host_gw", "docker_bridge", "docker_host", "docker_macvlan"}
+NOTHING_NEEDED = {"flannel_host_gw", "docker_bridge", "docker_host", "docker_macvlan",
+                  "cilium_kube_proxy_replacement", "cilium_host_firewall"}
 
 
 @pytest.mark.parametrize("feature", sorted(EXPECTED))

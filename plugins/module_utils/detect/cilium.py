@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How Cilium runs on a node, from cilium-agent's options and its devices. Pure: takes data,
+returns data.
+
+cilium-agent takes its options as flags and from its config map, mounted as a directory of
+one file per option (--config-dir; a flag wins). Its devices show the data plane it really
+uses: cilium_vxlan or cilium_geneve (the tunnel), cilium_wg0 (WireGuard).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
+
+TUNNEL_DEVICES = {"cilium_vxlan": "vxlan", "cilium_geneve": "geneve"}
+WIREGUARD_DEVICE = "cilium_wg0"
+TRUE = ("true", "1", "yes", "strict")
+# option -> the feature it turns on when true
+SWITCHES = {
+    "enable-wireguard": "cilium_wireguard",
+    "enable-ipsec": "cilium_ipsec",
+    "enable-hubble": "cilium_hubble",
+    "mesh-auth-enabled": "cilium_mutual_auth",
+    "enable-bgp-control-plane": "cilium_bgp",
+    "kube-proxy-replacement": "cilium_kube_proxy_replacement",
+    "enable-host-firewall": "cilium_host_firewall",
+}
+# option that holds a listen address or port -> its port setting in the catalog
+PORT_OPTIONS = {
+    "hubble-listen-address": "cilium_hubble",
+    "mesh-auth-mutual-listener-port": "cilium_mutual_auth",
+    "prometheus-serve-addr": "cilium_metrics",
+}
+
+
+def _port_of(value):
+    """':4244', '0.0.0.0:4244', '[::]:4244' or '4244' -> 4244; None when there is no port."""
+    text = (value or "").strip().rsplit(":", 1)[-1]
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
+
+
+def options(flags, config_map):
+    """cilium-agent's options: its config map (file name -> content), then its flags (without
+    "--"), which win. -> {option: (value, where)}."""
+    found = dict((name, (value.strip(), "cilium config map %s" % name)) for name, value in (config_map or {}).items())
+    for flag, value in (flags or {}).items():
+        found[flag.lstrip("-")] = (value.strip() if value else "true", "cilium-agent --%s" % flag.lstrip("-"))
+    return found
+
+
+def cilium_facts(settings, links):
+    """settings: options(); links: the node's devices -> {"present", "tunnel" (vxlan, geneve or
+    None for native routing), "features", "ports", "port_origins", "notes"}."""
+    devices = set(link["name"] for link in links)
+    present = bool(settings) or bool(devices & (set(TUNNEL_DEVICES) | {WIREGUARD_DEVICE}))
+    result = {"present": present, "tunnel": None, "features": [], "ports": {}, "port_origins": {}, "notes": []}
+    if not present:
+        return result
+    features = {"cilium_health"}
+    seen = [TUNNEL_DEVICES[name] for name in sorted(devices & set(TUNNEL_DEVICES))]
+    routing = (settings.get("routing-mode") or ("", ""))[0].lower()
+    protocol = settings.get("tunnel-protocol") or settings.get("tunnel")
+    if seen:
+        result["tunnel"], where = seen[0], "device cilium_%s" % seen[0]
+    elif routing == "native" or (protocol and protocol[0].lower() == "disabled"):
+        where = settings["routing-mode"][1] if routing == "native" else protocol[1]
+        result["notes"].append("cilium: native routing (%s): no tunnel to admit" % where)
+    elif protocol:
+        result["tunnel"], where = protocol[0].lower(), protocol[1]
+    else:
+        result["tunnel"], where = "vxlan", "cilium default (no tunnel device or option seen)"
+        result["notes"].append("cilium: neither a tunnel device nor tunnel-protocol was seen; planned as Cilium's "
+                               "default, vxlan. Set microseg_features if it runs geneve or native routing.")
+    if result["tunnel"] in ("vxlan", "geneve"):
+        key = "cilium_" + result["tunnel"]
+        features.add(key)
+        port = _port_of((settings.get("tunnel-port") or ("", ""))[0])
+        result["ports"][key] = port or default_port(key)
+        result["port_origins"][key] = settings["tunnel-port"][1] if port else "%s, Cilium's default port" % where
+    for option, feature in SWITCHES.items():
+        if option in settings and settings[option][0].lower() in TRUE:
+            features.add(feature)
+    if WIREGUARD_DEVICE in devices:
+        features.add("cilium_wireguard")
+    if "prometheus-serve-addr" in settings and _port_of(settings["prometheus-serve-addr"][0]):
+        features.add("cilium_metrics")
+    for option, key in PORT_OPTIONS.items():
+        port = _port_of((settings.get(option) or ("", ""))[0])
+        if port and key in features:
+            result["ports"][key] = port
+            result["port_origins"][key] = settings[option][1]
+    result["features"] = sorted(features)
+    return result
