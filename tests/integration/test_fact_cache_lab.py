@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import netaddr
+
 from conftest import lab_inventory
 from test_site_lab import playbook
 
@@ -39,7 +41,8 @@ def test_addresses_come_from_the_cache_and_detection_runs_every_time(lab_nodes, 
     first = node_facts_runs(proc.stdout)
     assert first[control_plane.name] == (["network", "env"], control_plane_ip, True)   # no facts yet: gathered here
     plan = json.loads((tmp_path / "first" / (worker.name + ".json")).read_text())
-    assert plan["sets"]["control_plane"]["ipv4"] == [control_plane_ip + "/32"], plan["sets"]   # the worker admits it
+    # the worker admits the control plane by its gathered address (the kubelet admits every cluster node)
+    assert netaddr.IPAddress(control_plane_ip) in netaddr.IPSet(plan["sets"]["cluster_nodes"]["ipv4"]), plan["sets"]
 
     proc, _recap = playbook("audit.yml", inventory, "-e", "microseg_plan_dir=%s" % (tmp_path / "second"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -257,10 +257,11 @@ class KubernetesFacts(object):
             self.k3s = "server"
         for component in SERVER_COMPONENTS:
             self.components.setdefault(component, where)
-        if spec.etcd == "always" or set(flags) & {"--cluster-init", "--server"} or set(config) & {"--cluster-init",
-                                                                                                  "--server"}:
+        clustered = {"--cluster-init", "--server"} & (set(flags) | set(config))
+        if spec.etcd == "always" or clustered:
             self.components.setdefault("etcd", where)
-        self.features.extend(feature for feature in spec.features if feature not in self.features)
+        for feature in spec.features:
+            self._add_feature(feature)
         self._set_ports(spec.ports, flags, where)
         self._set_networks(spec.networks, flags, where)
         for flag, (value, config_where) in sorted(config.items()):
