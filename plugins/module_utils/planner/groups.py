@@ -32,15 +32,24 @@ def check_group_map(group_map):
     return checked
 
 
+def _layout_meanings(names, group_map, field):
+    """What the installer layouts give (field: "groups" for roles, "features") to a host in these
+    groups, leaving out the groups that microseg_group_map gives another meaning."""
+    found = set()
+    for layout in catalog.INSTALLER_LAYOUTS:
+        if layout.within and layout.within not in names:
+            continue
+        for group, meaning in getattr(layout, field).items():
+            if group in names and group not in group_map:
+                found.update([meaning] if isinstance(meaning, str) else meaning)
+    return found
+
+
 def roles_of(group_names, group_map=None):
     """The cluster roles of a host that is in these groups (group_names, parents included)."""
     names = set(group_names or ())
     group_map = check_group_map(group_map)
-    roles = set()
-    for layout in catalog.INSTALLER_LAYOUTS:
-        if layout.within and layout.within not in names:
-            continue
-        roles.update(role for group, role in layout.groups.items() if group in names and group not in group_map)
+    roles = _layout_meanings(names, group_map, "groups")
     for group, mapped in group_map.items():
         if group in names:
             roles.update(mapped)
@@ -50,16 +59,7 @@ def roles_of(group_names, group_map=None):
 def features_of(group_names, group_map=None):
     """The features a host's installer groups say it runs besides its roles' (RKE2 servers: the
     supervisor), unless microseg_group_map gives the group another meaning."""
-    names = set(group_names or ())
-    group_map = check_group_map(group_map)
-    found = set()
-    for layout in catalog.INSTALLER_LAYOUTS:
-        if layout.within and layout.within not in names:
-            continue
-        for group, features in layout.features.items():
-            if group in names and group not in group_map:
-                found.update(features)
-    return found
+    return _layout_meanings(set(group_names or ()), check_group_map(group_map), "features")
 
 
 def groups_of_hosts(groups):

@@ -6,6 +6,8 @@ defaults filled in; every refusal names the value, the variable and what is allo
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import parse_network
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
@@ -52,9 +54,17 @@ NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "service_
              "cluster_ips", "network_origins", "ssh_port", "controller_address")
 # The node's networks the planner needs besides its own addresses: the pod network (a source),
 # the Service network and NodeLocal DNSCache's addresses (destinations). The pod and Service
-# networks are the cluster's: a node that does not show them takes them from another host.
-NODE_NETWORKS = ("pod_cidrs", "service_cidrs", "nodelocal_dns")
-CLUSTER_NETWORKS = ("pod_cidrs", "service_cidrs")
+# networks are the cluster's (cluster: True): a node that does not show them takes them from
+# another host.
+Network = namedtuple("Network", "key label variable cluster")
+NETWORKS = (
+    Network("pod_cidrs", "pod network", "microseg_pod_cidrs", True),
+    Network("service_cidrs", "Service network", "microseg_service_cidrs", True),
+    Network("nodelocal_dns", "NodeLocal DNSCache addresses", "microseg_nodelocal_dns_addresses", False),
+)
+NETWORK_BY_KEY = dict((network.key, network) for network in NETWORKS)
+NODE_NETWORKS = tuple(network.key for network in NETWORKS)
+CLUSTER_NETWORKS = tuple(network.key for network in NETWORKS if network.cluster)
 RULE_KEYS = ("port", "proto", "from", "comment")
 # Evaluation order: loopback, the management path, the blacklist (final), what every host needs
 # (established, DNAT'ed, essential ICMP), the whitelist, the service-mode guards.

@@ -8,8 +8,8 @@ from __future__ import annotations
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import looks_like_address
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import CLUSTER_WIDE_PORT_KEYS
 
-CLUSTER_NETWORK_KEYS = ("pod_cidrs", "service_cidrs")
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import check_group_map
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import CLUSTER_NETWORKS
 
 
 def _listify(value):
@@ -140,7 +140,7 @@ def cluster_networks(profile, installer):
     """A host's pod and Service networks for the other nodes: what its profile holds (the node
     showed them, or the user set them), else what the installer's variables say (installer: true)."""
     result = {}
-    for key in CLUSTER_NETWORK_KEYS:
+    for key in CLUSTER_NETWORKS:
         if profile.get(key):
             origin = (profile.get("network_origins") or {}).get(key) or "profile"
             result[key] = {"networks": list(profile[key]), "origin": origin, "installer": False}

@@ -16,6 +16,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     role_groups_hint,
     roles_of,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import NETWORKS
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_settings
 
 # Features an installer's variables can turn on (installer_settings): detection decides when it ran.
@@ -64,12 +65,12 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         origins[key] = "microseg_ports"
     found_features = set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
     networks, network_origins = {}, dict(cni_found.get("network_origins") or {})
-    for key, user, variable in (("pod_cidrs", pod_cidrs, "microseg_pod_cidrs"),
-                                ("service_cidrs", service_cidrs, "microseg_service_cidrs"),
-                                ("nodelocal_dns", nodelocal_dns, "microseg_nodelocal_dns_addresses")):
-        networks[key] = list(user) if user else list(cni_found.get(key) or [])
+    users = {"pod_cidrs": pod_cidrs, "service_cidrs": service_cidrs, "nodelocal_dns": nodelocal_dns}
+    for network in NETWORKS:
+        user = users[network.key]
+        networks[network.key] = list(user) if user else list(cni_found.get(network.key) or [])
         if user:
-            network_origins[key] = variable
+            network_origins[network.key] = network.variable
     notes = list(cni_found.get("notes") or [])
     installer = installer_settings(installer)
     if installer.get("features") or installer.get("nodelocal_dns"):

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import NETWORKS
+
 ACTION_WORDS = {
     "accept": "admit",
     "drop": "DROP",
@@ -21,8 +23,6 @@ MATCH_WORDS = {
     "dhcpv6_client": "udp 547 -> 546 from fe80::/10",
 }
 COLUMNS = ("#", "phase", "action", "proto", "ports", "from [-> to]", "why")
-NETWORK_LABELS = (("pod_cidrs", "pod network"), ("service_cidrs", "Service network"),
-                  ("nodelocal_dns", "NodeLocal DNSCache"))
 # A set of a large fleet holds thousands of addresses: the table shows the first few (the whole
 # plan is written by microseg_plan_dir).
 SET_ENTRIES_SHOWN = 8
@@ -85,10 +85,12 @@ def plan_table(plan):
                                        plan.get("address_origin") or "the inventory"),
         "  features: %s" % (", ".join(plan["features"]) or "none"),
     ]
-    for key, label in NETWORK_LABELS:
-        network = (plan.get("networks") or {}).get(key)
-        if network and (network["cidrs"] or key != "nodelocal_dns"):
-            lines.append("  %s: %s (from %s)" % (label, ", ".join(network["cidrs"]) or "unknown", network["origin"]))
+    for known in NETWORKS:
+        network = (plan.get("networks") or {}).get(known.key)
+        # A node-local network nobody shows is simply not there (no NodeLocal DNSCache).
+        if network and (network["cidrs"] or known.cluster):
+            lines.append("  %s: %s (from %s)" % (known.label, ", ".join(network["cidrs"]) or "unknown",
+                                                network["origin"]))
     lines += [
         "  policy: mode=%s state=%s scope=%s" % (policy["mode"], policy["state"], policy["scope"]),
     ]

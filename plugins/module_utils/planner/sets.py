@@ -22,6 +22,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresse
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import (
     ANY,
+    NETWORK_BY_KEY,
     SET_POD_NETWORK,
     SET_TRUSTED,
     as_list,
@@ -213,21 +214,21 @@ class AddressSets(object):
         return self._add(SET_POD_NETWORK, self.node["pod_cidrs"], "the pod network (%s)"
                          % self.node["network_origins"]["pod_cidrs"])
 
-    # destination -> (the node's key, what it is, the variable that sets it)
+    # a catalog row's destination -> the node's network it names
     DESTINATIONS = {
-        catalog.DEST_SERVICE_NETWORK: ("service_cidrs", "the Service network", "microseg_service_cidrs"),
-        catalog.DEST_NODELOCAL_DNS: ("nodelocal_dns", "NodeLocal DNSCache's addresses",
-                                     "microseg_nodelocal_dns_addresses"),
+        catalog.DEST_SERVICE_NETWORK: NETWORK_BY_KEY["service_cidrs"],
+        catalog.DEST_NODELOCAL_DNS: NETWORK_BY_KEY["nodelocal_dns"],
     }
 
     def destination(self, name):
         """A row's destination (catalog.DESTINATIONS) -> set name: the Service CIDRs, the NodeLocal
         DNSCache addresses. An unknown one makes an empty set (its rules admit nothing) and a warning."""
-        key, what, variable = self.DESTINATIONS[name]
-        if not self.node[key]:
-            self.warn("%s unknown (not shown by this node or any other, no %s): the rules to it admit nothing; "
-                      "set %s" % (what, variable, variable))
-        return self._add(name, self.node[key], "%s (%s)" % (what, self.node["network_origins"][key]))
+        network = self.DESTINATIONS[name]
+        if not self.node[network.key]:
+            self.warn("the %s unknown (not shown by this node or any other, no %s): the rules to it admit nothing; "
+                      "set %s" % (network.label, network.variable, network.variable))
+        return self._add(name, self.node[network.key], "the %s (%s)"
+                         % (network.label, self.node["network_origins"][network.key]))
 
     def user_sources(self, values, where, name=None):
         """A user 'from' list (addresses, CIDRs, inventory groups or hosts) -> set name or ANY.
