@@ -89,8 +89,8 @@ def plan_table(plan):
         network = (plan.get("networks") or {}).get(known.key)
         # A node-local network nobody shows is simply not there (no NodeLocal DNSCache).
         if network and (network["cidrs"] or known.cluster):
-            lines.append("  %s: %s (from %s)" % (known.label, ", ".join(network["cidrs"]) or "unknown",
-                                                network["origin"]))
+            cidrs = ", ".join(network["cidrs"]) or "unknown"
+            lines.append("  %s: %s (from %s)" % (known.label, cidrs, network["origin"]))
     lines += [
         "  policy: mode=%s state=%s scope=%s" % (policy["mode"], policy["state"], policy["scope"]),
     ]
