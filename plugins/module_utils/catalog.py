@@ -22,10 +22,11 @@ PEER_SWARM_MANAGERS = "swarm_managers"  # swarm managers
 PEER_MANAGEMENT = "management"          # microseg_management_cidrs + the Ansible controller
 PEER_POD_NETWORK = "pod_network"        # the pod CIDRs: pods reaching the host (scope port: any source)
 
+KUBERNETES_ROLES = ("kube_control_plane", "kube_node", "etcd")
 # Peer classes made of cluster nodes: these follow microseg_scope (node_ip / cidr / port).
 NODE_PEER_ROLES = {
     PEER_CONTROL_PLANE: ("kube_control_plane", "etcd"),
-    PEER_CLUSTER: ("kube_control_plane", "kube_node", "etcd"),
+    PEER_CLUSTER: KUBERNETES_ROLES,
     PEER_SWARM: ("swarm_manager", "swarm_worker"),
     PEER_SWARM_MANAGERS: ("swarm_manager",),
 }
@@ -98,6 +99,8 @@ PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in 
 SRC_K8S = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
 SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (healthzBindAddress)"
 SRC_RKE2 = "https://docs.rke2.io/install/requirements (inbound network rules)"
+SRC_K3S = "https://docs.k3s.io/installation/requirements#inbound-rules-for-k3s-nodes"
+SRC_K3S_REGISTRY = "https://docs.k3s.io/installation/registry-mirror"
 SRC_K0S = "https://docs.k0sproject.io/stable/networking/ (needed open ports and protocols)"
 SRC_KUBE_ROUTER = "https://github.com/cloudnativelabs/kube-router/blob/master/docs/user-guide.md"
 SRC_METRICS = "https://github.com/kubernetes-sigs/metrics-server#requirements (kubelet 10250 from metrics-server)"
@@ -146,6 +149,11 @@ ENTRIES = (
     # RKE2: agents register with a server's supervisor (the API server stays on 6443).
     _row("rke2_supervisor", "rke2_supervisor", "tcp", 9345, "rke2_supervisor", [PEER_CLUSTER],
          "RKE2 supervisor: agents and joining servers register here", SRC_RKE2),
+    # k3s's embedded registry mirror (Spegel): a server flag turns it on for every node of the cluster.
+    _row("k3s_spegel_p2p", "k3s_embedded_registry", "tcp", 5001, "k3s_spegel_p2p", [PEER_CLUSTER],
+         "k3s embedded registry mirror (Spegel): the peer-to-peer image list (K3S_P2P_PORT)", SRC_K3S_REGISTRY),
+    _row("k3s_spegel_registry", "k3s_embedded_registry", "tcp", 6443, "apiserver", [PEER_CLUSTER],
+         "k3s embedded registry mirror: every node, agents too, serves its images on port 6443", SRC_K3S_REGISTRY),
     # k0s: controllers talk on the k0s API and etcd; workers reach the controllers' konnectivity
     # server; keepalived's VRRP between controllers with control-plane load balancing.
     _row("k0s_api", "k0s_controller", "tcp", 9443, "k0s_api", [PEER_CONTROL_PLANE],
@@ -317,6 +325,9 @@ UNMATCHABLE_PROTOCOLS = {
 # an API server flag (the workers serve NodePorts); the swarm's data-path port is only shown
 # by managers (every swarm node receives VXLAN on it).
 CLUSTER_WIDE_PORT_KEYS = ("nodeport_range", "swarm_data_path")
+# Features one node's settings turn on for every Kubernetes node of the cluster (k3s servers'
+# --embedded-registry: agents do not show it).
+CLUSTER_WIDE_FEATURES = ("k3s_embedded_registry",)
 
 FEATURES = tuple(sorted(set(entry.feature for entry in ENTRIES)))
 PORT_KEYS = tuple(sorted(set(entry.port_key for entry in ENTRIES + (MANAGEMENT_SSH,) if entry.port_key)))

@@ -80,7 +80,8 @@ ansible_facts:
             - C(roles) (kube_control_plane, etcd, kube_node), C(components) (component to where it
               was seen), C(k3s) (server, agent or null), C(distribution) (k3s, rke2, k0s or null for
               kubeadm-style nodes), C(features) (C(rke2_supervisor), C(k0s_controller),
-              C(k0s_cplb), C(kube_router), C(kube_router_fou)), C(ports) and
+              C(k0s_cplb), C(kube_router), C(kube_router_fou), C(k3s_embedded_registry)),
+              C(absent_features) (what the node's roles bring that it does not run, and why), C(ports) and
               C(port_origins) (port setting to value and to where it was read), C(networks) and
               C(network_origins) (the pod and Service CIDRs from the components' flags).
           type: dict
@@ -118,7 +119,7 @@ ansible_facts:
           returned: always
         derived:
           description:
-            - For the planner. C(roles), C(features), C(ports), C(port_origins), C(pod_cidrs),
+            - For the planner. C(roles), C(features), C(absent_features), C(ports), C(port_origins), C(pod_cidrs),
               C(service_cidrs), C(nodelocal_dns), C(cluster_ips), C(network_origins), C(notes).
           type: dict
           returned: always

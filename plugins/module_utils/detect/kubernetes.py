@@ -45,6 +45,8 @@ SUPERVISORS = {
     "rke2": Supervisor("/etc/rancher/rke2/config.yaml", {"nodeport_range": "--service-node-port-range"},
                        K3S_NETWORKS, ("rke2_supervisor",), "always"),
 }
+# The environment variable that moves k3s's embedded registry's peer-to-peer port (default 5001).
+K3S_P2P_PORT = "K3S_P2P_PORT"
 SERVER_COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet")
 # k0s: `k0s controller` (the control plane; a kubelet only with --enable-worker or --single) and
 # `k0s worker`; its settings are nested keys of k0s.yaml (--config, default /etc/k0s/k0s.yaml).
@@ -203,6 +205,7 @@ class KubernetesFacts(object):
         self.features = []
         self.configs = {}        # supervisor -> {flag: (value, where)} from its config files
         self.k0s_config = None   # (path, {dotted key: value}) of k0s.yaml
+        self.absent = {}         # feature the node's roles bring but it does not run -> why
 
     def add_k0s_config(self, path, text):
         self.k0s_config = (path, parse_nested_scalars(text))
@@ -225,6 +228,10 @@ class KubernetesFacts(object):
             self.components.setdefault("etcd", where)
         if "--enable-worker" in flags or "--single" in flags:
             self.components.setdefault("kubelet", where)
+        elif "kubelet" not in self.components:
+            # A controller alone runs no kubelet and no kube-proxy: its role's kubelet and NodePort
+            # rows would open ports nothing serves.
+            self.absent["kubelet"] = self.absent["k8s_nodeport"] = "%s: a k0s controller without --enable-worker" % where
         self._add_feature("k0s_controller")
         if config.get("spec.network.controlPlaneLoadBalancing.enabled", "").lower() == "true":
             self._add_feature("k0s_cplb")
@@ -262,12 +269,21 @@ class KubernetesFacts(object):
             self.components.setdefault("etcd", where)
         for feature in spec.features:
             self._add_feature(feature)
+        if distribution == "k3s" and "--embedded-registry" in (set(flags) | set(config)):
+            self._add_feature("k3s_embedded_registry")
         self._set_ports(spec.ports, flags, where)
         self._set_networks(spec.networks, flags, where)
         for flag, (value, config_where) in sorted(config.items()):
             self._set_ports(spec.ports, {flag: value}, None, config_where)
             self._set_networks(spec.networks, {flag: value}, None, config_where)
         return distribution
+
+    def add_supervisor_environment(self, pid, name, env):
+        """A k3s/RKE2 process's environment: K3S_P2P_PORT moves Spegel's peer-to-peer port."""
+        value = (env.get(K3S_P2P_PORT) or "").strip() if name == "k3s" else ""
+        if value.isdigit():
+            self.ports["k3s_spegel_p2p"] = int(value)
+            self.origins["k3s_spegel_p2p"] = "process %s (k3s) environment %s" % (pid, K3S_P2P_PORT)
 
     def _set_networks(self, table, flags, where, origin=None):
         for key, flag in table.items():
@@ -351,6 +367,7 @@ class KubernetesFacts(object):
             "k3s": self.k3s,
             "distribution": self.distribution,
             "features": list(self.features),
+            "absent_features": dict(sorted(self.absent.items())),
             "ports": dict(sorted(self.ports.items())),
             "port_origins": dict(sorted(self.origins.items())),
             "networks": dict(sorted(self.networks.items())),

@@ -59,7 +59,10 @@ def read_kubernetes(reader, params, processes):
     if text is not None:
         kubernetes.add_k0s_config(k0s_config or K0S_CONFIG, text)
     for pid, argv in processes:
-        kubernetes.add_process(pid, argv)
+        if kubernetes.add_process(pid, argv) in SUPERVISORS:
+            raw = reader.environ(pid)
+            if raw is not None:
+                kubernetes.add_supervisor_environment(pid, os.path.basename(argv[0]), detect_cni.parse_environ(raw))
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
     text = reader.read_text(config_path, required=bool(params["kubelet_config"]))
     if text is not None:
@@ -173,6 +176,7 @@ def gather(module, outputs=None):
     derived = detect_cni.derive(cni, flannel, calico, cilium)
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
+    derived["absent_features"] = dict(kubernetes["absent_features"])
     ports = dict(kubernetes["ports"])
     ports.update(derived["ports"])
     origins = dict(kubernetes["port_origins"])

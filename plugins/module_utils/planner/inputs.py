@@ -50,7 +50,7 @@ DEFAULT_POLICY = {
     "blacklist_state": "block",
     "allow_missing_peers": False,
 }
-NODE_KEYS = ("name", "features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
+NODE_KEYS = ("name", "features", "absent_features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
              "cluster_ips", "network_origins", "ssh_port", "controller_address")
 # The node's networks the planner needs besides its own addresses: the pod network (a source),
 # the Service network and NodeLocal DNSCache's addresses (destinations). The pod and Service
@@ -165,7 +165,11 @@ def normalise_inventory(inventory):
         for key, value in (entry.get("cluster_ports") or {}).items():
             choice(key, catalog.CLUSTER_WIDE_PORT_KEYS, "%s: cluster-wide port setting" % where)
             cluster_ports[key] = parse_ports(value, "%s: %s" % (where, key))
+        cluster_features = set(as_list(entry.get("cluster_features"), where + " cluster_features"))
+        for feature in cluster_features:
+            choice(feature, catalog.CLUSTER_WIDE_FEATURES, "%s: cluster-wide feature" % where)
         hosts[name] = {"addresses": addresses, "roles": roles, "cluster_ports": cluster_ports,
+                       "cluster_features": cluster_features,
                        "cluster_port_origins": dict(entry.get("cluster_port_origins") or {}),
                        "cluster_networks": _cluster_networks(entry.get("cluster_networks"), where),
                        "address_origin": str(entry.get("address_origin") or "inventory")}
@@ -268,10 +272,16 @@ def normalise_node(node, cluster):
             ports[key], origins[key], warning = shared
             if warning:
                 warnings.append(warning)
+    if roles & set(catalog.KUBERNETES_ROLES):
+        features |= cluster.cluster_features()
+    # What the roles bring but the node does not run (detection said so: a k0s controller alone).
+    absent = set(as_list(node.get("absent_features"), "node %s absent_features" % name))
+    for feature in absent:
+        choice(feature, catalog.FEATURES, "node %s: absent feature" % name)
     return {
         "name": name,
         "roles": roles,
-        "features": features | catalog.features_of_roles(roles),
+        "features": (features | catalog.features_of_roles(roles)) - absent,
         "ports": ports,
         "port_origins": origins,
         "warnings": warnings,

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import looks_like_address
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import CLUSTER_WIDE_PORT_KEYS
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import (
+    CLUSTER_WIDE_FEATURES,
+    CLUSTER_WIDE_PORT_KEYS,
+)
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import check_group_map
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import CLUSTER_NETWORKS
@@ -108,7 +111,8 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
     A host's roles: ``microseg_roles`` when the user sets it, else the roles of its
     ``microseg_profile`` (groups + detection, made by the facts role), else (no "roles" key)
     the planner takes them from the groups, with ``group_map`` (microseg_group_map). Cluster-wide settings a host's profile holds (the
-    NodePort range read on a control plane) go in "cluster_ports" for the other nodes.
+    NodePort range read on a control plane) go in "cluster_ports" for the other nodes, cluster-wide
+    features (a k3s server's embedded registry) in "cluster_features".
     """
     names = list(hosts) if hosts is not None else list(groups.get("all", []))
     result = {}
@@ -127,6 +131,9 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
             entry["cluster_ports"] = shared
             entry["cluster_port_origins"] = dict((key, (profile.get("port_origins") or {}).get(key, "profile"))
                                                  for key in shared)
+        shared_features = sorted(set(profile.get("features") or []) & set(CLUSTER_WIDE_FEATURES))
+        if shared_features:
+            entry["cluster_features"] = shared_features
         networks = cluster_networks(profile, installer_settings(dict((key, host_vars.get(key))
                                                                      for key in INSTALLER_VARIABLES)))
         if networks:

@@ -34,7 +34,7 @@ def _derived(facts):
 
 def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
                   firewall=None, group_map=None, service_cidrs=None, nodelocal_dns=None, installer=None):
-    """-> {"roles", "features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
+    """-> {"roles", "features", "absent_features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
     "cluster_ips", "network_origins", "backend", "backend_reason", "conflicts" (the groups and
     detection disagree), "warnings" (a cluster node with no cluster role), "notes"}.
     group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
@@ -93,9 +93,16 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
             warnings.append("%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
                             "of its groups with microseg_group_map"
                             % (name, " and ".join(runs), groups, role_groups_hint(group_map)))
+    # What the node's roles bring but detection found it does not run (a k0s controller without a
+    # kubelet), unless the user asks for it in microseg_features.
+    absent = dict((feature, why) for feature, why in (cni_found.get("absent_features") or {}).items()
+                  if feature not in set(features or []))
+    for feature, why in sorted(absent.items()):
+        notes.append("%s: %s is left out of the plan (%s); add it to microseg_features to plan it" % (name, feature, why))
     return {
         "roles": sorted(roles),
         "features": sorted(found_features | set(features or []) | features_of(group_names, group_map)),
+        "absent_features": sorted(absent),
         "ports": merged_ports,
         "port_origins": origins,
         "pod_cidrs": networks["pod_cidrs"],

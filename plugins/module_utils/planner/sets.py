@@ -94,6 +94,12 @@ class Cluster(object):
                        % (key, ", ".join("%s=%s" % (h, ",".join(format_ports(v))) for h, v in found), other))
         return ports, origin, warning
 
+    def cluster_features(self):
+        """The cluster-wide features some Kubernetes host of the inventory runs (catalog.CLUSTER_WIDE_FEATURES)."""
+        return self.memo("cluster_features", lambda: set(
+            feature for host in self.hosts.values() if host["roles"] & set(catalog.KUBERNETES_ROLES)
+            for feature in host["cluster_features"]))
+
     def cluster_networks(self, key):
         """A cluster-wide network (pod_cidrs, service_cidrs) as the hosts show it: (networks, origin,
         warning or None), or None when no host knows it. What a node showed wins over an installer's

@@ -14,6 +14,7 @@ EXPECTED = {
     "kubelet": {("tcp", 10250, ("self", "cluster_nodes", "pod_network"))},
     "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes"))},
     "rke2_supervisor": {("tcp", 9345, ("cluster_nodes",))},
+    "k3s_embedded_registry": {("tcp", 5001, ("cluster_nodes",)), ("tcp", 6443, ("cluster_nodes",))},
     "k0s_controller": {("tcp", 9443, ("control_plane",)), ("tcp", 8132, ("cluster_nodes",))},
     "k0s_cplb": {("vrrp", None, ("control_plane",))},
     "kube_router": {("tcp", 179, ("cluster_nodes",)), ("ipip", None, ("cluster_nodes",))},

@@ -239,6 +239,36 @@ def test_a_k0s_worker_and_a_controller_that_also_runs_pods():
     result = both.result()
     assert result["roles"] == ["kube_control_plane"]                  # kine: no etcd
     assert "kubelet" in result["components"] and result["features"] == ["k0s_controller"]
+    assert result["absent_features"] == {}
+
+
+def test_a_k0s_controller_alone_runs_no_kubelet_and_serves_no_nodeport():
+    facts = k8s.KubernetesFacts()
+    facts.add_process(740, ["k0s", "controller", "--config", "/etc/k0s/k0s.yaml"])
+    result = facts.result()
+    assert result["roles"] == ["kube_control_plane", "etcd"] and "kubelet" not in result["components"]
+    assert sorted(result["absent_features"]) == ["k8s_nodeport", "kubelet"]
+    assert "without --enable-worker" in result["absent_features"]["kubelet"]
+
+
+def test_k3s_embedded_registry_from_a_server_and_its_p2p_port_from_the_environment():
+    server = k8s.KubernetesFacts()
+    server.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml", "embedded-registry: true\n")
+    assert server.add_process(750, ["k3s", "server"]) == "k3s"
+    server.add_supervisor_environment(750, "k3s", {"K3S_P2P_PORT": "5101", "PATH": "/usr/bin"})
+    result = server.result()
+    assert "k3s_embedded_registry" in result["features"]
+    assert result["ports"]["k3s_spegel_p2p"] == 5101
+    assert result["port_origins"]["k3s_spegel_p2p"] == "process 750 (k3s) environment K3S_P2P_PORT"
+    # the flag is a server's: an agent does not show it (the planner shares it cluster-wide)
+    agent = k8s.KubernetesFacts()
+    agent.add_process(751, ["k3s", "agent", "--server", "https://10.0.0.1:6443"])
+    agent.add_supervisor_environment(751, "k3s", {})
+    assert agent.result()["features"] == [] and agent.result()["ports"] == {}
+    off = k8s.KubernetesFacts()
+    off.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml", "embedded-registry: false\n")
+    off.add_process(752, ["k3s", "server"])
+    assert "k3s_embedded_registry" not in off.result()["features"]
 
 
 def test_kube_router_from_its_flags():

@@ -67,7 +67,7 @@ def test_ports_detected_then_user_and_pod_cidrs():
 
 def test_offline_profile_from_groups_only():
     profile = build_profile("cp1", ["kube_control_plane", "k8s_cluster"], {}, {}, ["flannel_vxlan"], {}, [])
-    assert profile == {"roles": ["kube_control_plane"], "features": ["flannel_vxlan"], "ports": {},
+    assert profile == {"roles": ["kube_control_plane"], "features": ["flannel_vxlan"], "absent_features": [], "ports": {},
                        "port_origins": {}, "pod_cidrs": [], "service_cidrs": [], "nodelocal_dns": [],
                        "cluster_ips": [], "network_origins": {}, "backend": "iptables",
                        "backend_reason": "no firewall facts: the default", "conflicts": [], "warnings": [],
