@@ -210,6 +210,12 @@ ENTRIES = (
          "flannel wireguard backend, IPv6 (ListenPortV6)", SRC_FLANNEL, families=("ipv6",)),
     _row("flannel_ipip", "flannel_ipip", "ipip", None, None, [PEER_CLUSTER],
          "flannel ipip backend (IP protocol 4)", SRC_FLANNEL),
+    _row("flannel_ipsec_esp", "flannel_ipsec", "esp", None, None, [PEER_CLUSTER],
+         "flannel ipsec backend: the data path (IPsec ESP)", SRC_FLANNEL),
+    _row("flannel_ipsec_ike", "flannel_ipsec", "udp", 500, "flannel_ipsec_ike", [PEER_CLUSTER],
+         "flannel ipsec backend: IKE key exchange (strongSwan charon)", SRC_FLANNEL),
+    _row("flannel_ipsec_nat_t", "flannel_ipsec", "udp", 4500, "flannel_ipsec_nat_t", [PEER_CLUSTER],
+         "flannel ipsec backend: IKE and ESP through NAT (NAT-T)", SRC_FLANNEL),
     _row("flannel_host_gw", "flannel_host_gw", None, None, None, [],
          "flannel host-gw backend: plain routing, nothing to open (needs layer 2 adjacency)", SRC_FLANNEL),
 
@@ -227,9 +233,15 @@ ENTRIES = (
     _row("calico_wireguard_v6", "calico_wireguard", "udp", 51821, "calico_wireguard_v6", [PEER_CLUSTER],
          "Calico WireGuard, IPv6 (FELIX_WIREGUARDLISTENINGPORTV6)", SRC_CALICO, families=("ipv6",)),
 
-    # Canal: flannel vxlan carries the data, Calico only enforces policy (no BGP).
+    # Canal: flannel carries the data (vxlan by default), Calico's felix only enforces policy (no BGP).
     _row("canal_vxlan", "canal", "udp", 8472, "flannel_vxlan", [PEER_CLUSTER],
          "canal (flannel vxlan data path)", SRC_CANAL),
+    _row("canal_health", "canal", "tcp", 9099, "calico_health", [PEER_SELF, PEER_CLUSTER],
+         "canal health checks (calico-node's felix health port, FELIX_HEALTHPORT)", SRC_RKE2),
+    _row("canal_wireguard", "canal_wireguard", "udp", 51820, "flannel_wireguard", [PEER_CLUSTER],
+         "canal with WireGuard (flannel's wireguard backend, ListenPort)", SRC_RKE2),
+    _row("canal_wireguard_v6", "canal_wireguard", "udp", 51821, "flannel_wireguard_v6", [PEER_CLUSTER],
+         "canal with WireGuard, IPv6 (ListenPortV6)", SRC_RKE2, families=("ipv6",)),
 
     # Cilium.
     _row("cilium_vxlan", "cilium_vxlan", "udp", 8472, "cilium_vxlan", [PEER_CLUSTER],

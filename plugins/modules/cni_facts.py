@@ -30,9 +30,14 @@ description:
     its first plugin's type: flannel, calico, canal, cilium, weave or other."
   - "flannel: the pod network from O(flannel_subnet_env); the backend and its real port from the
     devices (C(flannel.VNI) vxlan with its dstport, C(flannel0) udp, C(flannel-wg) wireguard,
-    C(flannel.ipip) ipip, none host-gw), and from O(flannel_net_conf) when readable."
+    C(flannel.ipip) ipip, none host-gw), from O(flannel_net_conf) when readable (else k3s's
+    C(/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json)), and from k3s's C(--flannel-backend)
+    (vxlan, host-gw, wireguard-native, ipsec, none)."
+  - "k3s embedded registry (Spegel): a server's C(--embedded-registry), its peer-to-peer port
+    from C(K3S_P2P_PORT) in the k3s process environment."
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and
-    VXLAN modes, C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDR."
+    VXLAN modes (IPv4 and IPv6 pools), C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDRs,
+    C(FELIX_HEALTHPORT) (canal's health port)."
   - "Cilium: from cilium-agent's flags and its config map directory (C(--config-dir), read through
     the process's root), and its devices (C(cilium_vxlan), C(cilium_geneve), C(cilium_wg0)) - the
     tunnel in use and its port, WireGuard, IPsec, Hubble, mutual authentication, metrics, BGP, the
@@ -81,7 +86,8 @@ ansible_facts:
               was seen), C(k3s) (server, agent or null), C(distribution) (k3s, rke2, k0s or null for
               kubeadm-style nodes), C(features) (C(rke2_supervisor), C(k0s_controller),
               C(k0s_cplb), C(kube_router), C(kube_router_fou), C(k3s_embedded_registry)),
-              C(absent_features) (what the node's roles bring that it does not run, and why), C(ports) and
+              C(absent_features) (what the node's roles bring that it does not run, and why),
+              C(flannel_backend) (k3s C(--flannel-backend) and where it was read, or null), C(ports) and
               C(port_origins) (port setting to value and to where it was read), C(networks) and
               C(network_origins) (the pod and Service CIDRs from the components' flags).
           type: dict
@@ -96,9 +102,9 @@ ansible_facts:
           returned: always
         calico:
           description:
-            - C(present), C(backend), C(ipip), C(vxlan) (Always, CrossSubnet, Never), C(vxlan_port),
-              C(wireguard), C(wireguard_port), C(wireguard_port_v6), C(typha_client), C(runs_typha),
-              C(pool_cidr), C(sources).
+            - C(present), C(backend), C(ipip), C(vxlan) and C(vxlan_v6) (Always, CrossSubnet, Never),
+              C(vxlan_port), C(wireguard), C(wireguard_port), C(wireguard_port_v6), C(typha_client),
+              C(runs_typha), C(pool_cidr), C(pool_cidr_v6), C(health_port), C(sources).
           type: dict
           returned: always
         cilium:

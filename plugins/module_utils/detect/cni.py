@@ -22,6 +22,7 @@ CNI_EXTENSIONS = (".conf", ".conflist", ".json")
 PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave"}
 # flannel backend -> its port setting in the catalog (which holds the default)
 FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard"}
+CALICO_DEVICES = ("tunl0", "vxlan.calico", "vxlan-v6.calico", "wireguard.cali", "wg-v6.cali")
 CALICO_MODES = {"always": "Always", "crosssubnet": "CrossSubnet", "never": "Never", "off": "Never",
                 "false": "Never", "": "Never"}
 
@@ -147,11 +148,13 @@ def parse_net_conf(text):
             "port": int(port) if port else None, "port_v6": backend.get("ListenPortV6"), "vni": backend.get("VNI")}
 
 
-def flannel_facts(subnet_env, links, net_conf=None):
-    """subnet.env values, the node's links, net-conf.json facts -> backend with its real port."""
+def flannel_facts(subnet_env, links, net_conf=None, backend_hint=None):
+    """subnet.env values, the node's links, net-conf.json facts -> backend with its real port.
+    backend_hint: (backend, where) from a distribution that runs flannel in-process (k3s
+    --flannel-backend), used when no device or net-conf.json shows the backend."""
     by_name = _links_by_name(links)
     vxlan = [link for link in links if (link["name"] or "").startswith("flannel.") and link["kind"] == "vxlan"]
-    result = {"present": bool(subnet_env or vxlan or "flannel0" in by_name or net_conf),
+    result = {"present": bool(subnet_env or vxlan or "flannel0" in by_name or net_conf or backend_hint),
               "network": subnet_env.get("FLANNEL_NETWORK") if subnet_env else None,
               "subnet": subnet_env.get("FLANNEL_SUBNET") if subnet_env else None,
               "backend": None, "port": None, "port_v6": None, "source": None}
@@ -169,6 +172,8 @@ def flannel_facts(subnet_env, links, net_conf=None):
         result.update(backend="ipip", source="device flannel.ipip")
     elif net_conf:
         result.update(backend=net_conf["backend"], source="net-conf.json Backend.Type")
+    elif backend_hint:
+        result.update(backend=backend_hint[0], source=backend_hint[1])
     else:
         result.update(backend="host_gw", source="no flannel tunnel device (host-gw)")
     if net_conf:
@@ -218,17 +223,19 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
     """calico-node environment + devices -> backend, encapsulation modes and real ports.
     Bad mode values raise ValueError naming the variable."""
     by_name = _links_by_name(links)
-    result = {"present": bool(env) or any(name in by_name for name in ("tunl0", "vxlan.calico", "wireguard.cali")),
+    result = {"present": bool(env) or any(name in by_name for name in CALICO_DEVICES),
               "backend": None, "ipip": "Never", "vxlan": "Never", "vxlan_port": None, "wireguard": False,
               "wireguard_port": None, "wireguard_port_v6": None, "typha_client": False,
-              "runs_typha": bool(runs_typha), "pool_cidr": None, "sources": {}}
+              "runs_typha": bool(runs_typha), "pool_cidr": None, "pool_cidr_v6": None, "vxlan_v6": "Never",
+              "health_port": None, "sources": {}}
     if not result["present"]:
         return result
     sources = result["sources"]
     result["backend"] = (env.get("CALICO_NETWORKING_BACKEND") or "bird").strip().lower()
     sources["backend"] = "%s CALICO_NETWORKING_BACKEND" % env_source if "CALICO_NETWORKING_BACKEND" in env \
         else "calico default (bird)"
-    for key, variable in (("ipip", "CALICO_IPV4POOL_IPIP"), ("vxlan", "CALICO_IPV4POOL_VXLAN")):
+    for key, variable in (("ipip", "CALICO_IPV4POOL_IPIP"), ("vxlan", "CALICO_IPV4POOL_VXLAN"),
+                          ("vxlan_v6", "CALICO_IPV6POOL_VXLAN")):
         if variable in env:
             try:
                 result[key] = calico_mode(env[variable])
@@ -242,10 +249,16 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
     if vxlan_device and result["vxlan"] == "Never" and "CALICO_IPV4POOL_VXLAN" not in env:
         result["vxlan"] = "Always"
         sources["vxlan"] = "device vxlan.calico"
-    if result["vxlan"] != "Never":
+    vxlan_v6_device = by_name.get("vxlan-v6.calico")
+    if vxlan_v6_device and result["vxlan_v6"] == "Never" and "CALICO_IPV6POOL_VXLAN" not in env:
+        result["vxlan_v6"] = "Always"
+        sources["vxlan_v6"] = "device vxlan-v6.calico"
+    # One VXLAN port for both families (FELIX_VXLANPORT); a v6-only VXLAN pool shows it on its device.
+    vxlan_device = vxlan_device or (vxlan_v6_device if result["vxlan"] == "Never" else None)
+    if result["vxlan"] != "Never" or result["vxlan_v6"] != "Never":
         if vxlan_device and vxlan_device["port"]:
             result["vxlan_port"] = vxlan_device["port"]
-            sources["vxlan_port"] = "device vxlan.calico (vxlan dstport)"
+            sources["vxlan_port"] = "device %s (vxlan dstport)" % vxlan_device["name"]
         elif env.get("FELIX_VXLANPORT", "").strip().isdigit():
             result["vxlan_port"] = int(env["FELIX_VXLANPORT"])
             sources["vxlan_port"] = "%s FELIX_VXLANPORT" % env_source
@@ -263,6 +276,11 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
             result["wireguard_port_v6"] = int(port) if port.isdigit() else default_port("calico_wireguard_v6")
     result["typha_client"] = bool(env.get("FELIX_TYPHAK8SSERVICENAME") or env.get("FELIX_TYPHAADDR"))
     result["pool_cidr"] = env.get("CALICO_IPV4POOL_CIDR") or None
+    result["pool_cidr_v6"] = env.get("CALICO_IPV6POOL_CIDR") or None
+    port = env.get("FELIX_HEALTHPORT", "").strip()
+    if port.isdigit():
+        result["health_port"] = int(port)
+        sources["health_port"] = "%s FELIX_HEALTHPORT" % env_source
     return result
 
 
@@ -277,7 +295,10 @@ def derive(cni, flannel, calico, cilium=None):
     if kind in ("flannel", "canal") or (kind is None and flannel["present"]):
         backend = flannel["backend"]
         if kind == "canal":
+            # canal's own rows: flannel vxlan (its default) and felix's health port; WireGuard besides
             features.add("canal")
+            if backend == "wireguard":
+                features.add("canal_wireguard")
         elif backend:
             features.add("flannel_" + backend)
         if backend in ("vxlan", "udp", "wireguard") and flannel["port"]:
@@ -289,12 +310,15 @@ def derive(cni, flannel, calico, cilium=None):
         if flannel["network"]:
             pod_cidrs.append(flannel["network"])
             pod_cidr_origin = "flannel's subnet.env FLANNEL_NETWORK (or net-conf.json Network)"
+    if kind == "canal" and calico["health_port"]:
+        ports["calico_health"] = calico["health_port"]
+        origins["calico_health"] = calico["sources"]["health_port"]
     if kind in ("calico", "canal") or (kind is None and calico["present"]):
         if kind != "canal" and calico["backend"] == "bird":
             features.add("calico_bgp")
         if calico["ipip"] != "Never":
             features.add("calico_ipip")
-        if calico["vxlan"] != "Never":
+        if calico["vxlan"] != "Never" or calico["vxlan_v6"] != "Never":
             features.add("calico_vxlan")
             ports["calico_vxlan"] = calico["vxlan_port"]
             origins["calico_vxlan"] = calico["sources"].get("vxlan_port")
@@ -307,9 +331,10 @@ def derive(cni, flannel, calico, cilium=None):
                 origins["calico_wireguard_v6"] = "calico-node environment FELIX_WIREGUARDLISTENINGPORTV6"
         if calico["runs_typha"]:
             features.add("calico_typha")
-        if calico["pool_cidr"] and calico["pool_cidr"] not in pod_cidrs:
-            pod_cidrs.append(calico["pool_cidr"])
-            pod_cidr_origin = pod_cidr_origin or "calico-node environment CALICO_IPV4POOL_CIDR"
+        for key, variable in (("pool_cidr", "CALICO_IPV4POOL_CIDR"), ("pool_cidr_v6", "CALICO_IPV6POOL_CIDR")):
+            if calico[key] and calico[key] not in pod_cidrs:
+                pod_cidrs.append(calico[key])
+                pod_cidr_origin = pod_cidr_origin or "calico-node environment " + variable
     if cilium and cilium["present"]:
         features.update(cilium["features"])
         ports.update(cilium["ports"])

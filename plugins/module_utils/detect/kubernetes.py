@@ -45,6 +45,9 @@ SUPERVISORS = {
     "rke2": Supervisor("/etc/rancher/rke2/config.yaml", {"nodeport_range": "--service-node-port-range"},
                        K3S_NETWORKS, ("rke2_supervisor",), "always"),
 }
+# k3s runs flannel in-process: --flannel-backend -> flannel's backend (none: another CNI).
+K3S_FLANNEL_BACKENDS = {"vxlan": "vxlan", "host-gw": "host_gw", "wireguard-native": "wireguard",
+                        "wireguard": "wireguard", "ipsec": "ipsec", "none": None}
 # The environment variable that moves k3s's embedded registry's peer-to-peer port (default 5001).
 K3S_P2P_PORT = "K3S_P2P_PORT"
 SERVER_COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet")
@@ -205,6 +208,7 @@ class KubernetesFacts(object):
         self.features = []
         self.configs = {}        # supervisor -> {flag: (value, where)} from its config files
         self.k0s_config = None   # (path, {dotted key: value}) of k0s.yaml
+        self.flannel_backend = None   # (backend or None, where) from k3s --flannel-backend
         self.absent = {}         # feature the node's roles bring but it does not run -> why
 
     def add_k0s_config(self, path, text):
@@ -269,6 +273,7 @@ class KubernetesFacts(object):
             self.components.setdefault("etcd", where)
         for feature in spec.features:
             self._add_feature(feature)
+        self._k3s_flannel(flags, config, where)
         if distribution == "k3s" and "--embedded-registry" in (set(flags) | set(config)):
             self._add_feature("k3s_embedded_registry")
         self._set_ports(spec.ports, flags, where)
@@ -277,6 +282,20 @@ class KubernetesFacts(object):
             self._set_ports(spec.ports, {flag: value}, None, config_where)
             self._set_networks(spec.networks, {flag: value}, None, config_where)
         return distribution
+
+    def _k3s_flannel(self, flags, config, where):
+        """A k3s server's --flannel-backend (agents take the servers'; k3s's default is vxlan)."""
+        if self.distribution != "k3s":
+            return
+        if "--flannel-backend" in flags:
+            value, origin = flags["--flannel-backend"], "%s --flannel-backend" % where
+        elif "--flannel-backend" in config:
+            value, origin = config["--flannel-backend"]
+        else:
+            return
+        value = value.strip().lower()
+        if value in K3S_FLANNEL_BACKENDS:
+            self.flannel_backend = (K3S_FLANNEL_BACKENDS[value], origin)
 
     def add_supervisor_environment(self, pid, name, env):
         """A k3s/RKE2 process's environment: K3S_P2P_PORT moves Spegel's peer-to-peer port."""
@@ -368,6 +387,7 @@ class KubernetesFacts(object):
             "distribution": self.distribution,
             "features": list(self.features),
             "absent_features": dict(sorted(self.absent.items())),
+            "flannel_backend": list(self.flannel_backend) if self.flannel_backend else None,
             "ports": dict(sorted(self.ports.items())),
             "port_origins": dict(sorted(self.origins.items())),
             "networks": dict(sorted(self.networks.items())),

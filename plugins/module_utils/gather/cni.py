@@ -21,6 +21,8 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 CALICO_PROCESSES = ("calico-node", "calico-felix")
+# k3s writes the net-conf.json of its in-process flannel here (read when the default path has none).
+K3S_FLANNEL_NET_CONF = "/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json"
 
 ARGUMENT_SPEC = dict(
     cni_conf_dir=dict(type="path", default="/etc/cni/net.d"),
@@ -148,13 +150,20 @@ def gather(module, outputs=None):
     subnet_text = reader.read_text(params["flannel_subnet_env"])
     subnet_env = detect_cni.parse_env_file(subnet_text) if subnet_text else {}
     net_conf = None
-    net_conf_text = reader.read_text(params["flannel_net_conf"])
+    net_conf_path = params["flannel_net_conf"]
+    net_conf_text = reader.read_text(net_conf_path)
+    if net_conf_text is None and net_conf_path == ARGUMENT_SPEC["flannel_net_conf"]["default"]:
+        net_conf_path = K3S_FLANNEL_NET_CONF
+        net_conf_text = reader.read_text(net_conf_path)
     if net_conf_text is not None:
         try:
             net_conf = detect_cni.parse_net_conf(net_conf_text)
         except ValueError as error:
-            reader.problem("%s: malformed net-conf.json (%s)" % (params["flannel_net_conf"], error))
-    flannel = detect_cni.flannel_facts(subnet_env, links, net_conf)
+            reader.problem("%s: malformed net-conf.json (%s)" % (net_conf_path, error))
+    hint = kubernetes["flannel_backend"]
+    if hint and hint[0] is None:
+        hint = None                    # k3s --flannel-backend=none: another CNI
+    flannel = detect_cni.flannel_facts(subnet_env, links, net_conf, tuple(hint) if hint else None)
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     calico = read_calico(reader, processes, links)
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)

@@ -183,3 +183,46 @@ def test_ipvs_and_nodelocal_dns_from_the_devices_and_their_addresses():
     assert "kube_proxy_ipvs" not in cni.service_facts(links, "iptables")["features"]
     plain = cni.service_facts(cni.parse_links((FIXTURES / "links" / "plain.json").read_text()), "iptables")
     assert plain == {"features": [], "nodelocal_dns": [], "cluster_ips": [], "notes": []}
+
+
+def test_canal_admits_felix_health_and_wireguard_when_flannel_uses_it():
+    flannel = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
+    env = {"CALICO_NETWORKING_BACKEND": "none", "FELIX_HEALTHPORT": "9199"}
+    canal = cni.derive({"kind": "canal"}, flannel, cni.calico_facts(env, [], env_source="process 4 (calico-node)"))
+    assert canal["features"] == ["canal"]
+    assert canal["ports"] == {"flannel_vxlan": 8572, "calico_health": 9199}
+    assert canal["port_origins"]["calico_health"] == "process 4 (calico-node) FELIX_HEALTHPORT"
+    wireguard = cni.flannel_facts({}, [], cni.parse_net_conf('{"Network": "10.42.0.0/16", "Backend": '
+                                                              '{"Type": "wireguard", "ListenPort": 51830}}'))
+    derived = cni.derive({"kind": "canal"}, wireguard, cni.calico_facts({}, []))
+    assert derived["features"] == ["canal", "canal_wireguard"] and derived["ports"]["flannel_wireguard"] == 51830
+
+
+def test_flannel_ipsec_from_net_conf_or_a_k3s_backend_flag():
+    net_conf = cni.parse_net_conf('{"Network": "10.244.0.0/16", "Backend": {"Type": "ipsec", "PSK": "x"}}')
+    found = cni.flannel_facts({"FLANNEL_NETWORK": "10.244.0.0/16"}, [], net_conf)
+    assert found["backend"] == "ipsec" and found["source"] == "net-conf.json Backend.Type"
+    derived = cni.derive({"kind": "flannel"}, found, cni.calico_facts({}, []))
+    assert derived["features"] == ["flannel_ipsec"] and derived["ports"] == {}
+    # k3s: no net-conf.json where flannel's DaemonSet puts it, the backend from the k3s flag
+    hinted = cni.flannel_facts({"FLANNEL_NETWORK": "10.42.0.0/16"}, [], None,
+                               ("ipsec", "process 5 (k3s) --flannel-backend"))
+    assert hinted["backend"] == "ipsec" and hinted["source"] == "process 5 (k3s) --flannel-backend"
+    # a device wins over the flag
+    device = cni.flannel_facts({}, links("flannel_vxlan_8572.json"), None, ("host_gw", "k3s"))
+    assert device["backend"] == "vxlan" and device["port"] == 8572
+
+
+def test_calico_ipv6_pools():
+    env = {"CALICO_IPV4POOL_IPIP": "Always", "CALICO_IPV6POOL_VXLAN": "Always",
+           "CALICO_IPV4POOL_CIDR": "192.168.0.0/16", "CALICO_IPV6POOL_CIDR": "fd00:192::/48"}
+    calico = cni.calico_facts(env, [])
+    assert calico["vxlan"] == "Never" and calico["vxlan_v6"] == "Always" and calico["vxlan_port"] == 4789
+    derived = cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    assert derived["features"] == ["calico_bgp", "calico_ipip", "calico_vxlan"]
+    assert derived["pod_cidrs"] == ["192.168.0.0/16", "fd00:192::/48"]
+    # the IPv6 VXLAN device alone shows the mode and its port
+    device = [{"name": "vxlan-v6.calico", "kind": "vxlan", "port": 4791, "vni": 4096, "addresses": []}]
+    from_device = cni.calico_facts({}, device)
+    assert from_device["present"] and from_device["vxlan_v6"] == "Always" and from_device["vxlan_port"] == 4791
+    assert from_device["sources"]["vxlan_port"] == "device vxlan-v6.calico (vxlan dstport)"

@@ -265,10 +265,21 @@ def test_k3s_embedded_registry_from_a_server_and_its_p2p_port_from_the_environme
     agent.add_process(751, ["k3s", "agent", "--server", "https://10.0.0.1:6443"])
     agent.add_supervisor_environment(751, "k3s", {})
     assert agent.result()["features"] == [] and agent.result()["ports"] == {}
+    assert server.result()["flannel_backend"] is None          # k3s's default: the devices tell
     off = k8s.KubernetesFacts()
     off.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml", "embedded-registry: false\n")
     off.add_process(752, ["k3s", "server"])
     assert "k3s_embedded_registry" not in off.result()["features"]
+
+
+def test_k3s_flannel_backend_from_the_command_line_or_config():
+    facts = k8s.KubernetesFacts()
+    facts.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml", "flannel-backend: wireguard-native\n")
+    facts.add_process(760, ["k3s", "server"])
+    assert facts.result()["flannel_backend"] == ["wireguard", "/etc/rancher/k3s/config.yaml flannel-backend"]
+    flag = k8s.KubernetesFacts()
+    flag.add_process(761, ["k3s", "server", "--flannel-backend=none", "--disable-network-policy"])
+    assert flag.result()["flannel_backend"] == [None, "process 761 (k3s) --flannel-backend"]
 
 
 def test_kube_router_from_its_flags():
