@@ -192,8 +192,8 @@ def test_canal_admits_felix_health_and_wireguard_when_flannel_uses_it():
     assert canal["features"] == ["canal"]
     assert canal["ports"] == {"flannel_vxlan": 8572, "calico_health": 9199}
     assert canal["port_origins"]["calico_health"] == "process 4 (calico-node) FELIX_HEALTHPORT"
-    wireguard = cni.flannel_facts({}, [], cni.parse_net_conf('{"Network": "10.42.0.0/16", "Backend": '
-                                                              '{"Type": "wireguard", "ListenPort": 51830}}'))
+    conf = '{"Network": "10.42.0.0/16", "Backend": {"Type": "wireguard", "ListenPort": 51830}}'
+    wireguard = cni.flannel_facts({}, [], cni.parse_net_conf(conf))
     derived = cni.derive({"kind": "canal"}, wireguard, cni.calico_facts({}, []))
     assert derived["features"] == ["canal", "canal_wireguard"] and derived["ports"]["flannel_wireguard"] == 51830
 
