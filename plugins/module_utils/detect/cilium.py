@@ -28,6 +28,7 @@ SWITCHES = {
 }
 # option that holds a listen address or port -> its port setting in the catalog
 PORT_OPTIONS = {
+    "cluster-health-port": "cilium_health",
     "hubble-listen-address": "cilium_hubble",
     "mesh-auth-mutual-listener-port": "cilium_mutual_auth",
     "prometheus-serve-addr": "cilium_metrics",
@@ -61,8 +62,10 @@ def cilium_facts(settings, links):
     seen = [TUNNEL_DEVICES[name] for name in sorted(devices & set(TUNNEL_DEVICES))]
     routing = (settings.get("routing-mode") or ("", ""))[0].lower()
     protocol = settings.get("tunnel-protocol") or settings.get("tunnel")
+    device_port = None
     if seen:
         result["tunnel"], where = seen[0], "device cilium_%s" % seen[0]
+        device_port = next(link["port"] for link in links if link["name"] == "cilium_" + seen[0])
     elif routing == "native" or (protocol and protocol[0].lower() == "disabled"):
         where = settings["routing-mode"][1] if routing == "native" else protocol[1]
         result["notes"].append("cilium: native routing (%s): no tunnel to admit" % where)
@@ -76,8 +79,12 @@ def cilium_facts(settings, links):
         key = "cilium_" + result["tunnel"]
         features.add(key)
         port = _port_of((settings.get("tunnel-port") or ("", ""))[0])
-        result["ports"][key] = port or default_port(key)
-        result["port_origins"][key] = settings["tunnel-port"][1] if port else "%s, Cilium's default port" % where
+        if device_port:                 # what the kernel really listens on
+            result["ports"][key] = device_port
+            result["port_origins"][key] = "%s (%s dstport)" % (where, result["tunnel"])
+        else:
+            result["ports"][key] = port or default_port(key)
+            result["port_origins"][key] = settings["tunnel-port"][1] if port else "%s, Cilium's default port" % where
     for option, feature in SWITCHES.items():
         if option in settings and settings[option][0].lower() in TRUE:
             features.add(feature)

@@ -61,3 +61,12 @@ def test_derive_uses_what_the_agent_shows():
     derived = cni.derive({"kind": "cilium"}, flannel, calico, found)
     assert "cilium_geneve" in derived["features"] and "cilium_vxlan" not in derived["features"]
     assert derived["ports"]["cilium_geneve"] == 6091
+
+
+def test_the_tunnel_devices_port_wins_and_the_health_port_is_read():
+    devices = links() + [{"name": "cilium_geneve", "kind": "geneve", "port": 6191, "vni": None, "addresses": []}]
+    found = cilium.cilium_facts(cilium.options({"--cluster-health-port": "4340"}, CONFIG_MAP), devices)
+    assert found["ports"]["cilium_geneve"] == 6191
+    assert found["port_origins"]["cilium_geneve"] == "device cilium_geneve (geneve dstport)"
+    assert found["ports"]["cilium_health"] == 4340
+    assert found["port_origins"]["cilium_health"] == "cilium-agent --cluster-health-port"
