@@ -110,7 +110,7 @@ ansible_facts:
         cilium:
           description:
             - C(present), C(tunnel) (vxlan, geneve or null), C(features), C(ports), C(port_origins),
-              C(notes).
+              C(notes), C(pod_cidrs) (its cluster-pool IPAM's CIDRs) and C(pod_cidr_origin).
           type: dict
           returned: always
         kube_proxy:

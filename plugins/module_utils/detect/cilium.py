@@ -35,6 +35,11 @@ PORT_OPTIONS = {
 }
 
 
+# Cilium's own IPAM (cluster-pool, the Helm default) hands out pod addresses from these options;
+# with ipam=kubernetes the pods take the node's podCIDR (kube-controller-manager's --cluster-cidr).
+POOL_OPTIONS = ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr")
+
+
 def _port_of(value):
     """':4244', '0.0.0.0:4244', '[::]:4244' or '4244' -> 4244; None when there is no port."""
     text = (value or "").strip().rsplit(":", 1)[-1]
@@ -55,7 +60,8 @@ def cilium_facts(settings, links):
     None for native routing), "features", "ports", "port_origins", "notes"}."""
     devices = set(link["name"] for link in links)
     present = bool(settings) or bool(devices & (set(TUNNEL_DEVICES) | {WIREGUARD_DEVICE}))
-    result = {"present": present, "tunnel": None, "features": [], "ports": {}, "port_origins": {}, "notes": []}
+    result = {"present": present, "tunnel": None, "features": [], "ports": {}, "port_origins": {}, "notes": [],
+              "pod_cidrs": [], "pod_cidr_origin": None}
     if not present:
         return result
     features = {"cilium_health"}
@@ -97,5 +103,11 @@ def cilium_facts(settings, links):
         if port and key in features:
             result["ports"][key] = port
             result["port_origins"][key] = settings[option][1]
+    if (settings.get("ipam") or ("cluster-pool", ""))[0].lower() == "cluster-pool":
+        for option in POOL_OPTIONS:
+            cidrs = (settings.get(option) or ("", ""))[0].replace(",", " ").split()
+            result["pod_cidrs"].extend(cidr for cidr in cidrs if cidr not in result["pod_cidrs"])
+            if cidrs and not result["pod_cidr_origin"]:
+                result["pod_cidr_origin"] = settings[option][1]
     result["features"] = sorted(features)
     return result

@@ -340,6 +340,10 @@ def derive(cni, flannel, calico, cilium=None):
         ports.update(cilium["ports"])
         origins.update(cilium["port_origins"])
         notes.extend(cilium["notes"])
+        for cidr in cilium.get("pod_cidrs") or []:
+            if cidr not in pod_cidrs:
+                pod_cidrs.append(cidr)
+                pod_cidr_origin = pod_cidr_origin or cilium["pod_cidr_origin"]
     elif kind == "cilium":
         features.update(("cilium_vxlan", "cilium_health"))
         notes.append("cilium: its CNI config is there but cilium-agent was not seen running; planned as Cilium's "

@@ -70,3 +70,17 @@ def test_the_tunnel_devices_port_wins_and_the_health_port_is_read():
     assert found["port_origins"]["cilium_geneve"] == "device cilium_geneve (geneve dstport)"
     assert found["ports"]["cilium_health"] == 4340
     assert found["port_origins"]["cilium_health"] == "cilium-agent --cluster-health-port"
+
+
+def test_the_pod_network_from_ciliums_cluster_pool():
+    config_map = dict(CONFIG_MAP, **{"cluster-pool-ipv4-cidr": "10.72.0.0/16 10.73.0.0/16",
+                                     "cluster-pool-ipv6-cidr": "fd00:72::/104"})
+    found = cilium.cilium_facts(cilium.options({}, config_map), links("cilium_geneve"))
+    assert found["pod_cidrs"] == ["10.72.0.0/16", "10.73.0.0/16", "fd00:72::/104"]
+    assert found["pod_cidr_origin"] == "cilium config map cluster-pool-ipv4-cidr"
+    derived = cni.derive({"kind": "cilium"}, cni.flannel_facts({}, []), cni.calico_facts({}, []), found)
+    assert derived["pod_cidrs"] == found["pod_cidrs"]
+    assert derived["pod_cidr_origin"] == "cilium config map cluster-pool-ipv4-cidr"
+    # ipam=kubernetes: the node's podCIDR, not the pool
+    kubernetes_ipam = cilium.cilium_facts(cilium.options({"--ipam": "kubernetes"}, config_map), links())
+    assert kubernetes_ipam["pod_cidrs"] == []
