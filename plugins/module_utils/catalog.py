@@ -101,6 +101,7 @@ SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-con
 SRC_RKE2 = "https://docs.rke2.io/install/requirements (inbound network rules)"
 SRC_K3S = "https://docs.k3s.io/installation/requirements#inbound-rules-for-k3s-nodes"
 SRC_K3S_REGISTRY = "https://docs.k3s.io/installation/registry-mirror"
+SRC_MICROK8S = "https://microk8s.io/docs/services-and-ports"
 SRC_K0S = "https://docs.k0sproject.io/stable/networking/ (needed open ports and protocols)"
 SRC_KUBE_ROUTER = "https://github.com/cloudnativelabs/kube-router/blob/master/docs/user-guide.md"
 SRC_METRICS = "https://github.com/kubernetes-sigs/metrics-server#requirements (kubelet 10250 from metrics-server)"
@@ -165,6 +166,14 @@ ENTRIES = (
     _row("kubelet_api", "kubelet", "tcp", 10250, "kubelet", [PEER_SELF, PEER_CLUSTER, PEER_POD_NETWORK],
          "kubelet API (KubeletConfiguration port): the API server, and metrics-server or Prometheus in pods "
          "on any node", SRC_METRICS),
+    _row("kubelet_readonly", "kubelet_readonly", "tcp", 10255, "kubelet_readonly",
+         [PEER_SELF, PEER_CLUSTER, PEER_POD_NETWORK],
+         "kubelet read-only HTTP port (--read-only-port, readOnlyPort), when set: metrics scrapers", SRC_MICROK8S),
+    # MicroK8s: nodes join through each other's cluster agent; control-plane nodes replicate dqlite.
+    _row("microk8s_cluster_agent", "microk8s", "tcp", 25000, "microk8s_cluster_agent", [PEER_CLUSTER],
+         "MicroK8s cluster agent: joining and managing nodes ($SNAP_DATA/args/cluster-agent --bind)", SRC_MICROK8S),
+    _row("microk8s_dqlite", "microk8s_dqlite", "tcp", 19001, "microk8s_dqlite", [PEER_CONTROL_PLANE],
+         "MicroK8s dqlite datastore between control-plane nodes (backend/info.yaml Address)", SRC_MICROK8S),
     _row("k8s_nodeport_tcp", "k8s_nodeport", "tcp", "30000-32767", "nodeport_range", [PEER_ANY],
          "NodePort Services (apiserver --service-node-port-range)", SRC_K8S),
     _row("k8s_nodeport_udp", "k8s_nodeport", "udp", "30000-32767", "nodeport_range", [PEER_ANY],

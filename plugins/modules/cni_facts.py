@@ -23,8 +23,8 @@ description:
     C(--overlay-encap=fou), C(--overlay-encap-port))."
   - "Real ports from the node's configuration: kube-apiserver C(--secure-port) and
     C(--service-node-port-range), etcd C(--listen-client-urls) and C(--listen-peer-urls),
-    kube-scheduler and kube-controller-manager C(--secure-port), kubelet C(--port) or C(port) in
-    its config file (C(--config), default C(/var/lib/kubelet/config.yaml)). Absent flags mean the
+    kube-scheduler and kube-controller-manager C(--secure-port), kubelet C(--port) or C(port) (and
+    C(--read-only-port) or C(readOnlyPort), when not 0) in its config file (C(--config), default C(/var/lib/kubelet/config.yaml)). Absent flags mean the
     upstream default, which the planner applies."
   - "CNI: the lexicographically first C(.conf), C(.conflist) or C(.json) in O(cni_conf_dir) and
     its first plugin's type: flannel, calico, canal, cilium, weave or other."
@@ -33,6 +33,9 @@ description:
     C(flannel.ipip) ipip, none host-gw), from O(flannel_net_conf) when readable (else k3s's
     C(/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json)), and from k3s's C(--flannel-backend)
     (vxlan, host-gw, wireguard-native, ipsec, none)."
+  - "MicroK8s: its services' flags in C(/var/snap/microk8s/current/args/) (API server, kubelet
+    with its read-only port, kube-proxy, cluster agent C(--bind)), dqlite's address in
+    C(var/kubernetes/backend/info.yaml) (or legacy etcd), a worker by its C(var/lock/clustered.lock)."
   - "k3s embedded registry (Spegel): a server's C(--embedded-registry), its peer-to-peer port
     from C(K3S_P2P_PORT) in the k3s process environment."
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and

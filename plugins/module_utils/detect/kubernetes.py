@@ -21,7 +21,7 @@ COMPONENT_PORTS = {
     "etcd": {"etcd_client": "--listen-client-urls", "etcd_peer": "--listen-peer-urls"},
     "kube-scheduler": {"scheduler": "--secure-port"},
     "kube-controller-manager": {"controller_manager": "--secure-port"},
-    "kubelet": {"kubelet": "--port"},
+    "kubelet": {"kubelet": "--port", "kubelet_readonly": "--read-only-port"},
 }
 # component -> {cluster network: the flag that sets it} (Service CIDR, pod CIDR; comma-separated
 # when dual-stack)
@@ -57,6 +57,15 @@ K0S_CONFIG = "/etc/k0s/k0s.yaml"
 K0S_PORTS = {"apiserver": "spec.api.port", "k0s_api": "spec.api.k0sApiPort", "konnectivity": "spec.konnectivity.agentPort",
              "nodeport_range": "spec.api.extraArgs.service-node-port-range"}
 K0S_NETWORKS = {"pod_cidrs": "spec.network.podCIDR", "service_cidrs": "spec.network.serviceCIDR"}
+# MicroK8s (a snap): each service's flags in a file of $SNAP_DATA/args, one flag per line; the
+# cluster agent (joins) on --bind; dqlite, its datastore, at the Address of backend/info.yaml; a
+# node joined as a worker has the clustered lock (and runs no control plane).
+MICROK8S_DATA = "/var/snap/microk8s/current"
+MICROK8S_ARGS = {"kube-apiserver": "kube-apiserver", "kubelet": "kubelet", "kube-proxy": "kube-proxy",
+                 "kube-scheduler": "kube-scheduler", "kube-controller-manager": "kube-controller-manager",
+                 "etcd": "etcd"}
+MICROK8S_WORKER_LOCK = "var/lock/clustered.lock"
+MICROK8S_DQLITE_INFO = "var/kubernetes/backend/info.yaml"
 # kube-router (k0s's default network provider): its BGP port and overlay from its flags.
 KUBE_ROUTER_PORTS = {"kube_router_bgp": "--bgp-port", "kube_router_fou": "--overlay-encap-port"}
 _CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*)["']?\s*:\s*(.*?)\s*$""")
@@ -66,7 +75,6 @@ DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 
 _FLAG_ITEM = re.compile(r"""^\s*-\s*["']?(--[A-Za-z0-9][A-Za-z0-9-]*)(?:=(.*?))?["']?\s*$""")
 _COMMAND_ITEM = re.compile(r"""^\s*-\s*["']?([^\s"'-][^\s"']*)["']?\s*$""")
-_TOP_LEVEL_PORT = re.compile(r"^port:\s*[\"']?(\d+)[\"']?\s*(#.*)?$")
 
 
 def flags_from_args(args):
@@ -140,6 +148,21 @@ def parse_nested_scalars(text):
     return values
 
 
+def parse_args_file(text):
+    """A MicroK8s args file (`--flag=value` or `--flag value` lines, # comments) -> flags."""
+    words = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") or " #" in line else line.strip()
+        words.extend(part.strip("'\"") for part in line.split())
+    return flags_from_args(words)
+
+
+def _host_port(value):
+    """'0.0.0.0:25000', '[::]:19001', '10.0.0.1:19001' -> the port, or None."""
+    text = (value or "").strip().strip("'\"").rsplit(":", 1)[-1]
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
+
+
 def parse_manifest(text):
     """A static pod manifest (YAML or JSON) -> (component name or None, flags)."""
     stripped = text.lstrip()
@@ -173,14 +196,15 @@ def ports_from_urls(value):
     return sorted(ports)
 
 
-def kubelet_port_from_config(text):
-    """KubeletConfiguration YAML -> its top-level `port`, or None."""
+def kubelet_port_from_config(text, key="port"):
+    """KubeletConfiguration YAML -> its top-level `port` (or another top-level key), or None."""
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        value = json.loads(text).get("port")
-        return int(value) if value else None
+        value = json.loads(text).get(key)
+        return int(value) if value is not None and str(value).isdigit() else None
+    pattern = re.compile(r"^%s:\s*[\"']?(\d+)[\"']?\s*(#.*)?$" % re.escape(key))
     for line in text.splitlines():
-        match = _TOP_LEVEL_PORT.match(line)
+        match = pattern.match(line)
         if match:
             return int(match.group(1))
     return None
@@ -230,6 +254,8 @@ class KubernetesFacts(object):
             self.components.setdefault(component, where)
         if config.get("spec.storage.type", "etcd") == "etcd":
             self.components.setdefault("etcd", where)
+        else:
+            self.absent["etcd"] = "%s spec.storage.type is %s: no etcd" % (path, config["spec.storage.type"])
         if "--enable-worker" in flags or "--single" in flags:
             self.components.setdefault("kubelet", where)
         elif "kubelet" not in self.components:
@@ -271,6 +297,8 @@ class KubernetesFacts(object):
         clustered = {"--cluster-init", "--server"} & (set(flags) | set(config))
         if spec.etcd == "always" or clustered:
             self.components.setdefault("etcd", where)
+        else:
+            self.absent["etcd"] = "%s: k3s keeps its state in SQLite (no --cluster-init, no --server)" % where
         for feature in spec.features:
             self._add_feature(feature)
         self._k3s_flannel(flags, config, where)
@@ -362,12 +390,45 @@ class KubernetesFacts(object):
             self.kubelet_config = flags["--config"]
         return name
 
+    def add_microk8s(self, args, worker, dqlite_info=None):
+        """MicroK8s: args {service file name: text} from $SNAP_DATA/args, worker (the clustered
+        lock is there), dqlite_info (backend/info.yaml text, the datastore's address)."""
+        if not args:
+            return
+        self.distribution = "microk8s"
+        self._add_feature("microk8s")
+        where_dir = MICROK8S_DATA + "/args/"
+        for name, component in MICROK8S_ARGS.items():
+            if name not in args:
+                continue
+            if worker and component in ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "etcd"):
+                continue        # a worker keeps the files but runs only the kubelet and kube-proxy
+            if component == "etcd" and dqlite_info is not None:
+                continue        # dqlite is the datastore; the etcd file is left from older releases
+            flags = parse_args_file(args[name])
+            self.components.setdefault(component, where_dir + name)
+            self._set_ports(COMPONENT_PORTS.get(component, {}), flags, where_dir + name)
+            self._set_networks(COMPONENT_NETWORKS.get(component, {}), flags, where_dir + name)
+        agent = parse_args_file(args.get("cluster-agent", ""))
+        if _host_port(agent.get("--bind")):
+            self.ports["microk8s_cluster_agent"] = _host_port(agent["--bind"])
+            self.origins["microk8s_cluster_agent"] = where_dir + "cluster-agent --bind"
+        if dqlite_info is not None and not worker:
+            self._add_feature("microk8s_dqlite")
+            self.absent["etcd"] = "%s/%s: MicroK8s keeps its state in dqlite" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
+            for line in dqlite_info.splitlines():
+                key, _sep, value = line.partition(":")
+                if key.strip().lower() == "address" and _host_port(value):
+                    self.ports["microk8s_dqlite"] = _host_port(value)
+                    self.origins["microk8s_dqlite"] = "%s/%s Address" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
+
     def add_kubelet_config(self, path, text):
-        port = kubelet_port_from_config(text)
         self.components.setdefault("kubelet", path)
-        if port and "kubelet" not in self.origins:
-            self.ports["kubelet"] = port
-            self.origins["kubelet"] = "%s port" % path
+        for key, setting in (("kubelet", "port"), ("kubelet_readonly", "readOnlyPort")):
+            port = kubelet_port_from_config(text, setting)
+            if port is not None and key not in self.origins:
+                self.ports[key] = port
+                self.origins[key] = "%s %s" % (path, setting)
 
     def roles(self):
         roles = []
@@ -379,17 +440,27 @@ class KubernetesFacts(object):
             roles.append("kube_node")
         return roles
 
+    def readonly_kubelet(self):
+        """The kubelet's read-only HTTP port is off (0) unless a flag or its config sets it."""
+        return bool(self.ports.get("kubelet_readonly")) and "kubelet" in self.components
+
+    def _ports_in_use(self):
+        """The ports read, without the kubelet's read-only port when it is off (0)."""
+        return dict((key, value) for key, value in self.ports.items()
+                    if key != "kubelet_readonly" or self.readonly_kubelet())
+
     def result(self):
         return {
             "roles": self.roles(),
             "components": dict(sorted(self.components.items())),
             "k3s": self.k3s,
             "distribution": self.distribution,
-            "features": list(self.features),
+            "features": list(self.features) + (["kubelet_readonly"] if self.readonly_kubelet() else []),
             "absent_features": dict(sorted(self.absent.items())),
             "flannel_backend": list(self.flannel_backend) if self.flannel_backend else None,
-            "ports": dict(sorted(self.ports.items())),
-            "port_origins": dict(sorted(self.origins.items())),
+            "ports": dict(sorted(self._ports_in_use().items())),
+            "port_origins": dict(sorted((key, origin) for key, origin in self.origins.items()
+                                        if key in self._ports_in_use())),
             "networks": dict(sorted(self.networks.items())),
             "network_origins": dict(sorted(self.network_origins.items())),
         }

@@ -14,6 +14,10 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
     K0S_CONFIG,
+    MICROK8S_ARGS,
+    MICROK8S_DATA,
+    MICROK8S_DQLITE_INFO,
+    MICROK8S_WORKER_LOCK,
     SUPERVISORS,
     KubernetesFacts,
     flags_from_args,
@@ -47,6 +51,7 @@ def read_kubernetes(reader, params, processes):
                     kubernetes.add_manifest(path, text)
                 except ValueError as error:
                     reader.problem("%s: not a valid manifest (%s)" % (path, error))
+    read_microk8s(reader, kubernetes)
     for distribution, supervisor in sorted(SUPERVISORS.items()):
         drop_in = supervisor.config + ".d"
         paths = [supervisor.config] + [os.path.join(drop_in, name) for name in sorted(reader.list_dir(drop_in))
@@ -73,6 +78,21 @@ def read_kubernetes(reader, params, processes):
         except ValueError as error:
             reader.problem("%s: not a valid kubelet config (%s)" % (config_path, error))
     return kubernetes.result()
+
+
+def read_microk8s(reader, kubernetes):
+    """MicroK8s's args files, its worker lock and dqlite's address file, when the snap is there."""
+    directory = MICROK8S_DATA + "/args"
+    args = {}
+    for name in reader.list_dir(directory):
+        if name in MICROK8S_ARGS or name == "cluster-agent":
+            text = reader.read_text(os.path.join(directory, name))
+            if text is not None:
+                args[name] = text
+    if not args:
+        return
+    worker = os.path.exists(os.path.join(MICROK8S_DATA, MICROK8S_WORKER_LOCK))
+    kubernetes.add_microk8s(args, worker, reader.read_text(os.path.join(MICROK8S_DATA, MICROK8S_DQLITE_INFO)))
 
 
 def read_cni_config(reader, directory, flannel_seen):

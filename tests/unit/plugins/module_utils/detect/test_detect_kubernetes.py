@@ -239,7 +239,7 @@ def test_a_k0s_worker_and_a_controller_that_also_runs_pods():
     result = both.result()
     assert result["roles"] == ["kube_control_plane"]                  # kine: no etcd
     assert "kubelet" in result["components"] and result["features"] == ["k0s_controller"]
-    assert result["absent_features"] == {}
+    assert result["absent_features"] == {"etcd": "/etc/k0s/k0s.yaml spec.storage.type is kine: no etcd"}
 
 
 def test_a_k0s_controller_alone_runs_no_kubelet_and_serves_no_nodeport():
@@ -270,6 +270,8 @@ def test_k3s_embedded_registry_from_a_server_and_its_p2p_port_from_the_environme
     off.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml", "embedded-registry: false\n")
     off.add_process(752, ["k3s", "server"])
     assert "k3s_embedded_registry" not in off.result()["features"]
+    # neither --cluster-init nor --server: SQLite, no etcd to admit
+    assert off.result()["roles"] == ["kube_control_plane"] and "SQLite" in off.result()["absent_features"]["etcd"]
 
 
 def test_k3s_flannel_backend_from_the_command_line_or_config():
@@ -292,3 +294,56 @@ def test_kube_router_from_its_flags():
     plain = k8s.KubernetesFacts()
     plain.add_process(731, ["kube-router", "--run-router=true"])
     assert plain.result()["features"] == ["kube_router"] and plain.result()["ports"] == {}
+
+
+MICROK8S = Path(__file__).resolve().parents[3] / "fixtures" / "microk8s"
+
+
+def microk8s_args(*names):
+    return dict((name, (MICROK8S / name).read_text()) for name in names)
+
+
+def test_a_microk8s_control_plane_from_its_args_files_and_dqlite():
+    facts = k8s.KubernetesFacts()
+    facts.add_microk8s(microk8s_args("kube-apiserver", "kubelet", "kube-proxy", "cluster-agent", "etcd"), worker=False,
+                       dqlite_info=(MICROK8S / "info.yaml").read_text())
+    result = facts.result()
+    assert result["distribution"] == "microk8s"
+    assert result["roles"] == ["kube_control_plane"]                  # dqlite: the etcd file is a leftover
+    assert result["features"] == ["microk8s", "microk8s_dqlite", "kubelet_readonly"]
+    assert result["ports"] == {"apiserver": 16543, "nodeport_range": "30500-30999", "kubelet": 10350,
+                               "kubelet_readonly": 10355, "microk8s_cluster_agent": 25100, "microk8s_dqlite": 19101}
+    assert result["port_origins"]["apiserver"] == "/var/snap/microk8s/current/args/kube-apiserver --secure-port"
+    assert result["port_origins"]["microk8s_dqlite"] == \
+        "/var/snap/microk8s/current/var/kubernetes/backend/info.yaml Address"
+    assert result["networks"] == {"pod_cidrs": ["10.1.0.0/16"], "service_cidrs": ["10.152.183.0/24"]}
+    assert "dqlite" in result["absent_features"]["etcd"]
+
+
+def test_a_microk8s_worker_runs_only_the_kubelet_and_an_etcd_node_is_one():
+    worker = k8s.KubernetesFacts()
+    worker.add_microk8s(microk8s_args("kube-apiserver", "kubelet", "kube-proxy", "cluster-agent"), worker=True,
+                        dqlite_info=(MICROK8S / "info.yaml").read_text())
+    result = worker.result()
+    assert result["roles"] == ["kube_node"] and result["features"] == ["microk8s", "kubelet_readonly"]
+    assert "apiserver" not in result["ports"] and "microk8s_dqlite" not in result["ports"]
+    legacy = k8s.KubernetesFacts()
+    legacy.add_microk8s(microk8s_args("kube-apiserver", "kubelet", "etcd"), worker=False)
+    assert legacy.result()["roles"] == ["kube_control_plane", "etcd"]
+    assert legacy.result()["ports"]["etcd_client"] == 12379
+    nothing = k8s.KubernetesFacts()
+    nothing.add_microk8s({}, worker=False)
+    assert nothing.result()["distribution"] is None
+
+
+def test_the_kubelets_read_only_port_only_when_set():
+    facts = k8s.KubernetesFacts()
+    facts.add_kubelet_config("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\nport: 10250\nreadOnlyPort: 0\n")
+    assert "kubelet_readonly" not in facts.result()["features"] and "kubelet_readonly" not in facts.result()["ports"]
+    on = k8s.KubernetesFacts()
+    on.add_kubelet_config("/var/lib/kubelet/config.yaml", '{"kind": "KubeletConfiguration", "readOnlyPort": 10255}')
+    assert on.result()["features"] == ["kubelet_readonly"] and on.result()["ports"] == {"kubelet_readonly": 10255}
+    assert on.result()["port_origins"]["kubelet_readonly"] == "/var/lib/kubelet/config.yaml readOnlyPort"
+    flag = k8s.KubernetesFacts()
+    flag.add_process(770, ["kubelet", "--read-only-port=10266"])
+    assert flag.result()["ports"] == {"kubelet_readonly": 10266}

@@ -82,6 +82,11 @@ def test_a_k0s_controller_alone_gets_no_kubelet_or_nodeport_rows_and_the_profile
     assert evaluate(result, "10.5.0.2", "tcp", 10250) == "drop"
     assert evaluate(result, "10.5.0.2", "tcp", 30080) == "drop"
     assert evaluate(result, "10.5.0.2", "tcp", 8132) == "accept"          # konnectivity stays
+    # k0s with kine (or k3s with SQLite, MicroK8s with dqlite): the etcd the planner gives a lone
+    # control plane is left out too
+    kine = compile_plan({"name": "c1", "features": profile["features"], "absent_features": ["etcd"]},
+                        inventory, {"mode": "host"})
+    assert evaluate(kine, "10.5.0.1", "tcp", 2379) == "drop" and evaluate(result, "10.5.0.1", "tcp", 2379) == "accept"
     # the user can still ask for them
     asked = build_profile("c1", [], cni=K0S_CONTROLLER, features=["kubelet"])
     assert asked["absent_features"] == ["k8s_nodeport"] and "kubelet" in asked["features"]
