@@ -115,6 +115,7 @@ SRC_FLANNEL = "https://github.com/flannel-io/flannel/blob/master/Documentation/b
 SRC_CALICO = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements"
 SRC_CANAL = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel"
 SRC_CILIUM = "https://docs.cilium.io/en/stable/operations/system_requirements/#firewall-rules"
+SRC_ANTREA = "https://github.com/antrea-io/antrea/blob/main/docs/network-requirements.md"
 SRC_WEAVE = "https://github.com/weaveworks/weave/blob/master/site/faq.md#ports"
 
 # restricted_by: a policy variable (without "microseg_") whose sources, when the user sets them,
@@ -289,7 +290,38 @@ ENTRIES = (
     _row("kube_router_fou", "kube_router_fou", "udp", 5555, "kube_router_fou", [PEER_CLUSTER],
          "kube-router overlay with FoU encapsulation (--overlay-encap=fou, --overlay-encap-port)", SRC_KUBE_ROUTER),
 
-    # Weave Net.
+    # Antrea (Open vSwitch): one tunnel type per cluster, the agents' and controller's APIs, and the
+    # agents' memberlist cluster (Egress, on by default).
+    _row("antrea_geneve", "antrea_geneve", "udp", 6081, "antrea_tunnel", [PEER_CLUSTER],
+         "Antrea Geneve tunnel (tunnelType geneve, tunnelPort)", SRC_ANTREA),
+    _row("antrea_vxlan", "antrea_vxlan", "udp", 4789, "antrea_tunnel", [PEER_CLUSTER],
+         "Antrea VXLAN tunnel (tunnelType vxlan, tunnelPort)", SRC_ANTREA),
+    _row("antrea_stt", "antrea_stt", "tcp", 7471, "antrea_tunnel", [PEER_CLUSTER],
+         "Antrea STT tunnel (tunnelType stt, tunnelPort)", SRC_ANTREA),
+    _row("antrea_gre", "antrea_gre", "gre", None, None, [PEER_CLUSTER],
+         "Antrea GRE tunnel (IP protocol 47)", SRC_ANTREA, families=("ipv4",)),
+    _row("antrea_agent_api", "antrea", "tcp", 10350, "antrea_agent_api", [PEER_CLUSTER],
+         "antrea-agent API: the controller and the API server reach every agent (apiPort)", SRC_ANTREA),
+    _row("antrea_controller_api", "antrea_controller", "tcp", 10349, "antrea_controller_api", [PEER_CLUSTER],
+         "antrea-controller API on the node it runs on: the agents reach it (apiPort)", SRC_ANTREA),
+    _row("antrea_cluster_tcp", "antrea_egress", "tcp", 10351, "antrea_cluster", [PEER_CLUSTER],
+         "Antrea agents' memberlist cluster for Egress (clusterPort)", SRC_ANTREA),
+    _row("antrea_cluster_udp", "antrea_egress", "udp", 10351, "antrea_cluster", [PEER_CLUSTER],
+         "Antrea agents' memberlist cluster for Egress, UDP (clusterPort)", SRC_ANTREA),
+    _row("antrea_wireguard", "antrea_wireguard", "udp", 51820, "antrea_wireguard", [PEER_CLUSTER],
+         "Antrea WireGuard encryption (trafficEncryptionMode wireguard, wireGuard.port)", SRC_ANTREA),
+    _row("antrea_ipsec_esp", "antrea_ipsec", "esp", None, None, [PEER_CLUSTER],
+         "Antrea IPsec encryption (ESP)", SRC_ANTREA),
+    _row("antrea_ipsec_ah", "antrea_ipsec", "ah", None, None, [PEER_CLUSTER],
+         "Antrea IPsec (AH, IP protocol 51, as its requirements list it)", SRC_ANTREA),
+    _row("antrea_ipsec_ike", "antrea_ipsec", "udp", 500, "antrea_ipsec_ike", [PEER_CLUSTER],
+         "Antrea IPsec key exchange (IKE)", SRC_ANTREA),
+    _row("antrea_ipsec_nat_t", "antrea_ipsec", "udp", 4500, "antrea_ipsec_nat_t", [PEER_CLUSTER],
+         "Antrea IPsec through NAT (NAT-T)", SRC_ANTREA),
+    _row("antrea_bgp", "antrea_bgp", "tcp", 179, "antrea_bgp", [PEER_CLUSTER],
+         "Antrea BGPPolicy: BGP with the peers its policies name", SRC_ANTREA, extended_by="bgp_peers"),
+
+    # Weave Net (no longer maintained: kept as it is, nothing added).
     _row("weave_control", "weave", "tcp", 6783, "weave_control", [PEER_CLUSTER],
          "Weave Net control", SRC_WEAVE),
     _row("weave_data", "weave", "udp", "6783-6784", "weave_data", [PEER_CLUSTER],

@@ -27,7 +27,7 @@ description:
     C(--read-only-port) or C(readOnlyPort), when not 0) in its config file (C(--config), default C(/var/lib/kubelet/config.yaml)). Absent flags mean the
     upstream default, which the planner applies."
   - "CNI: the lexicographically first C(.conf), C(.conflist) or C(.json) in O(cni_conf_dir) and
-    its first plugin's type: flannel, calico, canal, cilium, weave or other."
+    its first plugin's type: flannel, calico, canal, cilium, antrea, weave or other."
   - "flannel: the pod network from O(flannel_subnet_env); the backend and its real port from the
     devices (C(flannel.VNI) vxlan with its dstport, C(flannel0) udp, C(flannel-wg) wireguard,
     C(flannel.ipip) ipip, none host-gw), from O(flannel_net_conf) when readable (else k3s's
@@ -45,6 +45,10 @@ description:
     the process's root), and its devices (C(cilium_vxlan), C(cilium_geneve), C(cilium_wg0)) - the
     tunnel in use and its port, WireGuard, IPsec, Hubble, mutual authentication, metrics, BGP, the
     kube-proxy replacement and the host firewall."
+  - "Antrea: from antrea-agent's C(antrea-agent.conf) and antrea-controller's config (C(--config),
+    read through the process's root) and the Open vSwitch tunnel devices (C(genev_sys_PORT),
+    C(vxlan_sys_PORT), C(stt_sys_PORT), C(gre_sys)) - the encap mode, the tunnel and its port,
+    IPsec or WireGuard, the agent, controller and memberlist ports, BGPPolicy, proxyAll's health port."
   - kube-proxy's mode (iptables, ipvs via C(kube-ipvs0), nftables via the C(kube-proxy) nft table).
   - "The cluster's networks: the Service CIDR from kube-apiserver or kube-controller-manager
     C(--service-cluster-ip-range) (k3s C(--service-cidr)), the pod CIDR from
@@ -114,6 +118,12 @@ ansible_facts:
           description:
             - C(present), C(tunnel) (vxlan, geneve or null), C(features), C(ports), C(port_origins),
               C(notes), C(pod_cidrs) (its cluster-pool IPAM's CIDRs) and C(pod_cidr_origin).
+          type: dict
+          returned: always
+        antrea:
+          description:
+            - C(present), C(tunnel) (geneve, vxlan, stt, gre or null), C(features), C(ports),
+              C(port_origins), C(notes).
           type: dict
           returned: always
         kube_proxy:

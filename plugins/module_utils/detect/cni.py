@@ -19,7 +19,8 @@ import json
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
 
 CNI_EXTENSIONS = (".conf", ".conflist", ".json")
-PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave"}
+PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave",
+                "antrea": "antrea"}
 # flannel backend -> its port setting in the catalog (which holds the default)
 FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard"}
 CALICO_DEVICES = ("tunl0", "vxlan.calico", "vxlan-v6.calico", "wireguard.cali", "wg-v6.cali")
@@ -287,8 +288,9 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
 # --------------------------------------------------------------------- what the planner needs
 
 
-def derive(cni, flannel, calico, cilium=None):
-    """CNI facts -> catalog features, real ports with origins, pod CIDRs (cilium: detect.cilium)."""
+def derive(cni, flannel, calico, cilium=None, antrea=None):
+    """CNI facts -> catalog features, real ports with origins, pod CIDRs (cilium: detect.cilium,
+    antrea: detect.antrea)."""
     features, ports, origins, pod_cidrs, notes = set(), {}, {}, [], []
     pod_cidr_origin = None
     kind = cni.get("kind")
@@ -348,6 +350,15 @@ def derive(cni, flannel, calico, cilium=None):
         features.update(("cilium_vxlan", "cilium_health"))
         notes.append("cilium: its CNI config is there but cilium-agent was not seen running; planned as Cilium's "
                      "default (vxlan). Set microseg_features for geneve, wireguard or hubble.")
+    if antrea and antrea["present"]:
+        features.update(antrea["features"])
+        ports.update(antrea["ports"])
+        origins.update(antrea["port_origins"])
+        notes.extend(antrea["notes"])
+    elif kind == "antrea":
+        features.update(("antrea", "antrea_geneve", "antrea_egress"))
+        notes.append("antrea: its CNI config is there but antrea-agent was not seen running; planned as Antrea's "
+                     "default (geneve). Set microseg_features for another tunnel or encryption.")
     if kind == "weave":
         features.add("weave")
         notes.append("weave: encryption is not read from the node; add weave_encrypted to microseg_features if used.")

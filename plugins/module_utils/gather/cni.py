@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea as detect_antrea
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium as detect_cilium
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
@@ -21,6 +22,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
     SUPERVISORS,
     KubernetesFacts,
     flags_from_args,
+    parse_nested_scalars,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
@@ -153,6 +155,29 @@ def read_cilium(reader, processes):
     return {}
 
 
+def _process_file(reader, pid, path):
+    """A file as a containerised process sees it (through /proc/PID/root)."""
+    return reader.read_text(os.path.join(reader.proc, str(pid), "root") + path)
+
+
+def read_antrea(reader, processes, links):
+    """antrea-agent's and antrea-controller's configs (--config, read through the process's root)."""
+    configs = {}
+    for pid, argv in processes:
+        name = os.path.basename(argv[0])
+        default = {"antrea-agent": detect_antrea.AGENT_CONFIG,
+                   "antrea-controller": detect_antrea.CONTROLLER_CONFIG}.get(name)
+        if default is None or name in configs:
+            continue
+        path = flags_from_args(argv[1:]).get("--config") or default
+        text = _process_file(reader, pid, path)
+        configs[name] = (parse_nested_scalars(text or ""), "process %s (%s) %s" % (pid, name, path))
+    agent, controller = configs.get("antrea-agent"), configs.get("antrea-controller")
+    return detect_antrea.antrea_facts(agent[0] if agent else None, controller[0] if controller else None, links,
+                                      agent[1] if agent else "antrea-agent.conf",
+                                      controller[1] if controller else "antrea-controller.conf")
+
+
 def gather(module, outputs=None):
     """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
     params = module.params
@@ -187,6 +212,7 @@ def gather(module, outputs=None):
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     calico = read_calico(reader, processes, links)
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
+    antrea = read_antrea(reader, processes, links)
 
     nft_tables = []
     if module.get_bin_path("nft"):
@@ -202,7 +228,7 @@ def gather(module, outputs=None):
             flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
     mode, mode_source = detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
 
-    derived = detect_cni.derive(cni, flannel, calico, cilium)
+    derived = detect_cni.derive(cni, flannel, calico, cilium, antrea)
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])
@@ -214,6 +240,7 @@ def gather(module, outputs=None):
     services = detect_cni.service_facts(links, mode)
     add_networks(derived, kubernetes, services)
     return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico, "cilium": cilium,
+            "antrea": antrea,
             "kube_proxy": {"mode": mode, "source": mode_source}, "services": services, "derived": derived,
             "problems": reader.problems}
 
