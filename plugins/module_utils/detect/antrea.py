@@ -106,4 +106,3 @@ def antrea_facts(agent_config, controller_config, links, agent_where="antrea-age
             origins["antrea_controller_api"] = "%s apiPort" % controller_where
     result["features"] = sorted(features)
     return result
-
