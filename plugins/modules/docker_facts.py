@@ -69,6 +69,12 @@ ansible_facts:
           description: The Engine API version.
           type: str
           returned: when reachable
+        firewall_backend:
+          description:
+            - The daemon's firewall backend as it reports it (C(FirewallBackend.Driver) of C(GET /info):
+              iptables or nftables), null for daemons that do not report it (before Docker 28: iptables).
+          type: str
+          returned: when reachable
         swarm:
           description:
             - C(state) (inactive, pending, active, error, locked), C(member), C(manager), C(node_id),
@@ -86,7 +92,9 @@ ansible_facts:
         derived:
           description:
             - For the planner; C(roles) (swarm_manager or swarm_worker), C(features)
-              (e.g. swarm_encrypted), C(ports) and C(port_origins).
+              (e.g. swarm_encrypted), C(ports), C(port_origins), C(firewall_backend) (iptables or
+              nftables, the daemon's C(--firewall-backend)) and C(notes) (nftables with a swarm is
+              not supported by Docker).
           type: dict
           returned: always
       sample:

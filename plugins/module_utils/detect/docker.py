@@ -51,8 +51,12 @@ def parse_info(info):
         data_path_source = "Swarm.Cluster.DataPathPort" if cluster.get("DataPathPort") else "docker default (unset)"
     else:
         data_path_port, data_path_source = None, "not visible on this node (only managers show Swarm.Cluster)"
+    # Docker 29 can program nftables instead of iptables (FirewallBackend.Driver; older daemons do
+    # not say: iptables).
+    backend = ((info.get("FirewallBackend") or {}).get("Driver") or "").strip().lower() or None
     return {
         "version": info.get("ServerVersion"),
+        "firewall_backend": backend,
         "swarm": {
             "state": state,
             "member": state in MEMBER_STATES,
@@ -103,4 +107,12 @@ def derive(info_facts, network_facts):
     for driver in network_facts["by_driver"]:
         if driver in DRIVER_FEATURES:
             features.add(DRIVER_FEATURES[driver])
-    return {"roles": roles, "features": sorted(features), "ports": ports, "port_origins": origins}
+    notes = []
+    backend = info_facts.get("firewall_backend")
+    if backend == "nftables":
+        notes.append("docker: its firewall backend is nftables (tables ip/ip6 docker-bridges, no DOCKER-USER chain)")
+        if swarm["member"]:
+            notes.append("docker: the nftables firewall backend with swarm mode is not supported by Docker (its overlay "
+                         "rules are still iptables'); run the swarm on the iptables backend")
+    return {"roles": roles, "features": sorted(features), "ports": ports, "port_origins": origins,
+            "firewall_backend": backend or ("iptables" if info_facts.get("version") else None), "notes": notes}

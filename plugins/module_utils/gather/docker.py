@@ -30,7 +30,8 @@ def socket_path(params):
 def gather(module, socket_path, timeout):
     facts = {"present": os.path.exists(socket_path) or bool(module.get_bin_path("dockerd") or module.get_bin_path("docker")),
              "reachable": False, "error": None, "socket": socket_path,
-             "derived": {"roles": [], "features": [], "ports": {}, "port_origins": {}}}
+             "derived": {"roles": [], "features": [], "ports": {}, "port_origins": {}, "firewall_backend": None,
+                         "notes": []}}
     if not facts["present"]:
         facts["error"] = "Docker is not installed (no %s, no docker binary)" % socket_path
         return facts
@@ -51,6 +52,7 @@ def gather(module, socket_path, timeout):
     info_facts = detect.parse_info(info)
     network_facts = detect.parse_networks(networks)
     facts.update(reachable=True, version=info_facts["version"], api_version=version.get("ApiVersion"),
+                 firewall_backend=info_facts["firewall_backend"],
                  swarm=info_facts["swarm"], networks=network_facts,
                  derived=detect.derive(info_facts, network_facts))
     return facts

@@ -71,7 +71,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         networks[network.key] = list(user) if user else list(cni_found.get(network.key) or [])
         if user:
             network_origins[network.key] = network.variable
-    notes = list(cni_found.get("notes") or [])
+    notes = list(cni_found.get("notes") or []) + list(docker_found.get("notes") or [])
     installer = installer_settings(installer)
     if installer.get("features") or installer.get("nodelocal_dns"):
         if detection_ran("kubernetes", docker, cni):
@@ -84,7 +84,8 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
             if not networks["nodelocal_dns"] and installer.get("nodelocal_dns"):
                 networks["nodelocal_dns"] = list(installer["nodelocal_dns"])
                 network_origins["nodelocal_dns"] = installer.get("origin")
-    backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"))
+    backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
+                                     docker_found.get("firewall_backend"))
     if not roles:
         found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
         runs = [what for what, there in found if there]
@@ -125,11 +126,13 @@ def detection_ran(domain, docker, cni):
     return bool((cni or {}).get("kubernetes"))
 
 
-def choose_backend(firewall, kube_proxy_mode=None):
-    """(backend, reason) for microseg_backend: auto, from firewall_facts (and kube-proxy's mode).
+def choose_backend(firewall, kube_proxy_mode=None, docker_backend=None):
+    """(backend, reason) for microseg_backend: auto, from firewall_facts (and kube-proxy's mode,
+    Docker's firewall backend).
 
     Go where the neighbours are: iptables when iptables already holds rules (kube-proxy in
-    iptables mode, Docker); nftables when kube-proxy runs in nftables mode or there is no iptables."""
+    iptables mode, Docker on iptables); nftables when kube-proxy runs in nftables mode, Docker
+    on its nftables backend, or there is no iptables."""
     if not firewall:
         return "iptables", "no firewall facts: the default"
     iptables = firewall.get("iptables") or {}
@@ -139,6 +142,8 @@ def choose_backend(firewall, kube_proxy_mode=None):
         return "iptables", "iptables already holds %d rules (kube-proxy, Docker, CNI)" % rules_there
     if nft.get("present") and kube_proxy_mode == "nftables":
         return "nftables", "kube-proxy runs in nftables mode"
+    if nft.get("present") and docker_backend == "nftables":
+        return "nftables", "Docker runs its nftables firewall backend"
     if nft.get("present") and not iptables.get("present"):
         return "nftables", "nft is there, iptables is not"
     if iptables.get("present"):

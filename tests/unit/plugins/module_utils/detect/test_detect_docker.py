@@ -51,6 +51,8 @@ def test_swarm_manager_with_custom_data_path_port_encrypted_overlay_and_macvlan(
         "ports": {"swarm_data_path": 4800, "swarm_manager": 2377},
         "port_origins": {"swarm_data_path": "docker info: Swarm.Cluster.DataPathPort",
                          "swarm_manager": "docker info: Swarm.RemoteManagers (this node's address)"},
+        "firewall_backend": "iptables",
+        "notes": [],
     }
 
 
@@ -82,3 +84,16 @@ def test_a_worker_cannot_see_the_data_path_port_a_manager_with_the_default_can()
                                            "Cluster": {"ID": "x", "DataPathPort": 0}}})
     assert manager["swarm"]["data_path_port"] == 4789
     assert manager["swarm"]["data_path_port_source"] == "docker default (unset)"
+
+
+def test_dockers_nftables_firewall_backend_and_swarm():
+    plain = docker.parse_info(load("info_standalone.json"))
+    assert plain["firewall_backend"] is None                        # an older daemon does not say
+    assert docker.derive(plain, docker.parse_networks([]))["firewall_backend"] == "iptables"
+    backend = {"Driver": "nftables", "Info": [["ReloadedAt", "x"]]}
+    nft = docker.parse_info({"ServerVersion": "29.0.1", "FirewallBackend": backend})
+    derived = docker.derive(nft, docker.parse_networks([]))
+    assert derived["firewall_backend"] == "nftables" and "no DOCKER-USER" in derived["notes"][0]
+    swarm = docker.parse_info({"ServerVersion": "29.0.1", "FirewallBackend": {"Driver": "nftables"},
+                               "Swarm": {"LocalNodeState": "active", "ControlAvailable": True}})
+    assert any("not supported by Docker" in note for note in docker.derive(swarm, docker.parse_networks([]))["notes"])

@@ -84,3 +84,15 @@ def test_offline_profile_from_groups_only():
 ])
 def test_choose_backend(facts, mode, backend):
     assert choose_backend(facts, mode)[0] == backend
+
+
+def test_the_backend_follows_dockers_nftables_backend():
+    empty = {"iptables": {"present": True, "nft_rules": 0}, "nftables": {"present": True}}
+    assert choose_backend(empty, None, "nftables") == ("nftables", "Docker runs its nftables firewall backend")
+    assert choose_backend(empty, None, "iptables")[0] == "iptables"
+    # iptables already holds rules (a CNI's): stay with them, never mix
+    assert choose_backend({"iptables": {"present": True, "legacy_rules": 5}, "nftables": {"present": True}},
+                          None, "nftables")[0] == "iptables"
+    profile = build_profile("d1", [], docker={"reachable": True, "derived": {
+        "roles": [], "features": [], "firewall_backend": "nftables", "notes": ["docker: nft"]}}, firewall=empty)
+    assert profile["backend"] == "nftables" and "docker: nft" in profile["notes"]
