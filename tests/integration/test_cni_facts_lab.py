@@ -83,7 +83,7 @@ def test_calico_worker_from_the_process_environment(calico_worker):
     assert calico["vxlan_port"] == 4790 and calico["sources"]["vxlan_port"] == "device vxlan.calico (vxlan dstport)"
     assert calico["runs_typha"] is True and calico["typha_client"] is True
     assert calico["sources"]["backend"].endswith("(calico-node) environment CALICO_NETWORKING_BACKEND")
-    assert found["derived"]["features"] == ["calico_bgp", "calico_ipip", "calico_typha", "calico_vxlan"]
+    assert found["derived"]["features"] == ["calico_bgp", "calico_health", "calico_ipip", "calico_typha", "calico_vxlan"]
     assert found["derived"]["ports"]["calico_vxlan"] == 4790
     assert found["derived"]["pod_cidrs"] == ["192.168.0.0/16"]
     # the malformed config sorts first: it is named in a warning, and every other fact is still there
@@ -134,6 +134,7 @@ def test_audit_plans_from_what_the_nodes_run(control_plane, calico_worker, tmp_p
         ("ipip", [], ["cluster_nodes"]),
         ("tcp", ["10270"], ["cluster_nodes", "pod_network", "self"]),
         ("tcp", ["179", "5473"], ["cluster_nodes"]),
+        ("tcp", ["9098", "9099"], ["cluster_nodes", "self"]),       # calico-node and Typha health checks
         ("tcp", ["31000-31999"], []),
         ("udp", ["4790"], ["cluster_nodes"]),
         ("udp", ["31000-31999"], []),

@@ -34,8 +34,9 @@ def test_the_baseline_writes_one_rule_per_peer_port_and_family():
     assert {"in_interface": "lo", "ip_version": "ipv4", "jump": "ACCEPT"} in items
     # the baseline grows with the fleet, the plan's rules do not
     bigger = worker_plan(100)
-    # BGP, Typha and the kubelet are admitted from every node: three more rules per node
-    assert len(bench_apply.baseline_rules(bigger)) == len(items) + 3 * 90
+    # BGP, Typha, Typha's health checks and the kubelet are admitted from every node: four more
+    # rules per node
+    assert len(bench_apply.baseline_rules(bigger)) == len(items) + 4 * 90
     assert len(bigger["rules"]) == len(plan["rules"])
 
 

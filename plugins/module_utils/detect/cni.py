@@ -312,10 +312,12 @@ def derive(cni, flannel, calico, cilium=None, antrea=None):
         if flannel["network"]:
             pod_cidrs.append(flannel["network"])
             pod_cidr_origin = "flannel's subnet.env FLANNEL_NETWORK (or net-conf.json Network)"
-    if kind == "canal" and calico["health_port"]:
+    if kind in ("calico", "canal") and calico["health_port"]:
         ports["calico_health"] = calico["health_port"]
         origins["calico_health"] = calico["sources"]["health_port"]
     if kind in ("calico", "canal") or (kind is None and calico["present"]):
+        if kind != "canal":
+            features.add("calico_health")           # canal's own rows hold it
         if kind != "canal" and calico["backend"] == "bird":
             features.add("calico_bgp")
         if calico["ipip"] != "Never":

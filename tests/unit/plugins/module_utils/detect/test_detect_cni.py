@@ -156,11 +156,12 @@ def test_derive_calico_every_mode():
            "FELIX_VXLANPORT": "4790", "FELIX_WIREGUARDENABLED": "true", "CALICO_IPV4POOL_CIDR": "192.168.0.0/16"}
     calico = cni.calico_facts(env, [], runs_typha=True)
     derived = cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
-    assert derived["features"] == ["calico_bgp", "calico_ipip", "calico_typha", "calico_vxlan", "calico_wireguard"]
+    assert derived["features"] == ["calico_bgp", "calico_health", "calico_ipip", "calico_typha", "calico_vxlan",
+                                   "calico_wireguard"]
     assert derived["ports"] == {"calico_vxlan": 4790, "calico_wireguard": 51820}
     assert derived["pod_cidrs"] == ["192.168.0.0/16"]
     vxlan_only = cni.calico_facts({"CALICO_NETWORKING_BACKEND": "vxlan", "CALICO_IPV4POOL_VXLAN": "Always"}, [])
-    assert cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), vxlan_only)["features"] == ["calico_vxlan"]
+    assert cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), vxlan_only)["features"] == ["calico_health", "calico_vxlan"]
 
 
 def test_derive_canal_cilium_weave():
@@ -219,7 +220,7 @@ def test_calico_ipv6_pools():
     calico = cni.calico_facts(env, [])
     assert calico["vxlan"] == "Never" and calico["vxlan_v6"] == "Always" and calico["vxlan_port"] == 4789
     derived = cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
-    assert derived["features"] == ["calico_bgp", "calico_ipip", "calico_vxlan"]
+    assert derived["features"] == ["calico_bgp", "calico_health", "calico_ipip", "calico_vxlan"]
     assert derived["pod_cidrs"] == ["192.168.0.0/16", "fd00:192::/48"]
     # the IPv6 VXLAN device alone shows the mode and its port
     device = [{"name": "vxlan-v6.calico", "kind": "vxlan", "port": 4791, "vni": 4096, "addresses": []}]
