@@ -134,7 +134,7 @@ def test_audit_plans_from_what_the_nodes_run(control_plane, calico_worker, tmp_p
         ("ipip", [], ["cluster_nodes"]),
         ("tcp", ["10270"], ["cluster_nodes", "pod_network", "self"]),
         ("tcp", ["179", "5473"], ["cluster_nodes"]),
-        ("tcp", ["9098", "9099"], ["cluster_nodes", "self"]),       # calico-node and Typha health checks
+        ("tcp", ["9098-9099"], ["cluster_nodes", "self"]),         # calico-node and Typha health checks (merged)
         ("tcp", ["31000-31999"], []),
         ("udp", ["4790"], ["cluster_nodes"]),
         ("udp", ["31000-31999"], []),
