@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import IptablesBackend
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 KUBE_FIREWALL_DROP = ('-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment '
@@ -330,3 +332,46 @@ def test_one_task_applies_and_confirms_then_keeps_the_files(lab_nodes):
     assert node.sh("ls /etc/microseg").stdout.split() != []   # kept once confirmed
     rc, again = node.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and again["changed"] is False and "confirmed" not in again, again   # nothing armed, nothing to confirm
+
+
+EL_INPUT = """*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
+-A INPUT -j REJECT --reject-with icmp-host-prohibited
+COMMIT
+"""
+
+
+def test_a_distributions_terminal_reject_is_placed_after_not_hidden_behind(lab_nodes):
+    """EL's iptables-services ends INPUT with an unconditional REJECT (seen on a real kubeadm/flannel
+    CentOS 7 dump). Our jump goes ahead of it, after kube-proxy's jumps, the run says so, and the
+    boot restore does the same; nothing of theirs moves."""
+    target = preloaded_target(lab_nodes, "nf_tables", "el", (6443, 9999))
+    target.node.write("/tmp/el4", EL_INPUT)
+    target.node.sh("iptables-nft-restore --noflush < /tmp/el4")
+    assert not reachable(target.peer, target.ip, 6443)             # the REJECT: the cluster is cut before us
+    before = target.foreign()
+
+    result = target.apply(target.plan({"mode": "host", "state": "block"}))
+    assert any("icmp-host-prohibited" in line and "ahead of it" in line for line in result["reported"]), result
+    assert reachable(target.peer, target.ip, 6443)                 # admitted by the plan: passes now
+    assert not reachable(target.peer, target.ip, 9999)             # the negative control
+    input_rules = [line for line in target.save().splitlines() if line.startswith("-A INPUT")]
+    assert input_rules[-2:] == [iptables.JUMP, "-A INPUT -j REJECT --reject-with icmp-host-prohibited"]
+    assert target.foreign() == before                              # theirs: identical, same order
+    assert target.apply(target.plan({"mode": "host", "state": "block"}))["changed"] is False
+
+    # the boot restore after a reboot: the distribution's rules are loaded, then ours go ahead of its REJECT
+    target.node.sh("iptables-nft -D INPUT %s" % iptables.JUMP[len("-A INPUT "):])
+    script = IptablesBackend.restore_commands(SimpleNamespace(result={"variant": "nf_tables"}), iptables.JUMP_COMMENT)
+    target.node.write("/tmp/restore.sh", "dir=/tmp/kept\n" + script)
+    target.node.sh("mkdir -p /tmp/kept && iptables-nft-save -t filter | grep -E '^(\\*filter|:MICROSEG|-A MICROSEG|COMMIT)'"
+                   " > /tmp/kept/ipv4.rules && ipset save > /tmp/kept/ipsets && : > /tmp/kept/ipv6.rules")
+    target.node.sh("sh /tmp/restore.sh && sh /tmp/restore.sh")                   # twice: one jump
+    input_rules = [line for line in target.save().splitlines() if line.startswith("-A INPUT")]
+    assert input_rules[-2:] == [iptables.JUMP, "-A INPUT -j REJECT --reject-with icmp-host-prohibited"]
+    assert sum(1 for line in input_rules if "MICROSEG" in line) == 1
+    assert reachable(target.peer, target.ip, 6443)

@@ -221,21 +221,38 @@ def _target(spec):
     return match.group(1) if match else None
 
 
+# A rule that ends INPUT for every packet: nothing after it sees one (EL's iptables-services ends
+# INPUT with `-j REJECT --reject-with icmp-host-prohibited`).
+_TERMINAL = re.compile(r'^(?:-m comment --comment (?:"[^"]*"|\S+) )?-j (?:REJECT|DROP)(?: --reject-with \S+)?$')
+
+
+def is_terminal(spec):
+    """True for an unconditional DROP or REJECT (a comment may go with it)."""
+    return bool(_TERMINAL.match(spec.strip()))
+
+
 def jump_state(input_specs):
-    """Where our jump is in INPUT: {"ours": [indexes], "foreign": [indexes], "ok": bool, "after_ours": [...]}.
+    """Where our jump is in INPUT: {"ours": [indexes], "foreign": [indexes], "ok": bool,
+    "after_ours": [...], "terminal": the first unconditional DROP/REJECT or None, "position": where
+    a new jump goes (1-based, once ours are deleted; None: appended)}.
 
     OK means exactly one jump, placed after every Kubernetes/CNI jump (they are inserted at the
-    top by kube-proxy and calico; a CNI in append mode can land after ours and is reported)."""
+    top by kube-proxy and calico; a CNI in append mode can land after ours and is reported) and
+    ahead of a foreign terminal rule, which would otherwise hide every packet from our chain
+    (placing ours there reorders nothing of theirs)."""
     ours, foreign = [], []
+    terminal = next((index for index, spec in enumerate(input_specs) if is_terminal(spec)), None)
     for index, spec in enumerate(input_specs):
         target = _target(spec)
         if target == CHAIN:
             ours.append(index)
-        elif target and chain_owner(target) not in (None, "microseg"):
+        elif target and chain_owner(target) not in (None, "microseg") and (terminal is None or index < terminal):
             foreign.append(index)
     after_ours = [input_specs[index] for index in foreign if ours and index > ours[0]]
-    ok = len(ours) == 1 and all(index < ours[0] for index in foreign)
-    return {"ours": ours, "foreign": foreign, "ok": ok, "after_ours": after_ours}
+    ok = len(ours) == 1 and all(index < ours[0] for index in foreign) and (terminal is None or ours[0] < terminal)
+    position = None if terminal is None else terminal - len([index for index in ours if index < terminal]) + 1
+    return {"ours": ours, "foreign": foreign, "ok": ok, "after_ours": after_ours,
+            "terminal": None if terminal is None else input_specs[terminal], "position": position}
 
 
 def parse_ipset_save(text):
@@ -319,7 +336,8 @@ def restore_script(desired_rules, live, remove=False):
     lines = ["*filter", ":%s - [0:0]" % CHAIN]
     lines += ["-A %s %s" % (CHAIN, spec) for spec in desired_rules]
     if not jumps["ok"]:
-        lines += delete_jumps + [JUMP]
+        jump = JUMP if jumps["position"] is None else JUMP.replace("-A INPUT ", "-I INPUT %d " % jumps["position"], 1)
+        lines += delete_jumps + [jump]
     return "\n".join(lines + ["COMMIT"]) + "\n"
 
 

@@ -198,9 +198,15 @@ class IptablesChange(object):
                     self.void_tables.append(family)
                     self.actions.append("%s: remove table %s filter if nothing else is in it then"
                                         % (family, iptables.NFT_TABLE_FAMILY[family]))
-            for spec in iptables.jump_state(live["input"])["after_ours"]:
+            state = iptables.jump_state(live["input"])
+            for spec in state["after_ours"]:
                 self.reported.append("%s: INPUT rule %r sits after our jump (a CNI in append mode?); "
                                      "our jump is moved after it" % (family, spec))
+            if state["terminal"] and not remove and rules:
+                self.reported.append("%s: INPUT ends with the unconditional %r (the distribution's own firewall): "
+                                     "our jump sits ahead of it, so what the plan admits is accepted; what the plan "
+                                     "only counts or logs (monitor, alert, service mode's other ports) still meets "
+                                     "that rule" % (family, state["terminal"]))
             family_sets = dict((name, content["members"]) for name, content in live_sets.items()
                                if name.endswith(iptables.FAMILY_SUFFIX[family]))
             wanted_sets = dict((name, members) for name, members in desired_sets.items()
@@ -240,8 +246,15 @@ for family in 4 6; do
   grep -q '^-A MICROSEG-INPUT ' "$file" || continue
   [ "$family" = 6 ] && [ ! -e /proc/net/if_inet6 ] && continue
   "$tool-$variant-restore" --noflush < "$file"
-  "$tool-$variant" -C INPUT -m comment --comment "$jump" -j MICROSEG-INPUT 2>/dev/null ||
+  "$tool-$variant" -C INPUT -m comment --comment "$jump" -j MICROSEG-INPUT 2>/dev/null && continue
+  # ahead of an unconditional DROP/REJECT that ends INPUT (EL's iptables-services), else appended
+  at=$("$tool-$variant" -S INPUT | grep '^-A ' | grep -n -E \
+    '^-A INPUT (-m comment --comment ("[^"]*"|[^ ]+) )?-j (REJECT|DROP)( --reject-with [^ ]+)?$' | head -n 1 | cut -d: -f1)
+  if [ -n "$at" ]; then
+    "$tool-$variant" -I INPUT "$at" -m comment --comment "$jump" -j MICROSEG-INPUT
+  else
     "$tool-$variant" -A INPUT -m comment --comment "$jump" -j MICROSEG-INPUT
+  fi
 done
 """
 

@@ -114,10 +114,41 @@ def test_parse_save_reads_only_our_chain_and_input():
     (["-j cali-INPUT", iptables.JUMP[10:], iptables.JUMP[10:]], False, 0),   # duplicated
     (["-j cali-INPUT"], False, 0),                                      # missing
     ([iptables.JUMP[10:], "-s 10.0.0.1 -j ACCEPT"], True, 0),           # a user's own rule after ours is fine
+    (["-j KUBE-FIREWALL", "-j REJECT --reject-with icmp-host-prohibited", iptables.JUMP[10:]], False, 0),
+    (["-j KUBE-FIREWALL", iptables.JUMP[10:], "-j REJECT --reject-with icmp-host-prohibited"], True, 0),
 ])
 def test_jump_state(input_specs, ok, after):
     state = iptables.jump_state(input_specs)
     assert state["ok"] is ok and len(state["after_ours"]) == after
+
+
+@pytest.mark.parametrize("spec, terminal", [
+    ("-j REJECT --reject-with icmp-host-prohibited", True),
+    ("-j DROP", True),
+    ('-m comment --comment "default deny" -j DROP', True),
+    ("-p tcp -j REJECT --reject-with tcp-reset", False),       # matches something: not every packet
+    ("-i eth1 -j DROP", False),
+    ("-j ACCEPT", False),
+])
+def test_terminal_rules(spec, terminal):
+    assert iptables.is_terminal(spec) is terminal
+
+
+def test_our_jump_goes_ahead_of_a_distributions_terminal_reject():
+    """EL's iptables-services: `-A INPUT -j REJECT` last; kube-proxy's jumps on top."""
+    rules = ["-p tcp -m tcp --dport 6443 -j ACCEPT"]
+    live = {"chain_exists": False, "rules": [], "input": [
+        "-m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+        "-j KUBE-FIREWALL", "-m state --state RELATED,ESTABLISHED -j ACCEPT", "-p icmp -j ACCEPT", "-i lo -j ACCEPT",
+        "-p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT", "-j REJECT --reject-with icmp-host-prohibited"]}
+    script = iptables.restore_script(rules, live)
+    assert "-I INPUT 7 " + iptables.JUMP[len("-A INPUT "):] in script and "\n" + iptables.JUMP not in script
+    placed = dict(live, chain_exists=True, rules=rules, input=live["input"][:6] + [iptables.JUMP[10:]] + live["input"][6:])
+    assert iptables.restore_script(rules, placed) is None                      # a second run: nothing
+    # our jump after the REJECT (appended by an older release): moved ahead of it
+    late = dict(placed, input=live["input"] + [iptables.JUMP[10:]])
+    script = iptables.restore_script(rules, late)
+    assert "-D INPUT " + iptables.JUMP[10:] in script and "-I INPUT 7 " in script
 
 
 def test_restore_script_fixes_only_what_is_wrong():
