@@ -17,8 +17,11 @@ description:
   - The chains and tables of the neighbours whose rules must be left alone, by owner - Kubernetes
     (C(KUBE-*), nft table C(kube-proxy)), Calico (C(cali-*), nft table C(calico)), Docker
     (C(DOCKER*)), flannel (C(FLANNEL*)), Cilium, Weave - and this collection's own (C(MICROSEG*)).
-  - Reads only (C(iptables-save), C(nft list tables)); a missing binary or a command that fails is
-    reported in C(problems) and as a warning.
+  - What may still drop packets after this collection's rules - each variant's INPUT policy and
+    first unconditional DROP/REJECT, and every nftables base chain on the input hook with its
+    policy and whether a rule drops every packet (the planner turns these into C(blocked_by)).
+  - Reads only (C(iptables-save), C(nft list tables), C(nft -j list ruleset)); a missing binary or
+    a command that fails is reported in C(problems) and as a warning.
 options: {}
 extends_documentation_fragment:
   - microseg.cluster_firewall.attributes
@@ -48,11 +51,16 @@ ansible_facts:
         iptables:
           description:
             - C(present), C(version), C(default_variant) (what plain C(iptables) is), C(variant)
-              (the one to use - legacy or nf_tables), C(reason), C(legacy_rules), C(nft_rules).
+              (the one to use - legacy or nf_tables), C(reason), C(legacy_rules), C(nft_rules),
+              C(input) (variant to family to C(policy) and C(terminal), INPUT's first unconditional
+              DROP/REJECT or null).
           type: dict
           returned: always
         nftables:
-          description: C(present), C(tables) (list of C(family name)) and C(owners) (owner to its tables).
+          description:
+            - C(present), C(tables) (list of C(family name)), C(owners) (owner to its tables) and
+              C(input_chains) (base chains on the input hook but iptables-nft's own - C(table), C(chain),
+              C(prio), C(policy), C(drops_all)).
           type: dict
           returned: always
         firewalld:

@@ -130,3 +130,33 @@ def test_a_rejected_run_leaves_the_node_byte_identical(cluster):
         assert named in proc.stdout, proc.stdout[-3000:]
         assert snapshot(cp) == before, extra
         assert cp.sh("cat /etc/microseg/* 2>/dev/null || true").stdout == kept, extra
+
+
+def test_a_node_that_still_blocks_what_the_plan_admits_fails_the_run_and_says_why(lab_nodes, tmp_path):
+    """Another table on the input hook with a drop policy (the node's own nftables.conf) drops what
+    our rules accept (in netfilter an accept is final only in its own chain): the run says so and
+    fails the node, or with microseg_fail_when_blocked=false only says so."""
+    cp, worker = lab_nodes("blk-cp"), lab_nodes("blk-w")
+    inventory = lab_inventory(tmp_path / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
+                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
+    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+    cp.sh("setsid nc -l -k -p 6443 >/dev/null 2>&1 < /dev/null &")
+    assert reachable(worker, ip, 6443)
+    cp.sh("nft add table inet site && nft 'add chain inet site in { type filter hook input priority 5; policy drop; }'"
+          " && nft add rule inet site in iif lo accept && nft add rule inet site in ct state established,related accept")
+    assert not reachable(worker, ip, 6443)
+
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode != 0 and recap[cp.name]["failed"] == 1 and recap[worker.name]["failed"] == 0
+    assert "STILL BLOCKED ON THE NODE: nft table inet site chain in (input hook, priority 5) has policy drop" \
+        in proc.stdout, proc.stdout[-4000:]
+    assert "microseg_fail_when_blocked" in proc.stdout
+    assert "-j MICROSEG-INPUT" in cp.sh("iptables-save -t filter").stdout        # ours is applied, and right
+    assert not reachable(worker, ip, 6443)                                       # but the node still drops it
+
+    proc, recap = playbook("site.yml", inventory, "-e", "microseg_fail_when_blocked=false")
+    assert proc.returncode == 0 and "the node still blocks what it admits" in proc.stdout, proc.stdout[-3000:]
+    cp.sh("nft delete table inet site")                                          # the blocker gone: it passes
+    assert reachable(worker, ip, 6443)
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0 and "STILL BLOCKED" not in proc.stdout

@@ -25,12 +25,12 @@ def parse_iptables_version(text):
 
 
 def parse_iptables_save(text):
-    """iptables-save output -> {table: {"chains": [...], "policies": {...}, "rules": N}}."""
+    """iptables-save output -> {table: {"chains": [...], "policies": {...}, "rules": N, "input": [INPUT rule specs]}}."""
     tables = {}
     current = None
     for line in (text or "").splitlines():
         if line.startswith("*"):
-            current = tables.setdefault(line[1:].strip(), {"chains": [], "policies": {}, "rules": 0})
+            current = tables.setdefault(line[1:].strip(), {"chains": [], "policies": {}, "rules": 0, "input": []})
         elif current is None:
             continue
         elif line.startswith(":"):
@@ -40,7 +40,50 @@ def parse_iptables_save(text):
                 current["policies"][parts[0]] = parts[1]
         elif line.startswith("-A "):
             current["rules"] += 1
+            if line.startswith("-A INPUT "):
+                current["input"].append(line[len("-A INPUT "):])
     return tables
+
+
+# ---------------------------------------------------------------- what still blocks the plan
+
+_TERMINAL_SPEC = re.compile(r'^(?:-m comment --comment (?:"[^"]*"|\S+) )?-j (?:REJECT|DROP)(?: --reject-with \S+)?$')
+
+
+def iptables_input_verdict(tables):
+    """One variant's filter table (parse_iptables_save) -> {"policy", "terminal"}: INPUT's policy
+    and its first unconditional DROP/REJECT (None when there is none)."""
+    table = (tables or {}).get("filter") or {}
+    terminal = next((spec for spec in table.get("input", []) if _TERMINAL_SPEC.match(spec.strip())), None)
+    return {"policy": (table.get("policies") or {}).get("INPUT", "ACCEPT"), "terminal": terminal}
+
+
+# Statements that match every packet: a rule made only of these and a drop/reject drops them all.
+_NEUTRAL = ("counter", "log")
+
+
+def nft_input_chains(ruleset):
+    """`nft -j list ruleset` (parsed) -> [{"table": "FAMILY NAME", "chain", "prio", "policy",
+    "drops_all": bool}] for the base chains on the input hook. iptables-nft's own tables are
+    left out (iptables_input_verdict reads them)."""
+    chains, drops = {}, set()
+    for item in (ruleset or {}).get("nftables", []):
+        chain = item.get("chain")
+        if chain and chain.get("hook") == "input" and chain.get("type", "filter") == "filter":
+            key = (chain["family"], chain["table"], chain["name"])
+            if chain["table"] == "filter" and chain["name"] == "INPUT" and chain["family"] in ("ip", "ip6"):
+                continue        # iptables-nft's INPUT
+            chains[key] = {"table": "%s %s" % key[:2], "chain": chain["name"], "prio": chain.get("prio"),
+                           "policy": chain.get("policy", "accept"), "drops_all": False}
+        rule = item.get("rule")
+        if rule:
+            expr = rule.get("expr") or []
+            verdicts = [statement for statement in expr if not set(statement) <= set(_NEUTRAL)]
+            if len(verdicts) == 1 and set(verdicts[0]) & {"drop", "reject"}:
+                drops.add((rule["family"], rule["table"], rule["chain"]))
+    for key in drops & set(chains):
+        chains[key]["drops_all"] = True
+    return [chains[key] for key in sorted(chains)]
 
 
 def foreign_chains(tables):
@@ -104,3 +147,39 @@ def kube_proxy_mode(links, nft_tables, iptables_nat_chains, flag_mode=None):
     if "KUBE-SERVICES" in iptables_nat_chains:
         return "iptables", "iptables nat chain KUBE-SERVICES"
     return None, None
+
+
+OUR_NFT_TABLE = "inet microseg"
+FIREWALLD_BLOCKS = ("firewalld is running: its zones drop what they do not allow, whatever this plan admits, and a "
+                    "reload on its iptables backend flushes the tables (this collection has no firewalld backend "
+                    "yet): open the plan's ports in firewalld, or stop and disable it")
+
+
+def input_blockers(facts, backend):
+    """What on the node still drops, after our rules, packets the plan admits, for one of our
+    backends -> [text]. facts: firewall_facts. With the iptables backend our jump sits in the
+    variant's INPUT ahead of its terminal rule (not a blocker); every other INPUT hook that drops
+    by policy or by an unconditional rule is one (in netfilter an accept is final only for its own
+    chain: each base chain on the hook must accept)."""
+    facts = facts or {}
+    found = []
+    if (facts.get("firewalld") or {}).get("active"):
+        found.append(FIREWALLD_BLOCKS)
+    for chain in (facts.get("nftables") or {}).get("input_chains") or []:
+        if chain["table"] == OUR_NFT_TABLE and backend == "nftables":
+            continue
+        if chain["policy"] == "drop" or chain["drops_all"]:
+            how = "policy drop" if chain["policy"] == "drop" else "a rule that drops every packet"
+            found.append("nft table %s chain %s (input hook, priority %s) has %s: it also drops what this plan admits"
+                         % (chain["table"], chain["chain"], chain["prio"], how))
+    iptables = facts.get("iptables") or {}
+    for variant, families in sorted((iptables.get("input") or {}).items()):
+        if backend == "iptables" and variant == iptables.get("variant"):
+            continue
+        for family, verdict in sorted(families.items()):
+            what = [text for text in ("policy %s" % verdict["policy"] if verdict["policy"] in ("DROP", "REJECT") else None,
+                                      "the rule %r" % verdict["terminal"] if verdict["terminal"] else None) if text]
+            if what:
+                found.append("iptables (%s, %s) INPUT has %s: it also drops what this plan admits"
+                             % (variant, family, " and ".join(what)))
+    return found

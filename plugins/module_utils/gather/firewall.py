@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
@@ -26,7 +28,7 @@ def gather(module, outputs=None):
     """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
     reader = NodeReader(module, outputs=outputs)
     iptables = {"present": bool(module.get_bin_path("iptables")), "version": None, "default_variant": None,
-                "variant": None, "reason": None, "legacy_rules": 0, "nft_rules": 0}
+                "variant": None, "reason": None, "legacy_rules": 0, "nft_rules": 0, "input": {}}
     foreign = {"ipv4": {}, "ipv6": {}}
     if iptables["present"]:
         version = detect.parse_iptables_version(reader.run("iptables", ["--version"], "iptables version") or "")
@@ -45,10 +47,20 @@ def gather(module, outputs=None):
         iptables.update(variant=variant, reason=reason)
         for family in ("ipv4", "ipv6"):
             foreign[family] = detect.foreign_chains(saved.get((variant, family)) or {})
-    nftables = {"present": bool(module.get_bin_path("nft")), "tables": [], "owners": {}}
+        # each installed variant's INPUT: its policy and a terminal DROP/REJECT (what may block the plan)
+        iptables["input"] = {}
+        for (found_variant, family), tables in sorted(saved.items()):
+            if tables and "filter" in tables:
+                iptables["input"].setdefault(found_variant, {})[family] = detect.iptables_input_verdict(tables)
+    nftables = {"present": bool(module.get_bin_path("nft")), "tables": [], "owners": {}, "input_chains": []}
     if nftables["present"]:
         tables = detect.parse_nft_tables(reader.run("nft", ["list", "tables"], "nft tables") or "")
         nftables.update(tables=["%s %s" % table for table in tables], owners=detect.nft_owners(tables))
+        text = reader.run("nft", ["-j", "list", "ruleset"], "nft ruleset")
+        try:
+            nftables["input_chains"] = detect.nft_input_chains(json.loads(text)) if text else []
+        except ValueError as error:
+            reader.problem("nft -j list ruleset: unreadable output (%s)" % error)
     firewalld = {"active": False}
     if module.get_bin_path("firewall-cmd"):
         rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})

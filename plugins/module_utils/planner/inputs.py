@@ -50,7 +50,7 @@ DEFAULT_POLICY = {
     "blacklist_state": "block",
     "allow_missing_peers": False,
 }
-NODE_KEYS = ("name", "features", "absent_features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
+NODE_KEYS = ("name", "features", "absent_features", "blockers", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
              "cluster_ips", "network_origins", "ssh_port", "controller_address")
 # The node's networks the planner needs besides its own addresses: the pod network (a source),
 # the Service network and NodeLocal DNSCache's addresses (destinations). The pod and Service
@@ -294,6 +294,8 @@ def normalise_node(node, cluster):
         "network_origins": network_origins,
         "addresses": host["addresses"],
         "address_origin": host["address_origin"],
+        # what on the node still drops the flows this plan admits (firewall_facts, for its backend)
+        "blockers": [str(item) for item in as_list(node.get("blockers"), "node %s blockers" % name)],
     }
 
 

@@ -147,4 +147,5 @@ def compile_plan(node, inventory, policy):
         "notes": notes,
         "warnings": list(sets.warnings),
         "conflicts": find_conflicts(blacklist, whitelist, management, sets),
+        "blocked_by": list(node["blockers"]),
     }

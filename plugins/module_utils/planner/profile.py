@@ -11,6 +11,7 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 
 from __future__ import annotations
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import input_blockers
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
     features_of,
     role_groups_hint,
@@ -35,7 +36,8 @@ def _derived(facts):
 def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
                   firewall=None, group_map=None, service_cidrs=None, nodelocal_dns=None, installer=None):
     """-> {"roles", "features", "absent_features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
-    "cluster_ips", "network_origins", "backend", "backend_reason", "conflicts" (the groups and
+    "cluster_ips", "network_origins", "backend", "backend_reason", "blockers" ({backend: [what on the node
+    still drops the plan's flows]}), "conflicts" (the groups and
     detection disagree), "warnings" (a cluster node with no cluster role), "notes"}.
     group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
     (inventory.INSTALLER_VARIABLES, read by inventory.installer_settings)."""
@@ -86,6 +88,12 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                 network_origins["nodelocal_dns"] = installer.get("origin")
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
+    # what would still drop the plan's flows on the node, for each backend the user may choose
+    blockers = dict((name, input_blockers(firewall, name)) for name in ("iptables", "nftables")) if firewall else {}
+    if ((firewall or {}).get("ufw") or {}).get("active"):
+        notes.append("%s: ufw is active: with the iptables backend ufw's chains come first in INPUT (what ufw allows "
+                     "passes, what it leaves meets our chain); with the nftables backend its default deny also drops "
+                     "what the plan admits" % name)
     if not roles:
         found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
         runs = [what for what, there in found if there]
@@ -113,6 +121,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         "network_origins": network_origins,
         "backend": backend,
         "backend_reason": reason,
+        "blockers": blockers,
         "conflicts": conflicts,
         "warnings": warnings,
         "notes": notes,

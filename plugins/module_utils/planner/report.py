@@ -114,6 +114,8 @@ def plan_table(plan):
     for conflict in plan["conflicts"]:
         lines.append("  conflict: %s (%s vs %s)" % (conflict["text"], ", ".join(conflict["blacklist"]),
                                                     ", ".join(conflict["whitelist"])))
+    for blocker in plan.get("blocked_by") or []:
+        lines.append("  STILL BLOCKED ON THE NODE: %s" % blocker)
     return "\n".join(lines)
 
 
@@ -123,9 +125,10 @@ def plan_summary(plan):
         verdict = "no rule configured: every packet passes"
     else:
         verdict = "%d rules, everything else: %s" % (len(plan["rules"]), ACTION_WORDS.get(plan["default"], plan["default"]))
-    return "%s  roles: %s  mode=%s state=%s  %s  warnings: %d  conflicts: %d" % (
+    blocked = "  STILL BLOCKED ON THE NODE by %d" % len(plan["blocked_by"]) if plan.get("blocked_by") else ""
+    return "%s  roles: %s  mode=%s state=%s  %s  warnings: %d  conflicts: %d%s" % (
         plan["node"], ",".join(plan["roles"]) or "none", plan["policy"]["mode"], plan["policy"]["state"], verdict,
-        len(plan["warnings"]), len(plan["conflicts"]))
+        len(plan["warnings"]), len(plan["conflicts"]), blocked)
 
 
 def catalog_markdown(entries):

@@ -91,3 +91,63 @@ def test_kube_proxy_mode():
     assert firewall.kube_proxy_mode(plain, [], ["PREROUTING", "KUBE-SERVICES"]) == ("iptables", "iptables nat chain KUBE-SERVICES")
     assert firewall.kube_proxy_mode(plain, [], [], "ipvs") == ("ipvs", "kube-proxy --proxy-mode")
     assert firewall.kube_proxy_mode(plain, [], []) == (None, None)
+
+
+# `nft -j list ruleset` of a node with Debian's nftables.conf turned to drop, kube-proxy in
+# nftables mode, iptables-nft's own table and ours.
+RULESET = {"nftables": [
+    {"metainfo": {"version": "1.0.6"}},
+    {"chain": {"family": "inet", "table": "filter", "name": "input", "type": "filter", "hook": "input", "prio": 0,
+               "policy": "drop"}},
+    {"chain": {"family": "ip", "table": "kube-proxy", "name": "filter-input", "type": "filter", "hook": "input",
+               "prio": -110, "policy": "accept"}},
+    {"rule": {"family": "ip", "table": "kube-proxy", "chain": "filter-input",
+              "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}},
+                       {"jump": {"target": "firewall-check"}}]}},
+    {"chain": {"family": "ip", "table": "filter", "name": "INPUT", "type": "filter", "hook": "input", "prio": 0,
+               "policy": "drop"}},
+    {"chain": {"family": "inet", "table": "microseg", "name": "input", "type": "filter", "hook": "input", "prio": 10,
+               "policy": "accept"}},
+    {"rule": {"family": "inet", "table": "microseg", "chain": "input", "expr": [{"counter": None}, {"drop": None}]}},
+    {"chain": {"family": "inet", "table": "site", "name": "in", "type": "filter", "hook": "input", "prio": 5,
+               "policy": "accept"}},
+    {"rule": {"family": "inet", "table": "site", "chain": "in",
+              "expr": [{"counter": None}, {"reject": {"type": "icmpx", "expr": "admin-prohibited"}}]}},
+]}
+
+
+def test_the_input_hooks_that_drop_by_policy_or_by_an_unconditional_rule():
+    chains = firewall.nft_input_chains(RULESET)
+    assert [(chain["table"], chain["chain"], chain["policy"], chain["drops_all"]) for chain in chains] == [
+        ("inet filter", "input", "drop", False),
+        ("inet microseg", "input", "accept", True),
+        ("inet site", "in", "accept", True),
+        ("ip kube-proxy", "filter-input", "accept", False),        # conditional: no blocker
+    ]                                                              # iptables-nft's INPUT is read elsewhere
+
+
+def test_what_still_blocks_the_plan_for_each_backend():
+    facts = {"nftables": {"input_chains": firewall.nft_input_chains(RULESET)},
+             "iptables": {"variant": "nf_tables", "input": {
+                 "nf_tables": {"ipv4": {"policy": "DROP", "terminal": None}},
+                 "legacy": {"ipv4": {"policy": "ACCEPT", "terminal": "-j REJECT --reject-with icmp-host-prohibited"}}}},
+             "firewalld": {"active": False}}
+    iptables_backend = firewall.input_blockers(facts, "iptables")
+    assert any("inet filter chain input" in line and "policy drop" in line for line in iptables_backend)
+    assert any("inet microseg" in line for line in iptables_backend)      # a leftover table of our nft backend
+    assert any("inet site" in line and "every packet" in line for line in iptables_backend)
+    assert any("legacy, ipv4" in line and "icmp-host-prohibited" in line for line in iptables_backend)
+    assert not any("nf_tables, ipv4" in line for line in iptables_backend)   # where our jump is: placed ahead
+    nft_backend = firewall.input_blockers(facts, "nftables")
+    assert not any("inet microseg" in line for line in nft_backend)
+    assert any("nf_tables, ipv4" in line and "policy DROP" in line for line in nft_backend)
+    assert firewall.input_blockers({"firewalld": {"active": True}}, "nftables") == [firewall.FIREWALLD_BLOCKS]
+    assert firewall.input_blockers({}, "iptables") == []
+
+
+def test_iptables_input_verdict():
+    tables = firewall.parse_iptables_save("*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+                                          "-A INPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n")
+    assert firewall.iptables_input_verdict(tables) == {"policy": "DROP",
+                                                       "terminal": "-j REJECT --reject-with icmp-host-prohibited"}
+    assert firewall.iptables_input_verdict({}) == {"policy": "ACCEPT", "terminal": None}

@@ -90,3 +90,16 @@ def test_a_k0s_controller_alone_gets_no_kubelet_or_nodeport_rows_and_the_profile
     # the user can still ask for them
     asked = build_profile("c1", [], cni=K0S_CONTROLLER, features=["kubelet"])
     assert asked["absent_features"] == ["k8s_nodeport"] and "kubelet" in asked["features"]
+
+
+def test_what_still_blocks_the_plan_is_in_the_plan_and_its_table():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.report import plan_summary, plan_table
+    facts = {"firewalld": {"active": True}, "iptables": {"present": True, "nft_rules": 3}, "nftables": {"present": True}}
+    profile = build_profile("c1", ["kube_control_plane"], firewall=facts)
+    assert profile["blockers"]["iptables"] and profile["blockers"]["nftables"]
+    inventory = {"hosts": {"c1": {"addresses": ["10.5.0.1"]}}, "groups": {"all": ["c1"], "kube_control_plane": ["c1"]}}
+    result = compile_plan({"name": "c1", "blockers": profile["blockers"]["iptables"]}, inventory, {"mode": "host"})
+    assert result["blocked_by"] == profile["blockers"]["iptables"]
+    assert "STILL BLOCKED ON THE NODE: firewalld is running" in plan_table(result)
+    assert plan_summary(result).endswith("STILL BLOCKED ON THE NODE by 1")
+    assert compile_plan({"name": "c1"}, inventory, {"mode": "host"})["blocked_by"] == []

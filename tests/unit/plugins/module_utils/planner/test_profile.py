@@ -70,7 +70,7 @@ def test_offline_profile_from_groups_only():
     assert profile == {"roles": ["kube_control_plane"], "features": ["flannel_vxlan"], "absent_features": [], "ports": {},
                        "port_origins": {}, "pod_cidrs": [], "service_cidrs": [], "nodelocal_dns": [],
                        "cluster_ips": [], "network_origins": {}, "backend": "iptables",
-                       "backend_reason": "no firewall facts: the default", "conflicts": [], "warnings": [],
+                       "backend_reason": "no firewall facts: the default", "blockers": {}, "conflicts": [], "warnings": [],
                        "notes": []}
 
 
