@@ -21,6 +21,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT, chain_owner
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import is_terminal
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
 CHAIN = "MICROSEG-INPUT"
@@ -219,16 +220,6 @@ def void_nft_table(listing):
 def _target(spec):
     match = re.search(r"(?:^|\s)-[jg] (\S+)", spec)
     return match.group(1) if match else None
-
-
-# A rule that ends INPUT for every packet: nothing after it sees one (EL's iptables-services ends
-# INPUT with `-j REJECT --reject-with icmp-host-prohibited`).
-_TERMINAL = re.compile(r'^(?:-m comment --comment (?:"[^"]*"|\S+) )?-j (?:REJECT|DROP)(?: --reject-with \S+)?$')
-
-
-def is_terminal(spec):
-    """True for an unconditional DROP or REJECT (a comment may go with it)."""
-    return bool(_TERMINAL.match(spec.strip()))
 
 
 def jump_state(input_specs):

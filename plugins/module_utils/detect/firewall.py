@@ -47,14 +47,22 @@ def parse_iptables_save(text):
 
 # ---------------------------------------------------------------- what still blocks the plan
 
+# A rule that ends INPUT for every packet: nothing after it sees one (EL's iptables-services ends
+# INPUT with `-j REJECT --reject-with icmp-host-prohibited`). The boot restore script has the same
+# pattern in grep -E form.
 _TERMINAL_SPEC = re.compile(r'^(?:-m comment --comment (?:"[^"]*"|\S+) )?-j (?:REJECT|DROP)(?: --reject-with \S+)?$')
+
+
+def is_terminal(spec):
+    """True for an unconditional DROP or REJECT rule spec (a comment may go with it)."""
+    return bool(_TERMINAL_SPEC.match(spec.strip()))
 
 
 def iptables_input_verdict(tables):
     """One variant's filter table (parse_iptables_save) -> {"policy", "terminal"}: INPUT's policy
     and its first unconditional DROP/REJECT (None when there is none)."""
     table = (tables or {}).get("filter") or {}
-    terminal = next((spec for spec in table.get("input", []) if _TERMINAL_SPEC.match(spec.strip())), None)
+    terminal = next((spec for spec in table.get("input", []) if is_terminal(spec)), None)
     return {"policy": (table.get("policies") or {}).get("INPUT", "ACCEPT"), "terminal": terminal}
 
 

@@ -171,6 +171,9 @@ def read_antrea(reader, processes, links):
             continue
         path = flags_from_args(argv[1:]).get("--config") or default
         text = _process_file(reader, pid, path)
+        if text is None:
+            reader.problem("process %s (%s): its config %s cannot be read through the process; planned with "
+                           "Antrea's defaults" % (pid, name, path))
         configs[name] = (parse_nested_scalars(text or ""), "process %s (%s) %s" % (pid, name, path))
     agent, controller = configs.get("antrea-agent"), configs.get("antrea-controller")
     return detect_antrea.antrea_facts(agent[0] if agent else None, controller[0] if controller else None, links,

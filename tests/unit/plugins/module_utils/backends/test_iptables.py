@@ -11,6 +11,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     parse_ipsets,
     parse_ruleset,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import is_terminal
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},
@@ -131,7 +132,7 @@ def test_jump_state(input_specs, ok, after):
     ("-j ACCEPT", False),
 ])
 def test_terminal_rules(spec, terminal):
-    assert iptables.is_terminal(spec) is terminal
+    assert is_terminal(spec) is terminal
 
 
 def test_our_jump_goes_ahead_of_a_distributions_terminal_reject():
