@@ -71,8 +71,8 @@ ansible_facts:
           returned: when reachable
         firewall_backend:
           description:
-            - The daemon's firewall backend as it reports it (C(FirewallBackend.Driver) of C(GET /info):
-              iptables or nftables), null for daemons that do not report it (before Docker 28: iptables).
+            - The daemon's firewall backend as it reports it (C(FirewallBackend.Driver) of C(GET /info),
+              iptables or nftables), null for daemons that do not report it (before Docker 28, iptables).
           type: str
           returned: when reachable
         swarm:
