@@ -101,3 +101,10 @@ def format_ports(ranges, separator="-"):
 def ports_from_strings(strings):
     """Inverse of format_ports, for plans read back from JSON."""
     return merge_ranges(parse_port_item(text, "plan") for text in strings)
+
+
+def port_of_listen_address(value):
+    """A listen address or a bare port as programs' options hold them - ':4244', '0.0.0.0:25000',
+    '[::]:19001', '"6091"' - -> the port (1-65535), or None when there is none."""
+    text = str(value or "").strip().strip("'\"").rsplit(":", 1)[-1]
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None

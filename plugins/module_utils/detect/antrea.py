@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import port_of_listen_address
+
 AGENT_CONFIG = "/etc/antrea/antrea-agent.conf"
 CONTROLLER_CONFIG = "/etc/antrea/antrea-controller.conf"
 GATEWAY_DEVICE = "antrea-gw0"
@@ -28,11 +30,6 @@ PORT_OPTIONS = {
     "clusterPort": ("antrea_cluster", "antrea_egress"),
     "wireGuard.port": ("antrea_wireguard", "antrea_wireguard"),
 }
-
-
-def _port(value):
-    text = (value or "").strip().strip("'\"").rsplit(":", 1)[-1]
-    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
 def _off(value):
@@ -65,7 +62,7 @@ def antrea_facts(agent_config, controller_config, links, agent_where="antrea-age
     elif mode in TUNNELLED_MODES:
         result["tunnel"] = option("tunnelType").lower() or "geneve"
         where = "%s tunnelType" % agent_where if option("tunnelType") else "Antrea's default tunnel (geneve)"
-        port = _port(option("tunnelPort"))
+        port = port_of_listen_address(option("tunnelPort"))
         where = "%s tunnelPort" % agent_where if port else where
     else:
         result["notes"].append("antrea: trafficEncapMode %s (%s): no tunnel to admit" % (mode, agent_where))
@@ -89,18 +86,18 @@ def antrea_facts(agent_config, controller_config, links, agent_where="antrea-age
     if option("antreaProxy.proxyAll").lower() == "true" and not option(
             "antreaProxy.disableServiceHealthCheckServer").lower() == "true":
         features.add("kube_proxy_healthz")
-        port = _port(option("antreaProxy.serviceHealthCheckServerBindAddress"))
+        port = port_of_listen_address(option("antreaProxy.serviceHealthCheckServerBindAddress"))
         if port:
             ports["kube_proxy_healthz"] = port
             origins["kube_proxy_healthz"] = "%s antreaProxy.serviceHealthCheckServerBindAddress" % agent_where
     for key, (setting, feature) in PORT_OPTIONS.items():
-        port = _port(option(key))
+        port = port_of_listen_address(option(key))
         if port and feature in features:
             ports[setting] = port
             origins[setting] = "%s %s" % (agent_where, key)
     if controller_config is not None:
         features.add("antrea_controller")
-        port = _port((controller_config.get("apiPort") or ""))
+        port = port_of_listen_address((controller_config.get("apiPort") or ""))
         if port:
             ports["antrea_controller_api"] = port
             origins["antrea_controller_api"] = "%s apiPort" % controller_where

@@ -12,6 +12,7 @@ uses: cilium_vxlan or cilium_geneve (the tunnel), cilium_wg0 (WireGuard).
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import port_of_listen_address
 
 TUNNEL_DEVICES = {"cilium_vxlan": "vxlan", "cilium_geneve": "geneve"}
 WIREGUARD_DEVICE = "cilium_wg0"
@@ -38,12 +39,6 @@ PORT_OPTIONS = {
 # Cilium's own IPAM (cluster-pool, the Helm default) hands out pod addresses from these options;
 # with ipam=kubernetes the pods take the node's podCIDR (kube-controller-manager's --cluster-cidr).
 POOL_OPTIONS = ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr")
-
-
-def _port_of(value):
-    """':4244', '0.0.0.0:4244', '[::]:4244' or '4244' -> 4244; None when there is no port."""
-    text = (value or "").strip().rsplit(":", 1)[-1]
-    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
 def options(flags, config_map):
@@ -84,7 +79,7 @@ def cilium_facts(settings, links):
     if result["tunnel"] in ("vxlan", "geneve"):
         key = "cilium_" + result["tunnel"]
         features.add(key)
-        port = _port_of((settings.get("tunnel-port") or ("", ""))[0])
+        port = port_of_listen_address((settings.get("tunnel-port") or ("", ""))[0])
         if device_port:                 # what the kernel really listens on
             result["ports"][key] = device_port
             result["port_origins"][key] = "%s (%s dstport)" % (where, result["tunnel"])
@@ -96,10 +91,10 @@ def cilium_facts(settings, links):
             features.add(feature)
     if WIREGUARD_DEVICE in devices:
         features.add("cilium_wireguard")
-    if "prometheus-serve-addr" in settings and _port_of(settings["prometheus-serve-addr"][0]):
+    if "prometheus-serve-addr" in settings and port_of_listen_address(settings["prometheus-serve-addr"][0]):
         features.add("cilium_metrics")
     for option, key in PORT_OPTIONS.items():
-        port = _port_of((settings.get(option) or ("", ""))[0])
+        port = port_of_listen_address((settings.get(option) or ("", ""))[0])
         if port and key in features:
             result["ports"][key] = port
             result["port_origins"][key] = settings[option][1]

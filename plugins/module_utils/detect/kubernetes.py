@@ -15,6 +15,8 @@ import os
 import re
 from collections import namedtuple
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import port_of_listen_address
+
 # component -> {port setting: the flag that sets it} (the defaults are the catalog's)
 COMPONENT_PORTS = {
     "kube-apiserver": {"apiserver": "--secure-port", "nodeport_range": "--service-node-port-range"},
@@ -61,9 +63,9 @@ K0S_NETWORKS = {"pod_cidrs": "spec.network.podCIDR", "service_cidrs": "spec.netw
 # cluster agent (joins) on --bind; dqlite, its datastore, at the Address of backend/info.yaml; a
 # node joined as a worker has the clustered lock (and runs no control plane).
 MICROK8S_DATA = "/var/snap/microk8s/current"
-MICROK8S_ARGS = {"kube-apiserver": "kube-apiserver", "kubelet": "kubelet", "kube-proxy": "kube-proxy",
-                 "kube-scheduler": "kube-scheduler", "kube-controller-manager": "kube-controller-manager",
-                 "etcd": "etcd"}
+# the components whose args file (named after them) holds their flags, and the cluster agent's
+MICROK8S_ARGS = ("kube-apiserver", "kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager", "etcd",
+                 "cluster-agent")
 MICROK8S_WORKER_LOCK = "var/lock/clustered.lock"
 MICROK8S_DQLITE_INFO = "var/kubernetes/backend/info.yaml"
 # kube-router (k0s's default network provider): its BGP port and overlay from its flags.
@@ -152,15 +154,9 @@ def parse_args_file(text):
     """A MicroK8s args file (`--flag=value` or `--flag value` lines, # comments) -> flags."""
     words = []
     for line in text.splitlines():
-        line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") or " #" in line else line.strip()
+        line = "" if line.lstrip().startswith("#") else line.split(" #", 1)[0]
         words.extend(part.strip("'\"") for part in line.split())
     return flags_from_args(words)
-
-
-def _host_port(value):
-    """'0.0.0.0:25000', '[::]:19001', '10.0.0.1:19001' -> the port, or None."""
-    text = (value or "").strip().strip("'\"").rsplit(":", 1)[-1]
-    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
 def parse_manifest(text):
@@ -398,28 +394,29 @@ class KubernetesFacts(object):
         self.distribution = "microk8s"
         self._add_feature("microk8s")
         where_dir = MICROK8S_DATA + "/args/"
-        for name, component in MICROK8S_ARGS.items():
-            if name not in args:
+        for component in MICROK8S_ARGS[:-1]:
+            if component not in args:
                 continue
             if worker and component in ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "etcd"):
                 continue        # a worker keeps the files but runs only the kubelet and kube-proxy
             if component == "etcd" and dqlite_info is not None:
                 continue        # dqlite is the datastore; the etcd file is left from older releases
-            flags = parse_args_file(args[name])
-            self.components.setdefault(component, where_dir + name)
-            self._set_ports(COMPONENT_PORTS.get(component, {}), flags, where_dir + name)
-            self._set_networks(COMPONENT_NETWORKS.get(component, {}), flags, where_dir + name)
-        agent = parse_args_file(args.get("cluster-agent", ""))
-        if _host_port(agent.get("--bind")):
-            self.ports["microk8s_cluster_agent"] = _host_port(agent["--bind"])
+            flags, where = parse_args_file(args[component]), where_dir + component
+            self.components.setdefault(component, where)
+            self._set_ports(COMPONENT_PORTS.get(component, {}), flags, where)
+            self._set_networks(COMPONENT_NETWORKS.get(component, {}), flags, where)
+        agent_port = port_of_listen_address(parse_args_file(args.get("cluster-agent", "")).get("--bind"))
+        if agent_port:
+            self.ports["microk8s_cluster_agent"] = agent_port
             self.origins["microk8s_cluster_agent"] = where_dir + "cluster-agent --bind"
         if dqlite_info is not None and not worker:
             self._add_feature("microk8s_dqlite")
             self.absent["etcd"] = "%s/%s: MicroK8s keeps its state in dqlite" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
             for line in dqlite_info.splitlines():
                 key, _sep, value = line.partition(":")
-                if key.strip().lower() == "address" and _host_port(value):
-                    self.ports["microk8s_dqlite"] = _host_port(value)
+                port = port_of_listen_address(value) if key.strip().lower() == "address" else None
+                if port:
+                    self.ports["microk8s_dqlite"] = port
                     self.origins["microk8s_dqlite"] = "%s/%s Address" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
 
     def add_kubelet_config(self, path, text):

@@ -87,7 +87,7 @@ def read_microk8s(reader, kubernetes):
     directory = MICROK8S_DATA + "/args"
     args = {}
     for name in reader.list_dir(directory):
-        if name in MICROK8S_ARGS or name == "cluster-agent":
+        if name in MICROK8S_ARGS:
             text = reader.read_text(os.path.join(directory, name))
             if text is not None:
                 args[name] = text

@@ -9,6 +9,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports im
     format_ports,
     merge_ranges,
     parse_ports,
+    port_of_listen_address,
     ports_from_strings,
     ranges_overlap,
 )
@@ -74,3 +75,12 @@ def test_format_round_trip():
     assert format_ports(ranges) == ["22", "2379-2380"]
     assert format_ports(ranges, ":") == ["22", "2379:2380"]
     assert ports_from_strings(format_ports(ranges)) == ranges
+
+
+@pytest.mark.parametrize("value, port", [
+    (":4244", 4244), ("0.0.0.0:25000", 25000), ("[::]:19001", 19001), ("10.0.0.1:19101", 19101),
+    ("6091", 6091), ('"6091"', 6091), (4799, 4799), ("", None), (None, None), (":0", None), ("host:70000", None),
+    ("[::]", None),
+])
+def test_port_of_listen_address(value, port):
+    assert port_of_listen_address(value) == port
