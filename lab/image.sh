@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Build a lab node image once per machine (no registry here): debootstrap a Debian minbase,
-# import it into podman. Usage: lab/image.sh [base|docker]   Prints the image name.
+# import it into podman. Usage: lab/image.sh [base|docker|systemd]   Prints the image name.
 #   base:   Kubernetes-shaped nodes - firewall tools, a real etcd (etcd-server), real BGP (bird2),
 #           python3-apt (the package module installs from a local repository in the tests)
 #   docker: Docker Swarm nodes - base plus dockerd and a static busybox to import as an image
+#   systemd: hosts with the distribution's own firewall daemons - base plus systemd as PID 1,
+#           D-Bus, firewalld and ufw (run with --systemd=always IMAGE /sbin/init; polkitd needs
+#           libpam-systemd for logind, or firewalld stays unconfigured)
 # The package list is stored in the image's label: an image built from another list is rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +16,8 @@ packages=tini,openssh-server,python3,python3-apt,iptables,nftables,iproute2,proc
 case "$kind" in
   base) ;;
   docker) packages="$packages,docker.io,busybox-static" ;;
-  *) echo "lab/image.sh: unknown image kind '$kind'; allowed: base, docker" >&2; exit 2 ;;
+  systemd) packages="$packages,systemd,systemd-sysv,libpam-systemd,dbus,polkitd,firewalld,ufw" ;;
+  *) echo "lab/image.sh: unknown image kind '$kind'; allowed: base, docker, systemd" >&2; exit 2 ;;
 esac
 image="localhost/microseg-lab:$kind"
 if podman image exists "$image"; then

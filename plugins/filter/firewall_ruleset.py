@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, iptables, nftables
 
 PARTS = {
     ("iptables", "ipv4"): lambda plan: iptables.ruleset_file(plan, "ipv4"),
     ("iptables", "ipv6"): lambda plan: iptables.ruleset_file(plan, "ipv6"),
     ("iptables", "ipsets"): iptables.ipsets_file,
     ("nftables", "ruleset"): nftables.ruleset_file,
+    ("firewalld", "ruleset"): nftables.ruleset_file,
+    ("firewalld", "objects"): firewalld.objects_file,
 }
 
 

@@ -64,7 +64,7 @@ ansible_facts:
           type: dict
           returned: always
         firewalld:
-          description: C(active) - firewalld is running.
+          description: C(active) - firewalld is running; C(backend) - its FirewallBackend (C(nftables) or C(iptables)).
           type: dict
           returned: always
         ufw:
@@ -86,7 +86,7 @@ ansible_facts:
         iptables: {present: true, version: 1.8.9, default_variant: nf_tables, variant: nf_tables,
                    reason: only iptables-nft holds rules (12), legacy_rules: 0, nft_rules: 12}
         nftables: {present: true, tables: [ip filter, ip kube-proxy], owners: {kubernetes: [ip kube-proxy]}}
-        firewalld: {active: false}
+        firewalld: {active: false, backend: null}
         ufw: {active: false}
         foreign_chains: {ipv4: {kubernetes: [filter/KUBE-FIREWALL], docker: [filter/DOCKER-USER]}, ipv6: {}}
         problems: []

@@ -22,6 +22,15 @@ description:
     C(filter + 10)), replaced or removed in one C(nft -f) transaction after a C(nft -c) dry run.
     In nftables every base chain sees the packet, so this table admits the Kubernetes/CNI flows
     itself (they are in the plan), with established/related and DNAT'ed connections."
+  - "firewalld backend (firewalld running on its nftables backend): our table C(inet microseg) as
+    with the nftables backend, plus the firewalld objects we own - the policy C(microseg) (ingress
+    C(ANY), egress C(HOST), priority -30000, target C(CONTINUE)) whose rich rules accept exactly
+    what the plan admits, and its ipsets C(microseg-*). They are written to firewalld's permanent
+    configuration (C(/etc/firewalld/policies/microseg.xml), C(/etc/firewalld/ipsets/microseg-*.xml))
+    and made live with one C(firewall-cmd --reload), only when they change; the run fails before
+    anything changes when firewalld's runtime holds changes a reload would lose, or when firewalld
+    runs its iptables backend (there a reload flushes kube-proxy's, Docker's and the CNI's rules).
+    firewalld policies with a lower priority that drop or reject traffic to the host are reported."
   - The jump from C(INPUT) goes after every Kubernetes/CNI jump (kube-proxy and Calico insert theirs at
     the top at any time). A run finds it duplicated, missing or above one of theirs and moves it, in
     the same transaction. A CNI jump that lands after ours (Calico in append mode) is reported.
@@ -42,7 +51,7 @@ options:
     description:
       - V(present) applies the ruleset; V(absent) removes exactly what this collection added
         (iptables - our jump, our chain, our ipsets, and with iptables-nft a C(filter) table that held
-        nothing but our chain; nftables - our table).
+        nothing but our chain; nftables - our table; firewalld - our table, our policy and ipsets).
       - V(confirm) disarms the revert armed by a previous run with O(confirm_timeout); it fails when
         the node has already rolled back.
     type: str
@@ -69,7 +78,7 @@ options:
   backend:
     description: The firewall backend.
     type: str
-    choices: [iptables, nftables]
+    choices: [firewalld, iptables, nftables]
     default: iptables
   variant:
     description:
@@ -102,6 +111,14 @@ options:
         P(microseg.cluster_firewall.firewall_ruleset#filter). At the top level it may only hold
         C(table inet microseg), C(delete table inet microseg) and the table's definition.
       - Empty (or with no table definition) means no rule, and our table is removed.
+    type: str
+    default: ""
+  firewalld_objects:
+    description:
+      - For the firewalld backend, our firewalld objects as JSON - a mapping of a path under
+        C(/etc/firewalld) (C(policies/microseg.xml), C(ipsets/microseg-*.xml)) to the file's XML, as
+        rendered by P(microseg.cluster_firewall.firewall_ruleset#filter). Any other path is refused.
+      - Empty means none (ours are removed). The firewalld backend also takes O(nft_ruleset).
     type: str
     default: ""
   keep_dir:
@@ -273,6 +290,7 @@ def main():
             ipv6_rules=dict(type="str", default=""),
             ipsets=dict(type="str", default=""),
             nft_ruleset=dict(type="str", default=""),
+            firewalld_objects=dict(type="str", default=""),
             lock_timeout=dict(type="int", default=60),
             confirm_timeout=dict(type="int", default=0),
             confirm_token=dict(type="str", no_log=False),

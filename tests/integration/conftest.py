@@ -123,6 +123,16 @@ def lab_image():
     return proc.stdout.strip().splitlines()[-1]
 
 
+@pytest.fixture(scope="session")
+def systemd_image(lab_image):
+    """The lab's image with systemd as PID 1, D-Bus, firewalld and ufw (lab/image.sh systemd)."""
+    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), "systemd"], capture_output=True, text=True, timeout=900,
+                          check=False)
+    if proc.returncode != 0:
+        pytest.fail("lab/image.sh systemd failed:\n" + proc.stderr[-3000:])
+    return proc.stdout.strip().splitlines()[-1]
+
+
 def lab_inventory(path, hosts=(), groups=None, **variables):
     """Write a YAML inventory of lab nodes reached with the podman connection (they are root
     already, so no become); variables go to all, groups is {group: [node, ...]}."""
@@ -165,10 +175,13 @@ def lab_nodes(lab_image):
     podman("network", "create", network)
     made = []
 
-    def make(name, privileged=False):
+    def make(name, privileged=False, image=None):
+        """image: another lab image; one with systemd (systemd_image) boots /sbin/init as PID 1."""
         full = "%s-%s" % (network, name)
-        podman("run", "-d", "--name", full, "--hostname", name, "--network", network,
-               *(["--privileged"] if privileged else ["--cap-add", "NET_ADMIN"]), lab_image, "sleep", "infinity")
+        command = ["sleep", "infinity"] if image is None else ["/sbin/init"]
+        systemd = [] if image is None else ["--systemd=always", "--cap-add", "NET_RAW"]
+        podman("run", "-d", "--name", full, "--hostname", name, "--network", network, *systemd,
+               *(["--privileged"] if privileged else ["--cap-add", "NET_ADMIN"]), image or lab_image, *command)
         made.append(full)
         return LabNode(full)
 

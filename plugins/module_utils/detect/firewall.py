@@ -158,9 +158,22 @@ def kube_proxy_mode(links, nft_tables, iptables_nat_chains, flag_mode=None):
 
 
 OUR_NFT_TABLE = "inet microseg"
-FIREWALLD_BLOCKS = ("firewalld is running: its zones drop what they do not allow, whatever this plan admits, and a "
-                    "reload on its iptables backend flushes the tables (this collection has no firewalld backend "
-                    "yet): open the plan's ports in firewalld, or stop and disable it")
+FIREWALLD_NFT_TABLE = "inet firewalld"
+FIREWALLD_BLOCKS = ("firewalld is running: its zones reject what they do not allow, whatever this plan admits; use "
+                    "microseg_backend: firewalld (auto chooses it), which opens the plan in firewalld, or stop and "
+                    "disable firewalld")
+FIREWALLD_IPTABLES = ("firewalld runs its iptables backend: the firewalld backend refuses it (the reload our firewalld "
+                      "objects need flushes kube-proxy's, Docker's and the CNI's iptables rules); set "
+                      "FirewallBackend=nftables in /etc/firewalld/firewalld.conf and restart firewalld")
+
+
+def firewalld_backend(conf_text):
+    """firewalld's FirewallBackend (firewalld.conf); nftables when unset (firewalld >= 0.6)."""
+    for line in (conf_text or "").splitlines():
+        line = line.strip()
+        if line.startswith("FirewallBackend="):
+            return line.split("=", 1)[1].strip().strip('"') or "nftables"
+    return "nftables"
 
 
 def input_blockers(facts, backend):
@@ -171,10 +184,15 @@ def input_blockers(facts, backend):
     chain: each base chain on the hook must accept)."""
     facts = facts or {}
     found = []
-    if (facts.get("firewalld") or {}).get("active"):
+    firewalld = facts.get("firewalld") or {}
+    if firewalld.get("active") and backend != "firewalld":
         found.append(FIREWALLD_BLOCKS)
+    if firewalld.get("active") and backend == "firewalld" and firewalld.get("backend") == "iptables":
+        found.append(FIREWALLD_IPTABLES)
+    # the tables the backend drives: its own, and with the firewalld backend firewalld's (our policy opens the plan there)
+    driven = {"nftables": (OUR_NFT_TABLE,), "firewalld": (OUR_NFT_TABLE, FIREWALLD_NFT_TABLE)}.get(backend, ())
     for chain in (facts.get("nftables") or {}).get("input_chains") or []:
-        if chain["table"] == OUR_NFT_TABLE and backend == "nftables":
+        if chain["table"] in driven:
             continue
         if chain["policy"] == "drop" or chain["drops_all"]:
             how = "policy drop" if chain["policy"] == "drop" else "a rule that drops every packet"

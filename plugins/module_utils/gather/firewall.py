@@ -10,6 +10,7 @@ import json
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
+FIREWALLD_CONF = "/etc/firewalld/firewalld.conf"
 SAVE_COMMANDS = {
     ("legacy", "ipv4"): "iptables-legacy-save", ("nf_tables", "ipv4"): "iptables-nft-save",
     ("legacy", "ipv6"): "ip6tables-legacy-save", ("nf_tables", "ipv6"): "ip6tables-nft-save",
@@ -61,10 +62,11 @@ def gather(module, outputs=None):
             nftables["input_chains"] = detect.nft_input_chains(json.loads(text)) if text else []
         except ValueError as error:
             reader.problem("nft -j list ruleset: unreadable output (%s)" % error)
-    firewalld = {"active": False}
+    firewalld = {"active": False, "backend": None}
     if module.get_bin_path("firewall-cmd"):
         rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})
         firewalld["active"] = rc == 0 and out.strip() == "running"
+        firewalld["backend"] = detect.firewalld_backend(reader.read_text(FIREWALLD_CONF))
     ufw = {"active": False}
     if module.get_bin_path("ufw"):
         rc, out, _err = module.run_command(["ufw", "status"], environ_update={"LANG": "C"})

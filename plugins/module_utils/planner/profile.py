@@ -89,7 +89,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
-    blockers = dict((name, input_blockers(firewall, name)) for name in ("iptables", "nftables")) if firewall else {}
+    blockers = dict((name, input_blockers(firewall, name)) for name in ("firewalld", "iptables", "nftables")) if firewall else {}
     if ((firewall or {}).get("ufw") or {}).get("active"):
         notes.append("%s: ufw is active: with the iptables backend ufw's chains come first in INPUT (what ufw allows "
                      "passes, what it leaves meets our chain); with the nftables backend its default deny also drops "
@@ -139,11 +139,16 @@ def choose_backend(firewall, kube_proxy_mode=None, docker_backend=None):
     """(backend, reason) for microseg_backend: auto, from firewall_facts (and kube-proxy's mode,
     Docker's firewall backend).
 
-    Go where the neighbours are: iptables when iptables already holds rules (kube-proxy in
+    firewalld when it runs (the plan must be opened in its zones too). Otherwise go where the
+    neighbours are: iptables when iptables already holds rules (kube-proxy in
     iptables mode, Docker on iptables); nftables when kube-proxy runs in nftables mode, Docker
     on its nftables backend, or there is no iptables."""
     if not firewall:
         return "iptables", "no firewall facts: the default"
+    firewalld = firewall.get("firewalld") or {}
+    if firewalld.get("active"):
+        # its zones reject what they do not allow: the plan's flows must be opened in firewalld too
+        return "firewalld", "firewalld is running (its %s backend)" % (firewalld.get("backend") or "nftables")
     iptables = firewall.get("iptables") or {}
     nft = firewall.get("nftables") or {}
     rules_there = (iptables.get("legacy_rules") or 0) + (iptables.get("nft_rules") or 0)

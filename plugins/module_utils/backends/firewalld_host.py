@@ -1,0 +1,230 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""firewalld backend, node part: our table `inet microseg` (as the nftables backend) plus our
+firewalld objects (backends/firewalld.py says why both): read them, replace or remove them,
+revert them.
+
+firewalld has no runtime-only way to create a policy or an ipset: they are written to its
+permanent configuration and a reload makes them live. On firewalld's nftables backend a reload
+rebuilds only firewalld's own table; it also drops firewalld's runtime-only changes, so we reload
+only when our objects change and refuse when the runtime holds changes a reload would lose. On
+firewalld's iptables backend a reload flushes every iptables table (kube-proxy's, Docker's, the
+CNI's): there we refuse to create objects at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, no_change
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+    NftablesBackend,
+    NftablesChange,
+    NftablesHost,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import firewalld_backend
+
+CONFIG_DIR = "/etc/firewalld"
+CONF_FILE = os.path.join(CONFIG_DIR, "firewalld.conf")
+IPTABLES_REFUSED = ("firewalld runs its iptables backend (FirewallBackend=iptables in %s): our firewalld objects "
+                    "need a firewalld reload, and on that backend a reload flushes every iptables table, "
+                    "kube-proxy's, Docker's and the CNI's rules with them. Set FirewallBackend=nftables there and "
+                    "restart firewalld (firewalld 0.6 or later), or stop and disable firewalld and use "
+                    "microseg_backend: iptables or nftables" % CONF_FILE)
+RELOAD_NOTE = "reload firewalld (its own table only, on its nftables backend)"
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def _write(path, text):
+    """Replace a file atomically, 0644 root like firewalld's own."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o750)
+    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+class FirewalldHost(object):
+    """firewall-cmd and our files under /etc/firewalld."""
+
+    def __init__(self, runner, config_dir=CONFIG_DIR):
+        self.runner = runner
+        self.config_dir = config_dir
+        self.cmd = runner.path("firewall-cmd")
+
+    def running(self):
+        if not self.cmd:
+            return False
+        rc, out, _err = self.runner.output([self.cmd, "--state"])
+        return rc == 0 and out.strip() == "running"
+
+    def backend(self):
+        return firewalld_backend(_read(os.path.join(self.config_dir, "firewalld.conf")))
+
+    def run(self, *args):
+        return self.runner.run([self.cmd] + list(args), what="firewall-cmd " + " ".join(args))
+
+    def live_files(self):
+        """{path under /etc/firewalld: text} of our objects in the permanent configuration."""
+        found = {}
+        for sub in ("policies", "ipsets"):
+            directory = os.path.join(self.config_dir, sub)
+            names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+            for name in names:
+                path = "%s/%s" % (sub, name)
+                if firewalld.is_ours(path):
+                    found[path] = _read(os.path.join(directory, name)) or ""
+        return found
+
+    def write(self, files, remove):
+        for path in remove:
+            os.remove(os.path.join(self.config_dir, path))
+        for path, text in sorted(files.items()):
+            _write(os.path.join(self.config_dir, path), text)
+
+
+class FirewalldChange(object):
+    """Our firewalld objects, desired against the permanent files and firewalld's runtime view."""
+
+    def __init__(self, host, desired, remove):
+        self.host = host
+        self.desired = {} if remove else desired
+        self.actions, self.reported = [], []
+        running = host.running()
+        self.live = host.live_files()
+        self.reload = False
+        if not running and not remove:
+            raise BackendError("firewalld is not running: the firewalld backend drives a running firewalld; "
+                               "start it, or use microseg_backend: nftables or iptables")
+        on_iptables = running and host.backend() == "iptables"
+        if on_iptables and not remove:
+            raise BackendError(IPTABLES_REFUSED)
+        stale = sorted(path for path in self.live if path not in self.desired)
+        differing = sorted(path for path, text in self.desired.items() if self.live.get(path) != text)
+        self.write_files = dict((path, self.desired[path]) for path in differing)
+        self.remove_files = stale
+        runtime = permanent = ""
+        in_sync = True
+        if running:
+            runtime = host.run("--list-all-policies")
+            permanent = host.run("--permanent", "--list-all-policies")
+            in_sync = self._runtime_in_sync(runtime, permanent)
+        self.changed = bool(differing or stale or not in_sync)
+        for path in differing:
+            self.actions.append("%s firewalld %s" % ("replace" if path in self.live else "create", path[:-4]))
+        for path in stale:
+            self.actions.append("remove firewalld %s" % path[:-4])
+        if self.changed and running:
+            if on_iptables:
+                self.reported.append("our objects leave firewalld's permanent configuration; its runtime keeps them "
+                                     "until its next reload, not done here: on its iptables backend a reload flushes "
+                                     "kube-proxy's, Docker's and the CNI's rules")
+            else:
+                self._refuse_losing_runtime(runtime, permanent)
+                self.reload = True
+                self.actions.append(RELOAD_NOTE)
+        if running and self.desired:
+            self.reported += firewalld.policies_ahead(runtime)
+        self.before = ["# /etc/firewalld/%s\n%s" % (path, text) for path, text in sorted(self.live.items())]
+        self.after = ["# /etc/firewalld/%s\n%s" % (path, text) for path, text in sorted(self.desired.items())]
+
+    def _runtime_in_sync(self, runtime, permanent):
+        """Whether firewalld's runtime shows our objects as the permanent configuration has them."""
+        ours = dict((policy["name"], policy) for policy in firewalld.policies(runtime))
+        kept = dict((policy["name"], policy) for policy in firewalld.policies(permanent))
+        if ours.get(firewalld.POLICY) != kept.get(firewalld.POLICY):
+            return False
+        wanted = set(path[len("ipsets/"):-len(".xml")] for path in self.live if path.startswith("ipsets/"))
+        live = set(self.host.run("--get-ipsets").split()) if wanted else set()
+        return wanted <= live
+
+    def _refuse_losing_runtime(self, runtime, permanent):
+        lost = firewalld.runtime_only(runtime, permanent)
+        lost += firewalld.runtime_only(self.host.run("--list-all-zones"), self.host.run("--permanent", "--list-all-zones"))
+        if lost:
+            raise BackendError("firewalld's runtime configuration holds changes its permanent configuration does not "
+                               "(%s): the reload our objects need would lose them. Make them permanent "
+                               "(firewall-cmd --runtime-to-permanent) or drop them (firewall-cmd --reload), then run "
+                               "again" % "; ".join(lost[:5]), runtime_only=lost)
+
+    def apply(self):
+        self.host.write(self.write_files, self.remove_files)
+        if self.reload:
+            self.host.run("--reload")
+
+
+class CombinedChange(object):
+    """The firewalld objects first (they open what the plan admits), then our table (it restricts)."""
+
+    def __init__(self, firewalld_change, table_change):
+        self.parts = (firewalld_change, table_change)
+        self.changed = any(part.changed for part in self.parts)
+        self.actions = [line for part in self.parts for line in part.actions]
+        self.reported = [line for part in self.parts for line in part.reported]
+        self.before = [line for part in self.parts for line in part.before]
+        self.after = [line for part in self.parts for line in part.after]
+
+    def apply(self):
+        for part in self.parts:
+            if part.changed:
+                part.apply()
+
+
+def desired_objects(text):
+    """host_firewall's firewalld_objects (JSON text) -> {path: XML}; {} for none."""
+    if not (text or "").strip():
+        return {}
+    try:
+        files = json.loads(text)
+        firewalld.check_objects(files)
+    except ValueError as error:
+        raise BackendError("firewalld_objects: %s" % error)
+    return files
+
+
+class FirewalldBackend(NftablesBackend):
+    """Our table inet microseg and our firewalld policy and ipsets."""
+
+    name = "firewalld"
+    tools = ("nft", "firewall-cmd")
+
+    def change(self, remove):
+        if remove and not self.has_tools():
+            return no_change
+        objects = desired_objects(self.params.get("firewalld_objects"))
+        table = NftablesHost(self.runner)
+        host = FirewalldHost(self.runner)
+        self.result["families"] = ["ipv4", "ipv6"]
+        return lambda: CombinedChange(FirewalldChange(host, objects, remove),
+                                      NftablesChange(table, self.params["nft_ruleset"], remove))
+
+    def revert(self, change):
+        """Back to our objects and table as they were before this change."""
+        before_files = dict(change.parts[0].live)
+        table_revert = NftablesBackend.revert(self, change.parts[1])
+        runner = self.runner
+
+        def revert():
+            undo = FirewalldChange(FirewalldHost(runner), before_files, remove=not before_files)
+            undo.apply()
+            return undo.actions + table_revert()
+        return revert

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The firewalld backend on a real firewalld: a lab node with systemd as PID 1, D-Bus and
+Debian's firewalld (its nftables backend), driven by site.yml/verify.yml/remove.yml as a user
+runs them. The node's interface is bound to firewalld's `drop` zone, so without our policy every
+cluster flow is cut; the user's own firewalld rule opens 9999/tcp, which host/block mode must
+still block (our table keeps the plan's semantics)."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from conftest import lab_inventory, podman
+from test_site_lab import playbook, reachable
+
+# firewalld's own configuration, as a user compares it before and after us
+FIREWALLD_STATE = ("cd /etc/firewalld && find . -type f | sort | xargs sha256sum; "
+                   "firewall-cmd --permanent --list-all-zones; firewall-cmd --permanent --list-all-policies; "
+                   "firewall-cmd --list-all-zones; firewall-cmd --list-all-policies; firewall-cmd --get-ipsets")
+
+
+def wait_for_firewalld(node, timeout=90):
+    deadline = time.time() + timeout
+    while node.sh("firewall-cmd --state", check=False).stdout.strip() != "running":
+        if time.time() > deadline:
+            raise AssertionError("firewalld did not start on %s:\n%s" % (
+                node.name, node.sh("systemctl status firewalld --no-pager", check=False).stdout))
+        time.sleep(1)
+
+
+def address(node):
+    return node.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+
+
+def reboot(node):
+    """A container restart is a reboot: netfilter starts empty, systemd starts the units. Podman
+    may give the node another address (the next site.yml run plans it). -> the address."""
+    podman("restart", "-t", "5", node.name)
+    wait_for_firewalld(node)
+    node.sh("for port in 6443 9999; do setsid nc -l -k -p $port >/dev/null 2>&1 < /dev/null & done")
+    return address(node)
+
+
+@pytest.fixture(scope="module")
+def cluster(lab_nodes, systemd_image, tmp_path_factory):
+    cp = lab_nodes("fwd-cp", image=systemd_image)
+    worker = lab_nodes("fwd-w")
+    wait_for_firewalld(cp)
+    # the interface in the drop zone; the user's own rule opens 9999 there (permanent, then live)
+    cp.sh("firewall-cmd --permanent --zone=drop --add-interface=eth0 && "
+          "firewall-cmd --permanent --zone=drop --add-port=9999/tcp && firewall-cmd --reload")
+    cp.sh("for port in 6443 9999; do setsid nc -l -k -p $port >/dev/null 2>&1 < /dev/null & done")
+    ip = address(cp)
+    inventory = lab_inventory(tmp_path_factory.mktemp("fwd") / "hosts.yml",
+                              groups={"kube_control_plane": [cp], "kube_node": [worker]},
+                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
+    return cp, worker, ip, inventory
+
+
+def matrix(worker, ip):
+    return {"6443 (planned)": reachable(worker, ip, 6443), "9999 (not planned)": reachable(worker, ip, 9999)}
+
+
+PLANNED = {"6443 (planned)": True, "9999 (not planned)": False}
+
+
+def test_firewalld_backend_applies_survives_reload_restart_reboot_and_removes_exactly(cluster):
+    cp, worker, ip, inventory = cluster
+    before = cp.sh(FIREWALLD_STATE).stdout
+    # firewalld alone: the drop zone cuts the API server, the user's port is open
+    assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
+
+    proc, recap = playbook("site.yml", inventory, "--check", "--diff")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "policies/microseg.xml" in proc.stdout and "+table inet microseg" in proc.stdout
+    assert cp.sh(FIREWALLD_STATE).stdout == before                                  # check mode changed nothing
+
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "create firewalld policies/microseg" in proc.stdout and "reload firewalld" in proc.stdout   # auto chose it
+    assert matrix(worker, ip) == PLANNED
+    policy = cp.sh("firewall-cmd --info-policy=microseg").stdout
+    assert 'port port="6443" protocol="tcp" accept' in policy and "priority: -30000" in policy
+
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap       # a second run changes nothing
+
+    proc, recap = playbook("verify.yml", inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r"(\d+) flows, \1 as expected, 0 broken", proc.stdout), proc.stdout[-3000:]
+    assert "blocked  blocked" in proc.stdout and "passes   passes" in proc.stdout
+
+    applied = cp.sh("nft list table inet microseg; firewall-cmd --list-all-policies").stdout
+    cp.sh("firewall-cmd --reload")
+    assert matrix(worker, ip) == PLANNED, "after firewall-cmd --reload"
+    cp.sh("systemctl restart firewalld")
+    wait_for_firewalld(cp)
+    assert matrix(worker, ip) == PLANNED, "after a firewalld restart"
+    ip = reboot(cp)
+    assert matrix(worker, ip) == PLANNED, "after a reboot:\n" + cp.sh(
+        "ip -4 -o addr; ss -ltn; systemctl status microseg-firewall --no-pager; nft list ruleset | head -80; "
+        "firewall-cmd --list-all-policies; firewall-cmd --get-active-zones", check=False).stdout
+    assert cp.sh("nft list table inet microseg; firewall-cmd --list-all-policies").stdout == applied   # no duplicate
+    proc, recap = playbook("site.yml", inventory)                       # plans the node's new address, if any
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), proc.stdout[-3000:]
+    assert matrix(worker, ip) == PLANNED
+
+    proc, recap = playbook("remove.yml", inventory)
+    assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
+    assert cp.sh(FIREWALLD_STATE).stdout == before                                  # firewalld's config exactly
+    assert cp.sh("nft list table inet microseg", check=False).returncode != 0
+    assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
+    proc, recap = playbook("remove.yml", inventory)
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
+
+def test_firewalld_runtime_changes_are_not_lost_and_its_iptables_backend_is_refused(cluster):
+    """Our objects need a firewalld reload: a runtime-only change of the user's would be lost,
+    and on firewalld's iptables backend a reload flushes kube-proxy's and Docker's rules. Both
+    refuse the run before anything changes, naming what to do."""
+    cp, _worker, _ip, inventory = cluster
+    cp.sh("firewall-cmd --zone=drop --add-port=7777/tcp")                # runtime only
+    before = cp.sh(FIREWALLD_STATE).stdout
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode != 0 and recap[cp.name]["failed"] == 1
+    assert "runtime-to-permanent" in proc.stdout and "7777/tcp" in proc.stdout, proc.stdout[-3000:]
+    assert cp.sh(FIREWALLD_STATE).stdout == before
+    assert cp.sh("nft list table inet microseg", check=False).returncode != 0
+    cp.sh("firewall-cmd --reload")
+
+    cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=iptables/' /etc/firewalld/firewalld.conf && "
+          "systemctl restart firewalld")
+    wait_for_firewalld(cp)
+    try:
+        before = cp.sh(FIREWALLD_STATE).stdout
+        proc, recap = playbook("site.yml", inventory)
+        assert proc.returncode != 0 and recap[cp.name]["failed"] == 1
+        assert "FirewallBackend=iptables" in proc.stdout, proc.stdout[-3000:]
+        assert cp.sh(FIREWALLD_STATE).stdout == before
+        assert cp.sh("nft list table inet microseg", check=False).returncode != 0
+    finally:
+        cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=nftables/' /etc/firewalld/firewalld.conf && "
+              "systemctl restart firewalld")
+        wait_for_firewalld(cp)
