@@ -399,8 +399,13 @@ CHAIN_OWNERS = (
     ("FLANNEL", "flannel"),
     ("CILIUM_", "cilium"),
     ("WEAVE", "weave"),
+    ("ufw-", "ufw"),
+    ("ufw6-", "ufw"),
     ("MICROSEG", "microseg"),
 )
+# The host firewalls whose chains hang from INPUT: our jump goes ahead of theirs, so the plan
+# decides first and they decide what it leaves (backends/iptables.jump_state).
+HOST_FIREWALL_OWNERS = ("ufw",)
 NFT_TABLE_OWNERS = {"kube-proxy": "kubernetes", "calico": "calico", "cilium": "cilium", "firewalld": "firewalld",
                     "microseg": "microseg"}
 

@@ -33,24 +33,37 @@ def address(node):
     return node.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
 
 
+def wait_for_boot(node, timeout=90):
+    """Until systemd has started the units (running, or degraded: the lab has units that fail)."""
+    deadline = time.time() + timeout
+    while node.sh("systemctl is-system-running", check=False).stdout.strip() not in ("running", "degraded"):
+        if time.time() > deadline:
+            raise AssertionError("%s did not finish booting" % node.name)
+        time.sleep(1)
+
+
 def reboot(node):
     """A container restart is a reboot: netfilter starts empty, systemd starts the units. Podman
     may give the node another address (the next site.yml run plans it). -> the address."""
     podman("restart", "-t", "5", node.name)
-    wait_for_firewalld(node)
-    node.sh("for port in 6443 9999; do setsid nc -l -k -p $port >/dev/null 2>&1 < /dev/null & done")
+    wait_for_boot(node)
     return address(node)
+
+
+def listen(node):
+    node.sh("for port in 6443 9999; do setsid nc -l -k -p $port >/dev/null 2>&1 < /dev/null & done")
 
 
 @pytest.fixture(scope="module")
 def cluster(lab_nodes, systemd_image, tmp_path_factory):
     cp = lab_nodes("fwd-cp", image=systemd_image)
     worker = lab_nodes("fwd-w")
+    wait_for_boot(cp)
     wait_for_firewalld(cp)
     # the interface in the drop zone; the user's own rule opens 9999 there (permanent, then live)
     cp.sh("firewall-cmd --permanent --zone=drop --add-interface=eth0 && "
           "firewall-cmd --permanent --zone=drop --add-port=9999/tcp && firewall-cmd --reload")
-    cp.sh("for port in 6443 9999; do setsid nc -l -k -p $port >/dev/null 2>&1 < /dev/null & done")
+    listen(cp)
     ip = address(cp)
     inventory = lab_inventory(tmp_path_factory.mktemp("fwd") / "hosts.yml",
                               groups={"kube_control_plane": [cp], "kube_node": [worker]},
@@ -99,6 +112,8 @@ def test_firewalld_backend_applies_survives_reload_restart_reboot_and_removes_ex
     wait_for_firewalld(cp)
     assert matrix(worker, ip) == PLANNED, "after a firewalld restart"
     ip = reboot(cp)
+    wait_for_firewalld(cp)
+    listen(cp)
     assert matrix(worker, ip) == PLANNED, "after a reboot:\n" + cp.sh(
         "ip -4 -o addr; ss -ltn; systemctl status microseg-firewall --no-pager; nft list ruleset | head -80; "
         "firewall-cmd --list-all-policies; firewall-cmd --get-active-zones", check=False).stdout

@@ -20,7 +20,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     rule_comment,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT, chain_owner
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT, HOST_FIREWALL_OWNERS, chain_owner
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import is_terminal
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
@@ -228,22 +228,29 @@ def jump_state(input_specs):
     a new jump goes (1-based, once ours are deleted; None: appended)}.
 
     OK means exactly one jump, placed after every Kubernetes/CNI jump (they are inserted at the
-    top by kube-proxy and calico; a CNI in append mode can land after ours and is reported) and
-    ahead of a foreign terminal rule, which would otherwise hide every packet from our chain
-    (placing ours there reorders nothing of theirs)."""
+    top by kube-proxy and calico; a CNI in append mode can land after ours and is reported),
+    ahead of a host firewall's first jump (ufw's: the plan decides first, ufw what it leaves;
+    "host_firewall" names that jump) and ahead of a foreign terminal rule, which would otherwise
+    hide every packet from our chain (placing ours there reorders nothing of theirs)."""
     ours, foreign = [], []
     terminal = next((index for index, spec in enumerate(input_specs) if is_terminal(spec)), None)
+    host_firewall = next((index for index, spec in enumerate(input_specs)
+                          if chain_owner(_target(spec) or "") in HOST_FIREWALL_OWNERS), None)
+    stops = [index for index in (terminal, host_firewall) if index is not None]
+    stop = min(stops) if stops else None
     for index, spec in enumerate(input_specs):
         target = _target(spec)
+        owner = chain_owner(target) if target else None
         if target == CHAIN:
             ours.append(index)
-        elif target and chain_owner(target) not in (None, "microseg") and (terminal is None or index < terminal):
+        elif owner not in (None, "microseg") + HOST_FIREWALL_OWNERS and (stop is None or index < stop):
             foreign.append(index)
     after_ours = [input_specs[index] for index in foreign if ours and index > ours[0]]
-    ok = len(ours) == 1 and all(index < ours[0] for index in foreign) and (terminal is None or ours[0] < terminal)
-    position = None if terminal is None else terminal - len([index for index in ours if index < terminal]) + 1
+    ok = len(ours) == 1 and all(index < ours[0] for index in foreign) and (stop is None or ours[0] < stop)
+    position = None if stop is None else stop - len([index for index in ours if index < stop]) + 1
     return {"ours": ours, "foreign": foreign, "ok": ok, "after_ours": after_ours,
-            "terminal": None if terminal is None else input_specs[terminal], "position": position}
+            "terminal": None if terminal is None else input_specs[terminal],
+            "host_firewall": None if host_firewall is None else input_specs[host_firewall], "position": position}
 
 
 def parse_ipset_save(text):

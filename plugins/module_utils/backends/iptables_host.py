@@ -202,6 +202,10 @@ class IptablesChange(object):
             for spec in state["after_ours"]:
                 self.reported.append("%s: INPUT rule %r sits after our jump (a CNI in append mode?); "
                                      "our jump is moved after it" % (family, spec))
+            if state["host_firewall"] and not remove and rules:
+                self.reported.append("%s: ufw is active: our jump sits ahead of its chains, so the plan decides "
+                                     "first (what it admits passes, in host/block mode what it does not is dropped) "
+                                     "and ufw decides what the plan leaves (service mode, monitor, alert)" % family)
             if state["terminal"] and not remove and rules:
                 self.reported.append("%s: INPUT ends with the unconditional %r (the distribution's own firewall): "
                                      "our jump sits ahead of it, so what the plan admits is accepted; what the plan "
@@ -247,9 +251,11 @@ for family in 4 6; do
   [ "$family" = 6 ] && [ ! -e /proc/net/if_inet6 ] && continue
   "$tool-$variant-restore" --noflush < "$file"
   "$tool-$variant" -C INPUT -m comment --comment "$jump" -j MICROSEG-INPUT 2>/dev/null && continue
-  # ahead of an unconditional DROP/REJECT that ends INPUT (EL's iptables-services), else appended
+  # ahead of ufw's first jump and of an unconditional DROP/REJECT that ends INPUT (EL's
+  # iptables-services), else appended
   at=$("$tool-$variant" -S INPUT | grep '^-A ' | grep -n -E \
-    '^-A INPUT (-m comment --comment ("[^"]*"|[^ ]+) )?-j (REJECT|DROP)( --reject-with [^ ]+)?$' | head -n 1 | cut -d: -f1)
+    -e '^-A INPUT (-m comment --comment ("[^"]*"|[^ ]+) )?-j (REJECT|DROP)( --reject-with [^ ]+)?$' \
+    -e '^-A INPUT -j ufw6?-' | head -n 1 | cut -d: -f1)
   if [ -n "$at" ]; then
     "$tool-$variant" -I INPUT "$at" -m comment --comment "$jump" -j MICROSEG-INPUT
   else

@@ -91,9 +91,9 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     # what would still drop the plan's flows on the node, for each backend the user may choose
     blockers = dict((name, input_blockers(firewall, name)) for name in ("firewalld", "iptables", "nftables")) if firewall else {}
     if ((firewall or {}).get("ufw") or {}).get("active"):
-        notes.append("%s: ufw is active: with the iptables backend ufw's chains come first in INPUT (what ufw allows "
-                     "passes, what it leaves meets our chain); with the nftables backend its default deny also drops "
-                     "what the plan admits" % name)
+        notes.append("%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
+                     "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "
+                     "with the nftables backend ufw's default deny also drops what the plan admits" % name)
     if not roles:
         found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
         runs = [what for what, there in found if there]

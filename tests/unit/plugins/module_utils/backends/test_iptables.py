@@ -152,6 +152,27 @@ def test_our_jump_goes_ahead_of_a_distributions_terminal_reject():
     assert "-D INPUT " + iptables.JUMP[10:] in script and "-I INPUT 7 " in script
 
 
+UFW_INPUT = ["-j ufw-before-logging-input", "-j ufw-before-input", "-j ufw-after-input",
+             "-j ufw-after-logging-input", "-j ufw-reject-input", "-j ufw-track-input"]
+
+
+def test_our_jump_goes_ahead_of_ufws_chains_and_after_kubernetes():
+    """ufw appends its jumps; the plan decides first, ufw what the plan leaves."""
+    rules = ["-p tcp -m tcp --dport 6443 -j ACCEPT"]
+    live = {"chain_exists": False, "rules": [], "input": ["-j KUBE-FIREWALL"] + UFW_INPUT}
+    state = iptables.jump_state(live["input"])
+    assert state["host_firewall"] == "-j ufw-before-logging-input" and state["position"] == 2
+    script = iptables.restore_script(rules, live)
+    assert "-I INPUT 2 " + iptables.JUMP[len("-A INPUT "):] in script
+    placed = dict(live, chain_exists=True, rules=rules, input=["-j KUBE-FIREWALL", iptables.JUMP[10:]] + UFW_INPUT)
+    assert iptables.jump_state(placed["input"])["ok"] and iptables.restore_script(rules, placed) is None
+    late = dict(placed, input=["-j KUBE-FIREWALL"] + UFW_INPUT + [iptables.JUMP[10:]])      # appended by an older release
+    assert not iptables.jump_state(late["input"])["ok"]
+    assert "-I INPUT 2 " in iptables.restore_script(rules, late)
+    v6 = ["-j ufw6-before-logging-input", "-j ufw6-before-input"]
+    assert iptables.jump_state(v6)["position"] == 1
+
+
 def test_restore_script_fixes_only_what_is_wrong():
     rules = ["-p tcp -m tcp --dport 1 -j ACCEPT"]
     right = {"chain_exists": True, "rules": rules, "input": ["-j KUBE-FIREWALL", iptables.JUMP[10:]]}
