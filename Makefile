@@ -106,6 +106,7 @@ bench: setup images
 	python benchmarks/bench_planning.py
 	python benchmarks/bench_sets.py
 	python benchmarks/bench_apply.py
+	python benchmarks/bench_firewalld.py
 
 lint: setup
 	ansible-lint

@@ -21,8 +21,8 @@ def podman(*args, stdin=None):
     return proc.stdout
 
 
-def image():
-    out = subprocess.run([os.path.join(ROOT, "lab", "image.sh"), "base"], capture_output=True, text=True,
+def image(kind="base"):
+    out = subprocess.run([os.path.join(ROOT, "lab", "image.sh"), kind], capture_output=True, text=True,
                          env=ENV, timeout=900, check=True)
     return out.stdout.strip().splitlines()[-1]
 
@@ -30,16 +30,23 @@ def image():
 class Nodes(object):
     """`with Nodes(prefix, count) as nodes:` - count fresh nodes; nodes.names, nodes.address(name)."""
 
-    def __init__(self, prefix, count):
+    def __init__(self, prefix, count, kind="base"):
+        """kind: the lab image (lab/image.sh); "systemd" boots systemd and waits for firewalld."""
         self.network = prefix
+        self.kind = kind
         self.names = ["%s-%d" % (prefix, index) for index in range(count)]
 
     def __enter__(self):
-        lab_image = image()
+        lab_image = image(self.kind)
         podman("network", "create", self.network)
+        command = ["/sbin/init"] if self.kind == "systemd" else ["/usr/bin/tini", "--", "sleep", "infinity"]
         for name in self.names:
             podman("run", "-d", "--name", name, "--hostname", name, "--network", self.network, "--privileged",
-                   lab_image, "/usr/bin/tini", "--", "sleep", "infinity")
+                   *(["--systemd=always"] if self.kind == "systemd" else []), lab_image, *command)
+        if self.kind == "systemd":
+            for name in self.names:
+                self.sh(name, "for i in $(seq 120); do [ \"$(firewall-cmd --state 2>/dev/null)\" = running ] && exit 0; "
+                              "sleep 1; done; exit 1")
         return self
 
     def __exit__(self, *_exc):

@@ -161,3 +161,28 @@ def test_firewalld_runtime_changes_are_not_lost_and_its_iptables_backend_is_refu
         cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=nftables/' /etc/firewalld/firewalld.conf && "
               "systemctl restart firewalld")
         wait_for_firewalld(cp)
+
+
+def test_a_late_confirm_puts_firewalld_and_our_table_back_as_they_were(cluster):
+    """Commit-confirm on the firewalld backend: the node's revert restores our firewalld objects
+    (none here: they are removed, with a reload) and our table, by itself."""
+    import json
+
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, nftables
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+
+    cp, _worker, ip, _inventory = cluster
+    before = cp.sh(FIREWALLD_STATE).stdout
+    plan = compile_plan({"name": "fwd-cp", "features": []}, {"hosts": {"fwd-cp": {"addresses": [ip]}}, "groups": {}},
+                        {"mode": "service", "whitelist": [{"port": 7001}]})
+    args = {"backend": "firewalld", "nft_ruleset": nftables.ruleset_file(plan),
+            "firewalld_objects": firewalld.objects_file(plan), "confirm_timeout": 4, "auto_confirm": False}
+    rc, applied = cp.run_module("host_firewall", json.dumps(args))
+    assert rc == 0 and applied["confirm_token"], applied
+    assert 'port port="7001" protocol="tcp" accept' in cp.sh("firewall-cmd --info-policy=microseg").stdout
+    cp.sh("sleep 10")
+    rc, late = cp.run_module("host_firewall", json.dumps({"state": "confirm", "confirm_token": applied["confirm_token"]}))
+    assert rc != 0 and "put its previous rules back by itself" in late["msg"], late
+    assert "remove firewalld policies/microseg" in late["rolled_back"], late
+    assert cp.sh(FIREWALLD_STATE).stdout == before
+    assert cp.sh("nft list table inet microseg", check=False).returncode != 0

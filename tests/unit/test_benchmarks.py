@@ -57,3 +57,13 @@ def test_the_planning_benchmark_prints_its_table():
     lines = proc.stdout.splitlines()
     assert lines[1].split()[:2] == ["hosts", "whitelist_plans"]
     assert lines[-1].startswith("target: 40 hosts in under 10 s:")
+
+
+def test_the_firewalld_baseline_writes_one_rich_rule_per_peer_and_port():
+    import bench_firewalld  # noqa: E402  pylint: disable=import-outside-toplevel
+    plan = worker_plan(10)
+    rules = bench_firewalld.baseline_rich_rules(plan)
+    bgp = [rule for rule in rules if 'port port="179" protocol="tcp"' in rule]
+    assert len(bgp) == 10 and all(rule.startswith('rule family="ipv4" source address="') for rule in bgp)
+    assert 'rule family="ipv4" port port="30000-32767" protocol="tcp" accept' in rules
+    assert len(bench_firewalld.baseline_rich_rules(worker_plan(100))) > len(rules)

@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to microseg.cluster_firewall
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""firewalld benchmark: the same whitelist on N lab nodes running firewalld, two ways, side by side.
+
+(a) playbooks/site.yml with the firewalld backend (detect, plan, one firewalld reload and one
+    nft transaction per node, commit-confirm included);
+(b) benchmarks/baseline_firewalld.yml: one ansible.posix.firewalld rich rule per rule, source
+    address, port and family (as users do it today), on fresh nodes;
+each run a second time (nothing to change). Nodes: podman containers of the lab's systemd image
+(lab/image.sh systemd: systemd, D-Bus, firewalld on its nftables backend), removed afterwards.
+Usage: python benchmarks/bench_firewalld.py [--sizes 3]
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_apply  # noqa: E402
+import lab  # noqa: E402
+
+FAMILIES = {"ipv4": "ipv4", "ipv6": "ipv6"}
+
+
+def baseline_rich_rules(plan):
+    """A plan -> the rich rules a user writes for what it admits: one per rule, family, source
+    address, destination address, port (range) and ICMP type."""
+    items = []
+    for rule in plan["rules"]:
+        if rule["action"] != "accept" or rule.get("match") not in (None,):
+            continue
+        for family in rule["families"]:
+            sources = [None] if not rule["from"] else [
+                cidr for name in rule["from"] for cidr in plan["sets"][name][family]]
+            destinations = [None] if not rule.get("to") else [
+                cidr for name in rule["to"] for cidr in plan["sets"][name][family]]
+            for source in sources:
+                for destination in destinations:
+                    parts = ['rule family="%s"' % FAMILIES[family]]
+                    if source:
+                        parts.append('source address="%s"' % ipaddress.ip_network(source))
+                    if destination:
+                        parts.append('destination address="%s"' % ipaddress.ip_network(destination))
+                    if rule["ports"]:
+                        elements = ['port port="%s" protocol="%s"' % (port, rule["proto"]) for port in rule["ports"]]
+                    elif rule["proto"] in ("icmp", "icmpv6"):
+                        if (rule["proto"] == "icmp") != (family == "ipv4"):
+                            continue
+                        elements = ['protocol value="%s"' % ("icmp" if family == "ipv4" else "ipv6-icmp")]
+                    elif rule["proto"] in (None, "all"):
+                        elements = [""]
+                    else:
+                        elements = ['protocol value="%s"' % rule["proto"]]
+                    items += [" ".join(parts + ([element] if element else []) + ["accept"]) for element in elements]
+    return items
+
+
+def add_baseline(inventory, plans_dir):
+    with open(inventory) as handle:
+        data = json.load(handle)
+    for name, host in data["all"]["hosts"].items():
+        with open(os.path.join(plans_dir, name + ".json")) as handle:
+            host["benchmark_rich_rules"] = baseline_rich_rules(json.load(handle))
+    with open(inventory, "w") as handle:
+        json.dump(data, handle)
+
+
+def run_method(method, size, workdir):
+    """Fresh firewalld nodes; the method's playbook twice -> [(seconds, json output)] * 2, rich rules per host."""
+    with lab.Nodes("msegfwd-%s%d" % (method[0], size), size, kind="systemd") as nodes:
+        inventory = lab.inventory(nodes, os.path.join(workdir, "%s-%d.json" % (method, size)),
+                                  **bench_apply.policy_vars())
+        playbook = "playbooks/site.yml"
+        if method == "baseline":
+            playbook = "benchmarks/baseline_firewalld.yml"
+            plans = os.path.join(workdir, "plans-fwd-%d" % size)
+            lab.ansible_playbook("playbooks/plan.yml", inventory, "-e", "microseg_plan_dir=" + plans)
+            add_baseline(inventory, plans)
+        runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
+        rules = max(len([line for line in nodes.sh(name, "firewall-cmd --list-all-zones; firewall-cmd "
+                                                         "--list-all-policies").splitlines()
+                         if line.strip().startswith("rule ")]) for name in nodes.names)
+    return runs, rules
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3])
+    args = parser.parse_args()
+    print("firewalld benchmark: the same whitelist (control plane + workers, node_ip scope, calico BGP + Typha)")
+    print("modules = module runs per host (busiest host); rich rules = firewalld rich rules per host")
+    header = "%-5s %-12s %9s %9s %10s %9s %9s %10s" % (
+        "nodes", "method", "first s", "second s", "changed/2", "modules", "modules/2", "rich rules")
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory(prefix="microseg-bench-") as workdir:
+        for size in args.sizes:
+            results = {}
+            for method in ("collection", "baseline"):
+                runs, rules = run_method(method, size, workdir)
+                (first, first_out), (second, second_out) = runs
+                results[method] = (first, second)
+                print("%-5d %-12s %9.1f %9.1f %10d %9d %9d %10d" % (
+                    size, method, first, second, sum(host["changed"] for host in second_out["stats"].values()),
+                    max(bench_apply.module_runs(first_out).values()), max(bench_apply.module_runs(second_out).values()),
+                    rules), flush=True)
+            ours, theirs = results["collection"], results["baseline"]
+            print("%-5d %-12s %8.1fx %8.1fx   (targets: first >= 5x, second >= 10x, changed on the second run = 0)"
+                  % (size, "speed-up", theirs[0] / ours[0], theirs[1] / ours[1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
