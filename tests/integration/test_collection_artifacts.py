@@ -27,10 +27,15 @@ def test_collection_builds_into_a_clean_tarball(tmp_path):
     tarball = tmp_path / "microseg-cluster_firewall-0.1.0.tar.gz"
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
-    for wanted in ("MANIFEST.json", "meta/runtime.yml", "plugins/module_utils/catalog.py",
-                   "plugins/filter/whitelist_plan.yml", "roles/whitelist/meta/argument_specs.yml"):
+    for wanted in ("MANIFEST.json", "LICENSE", "meta/runtime.yml", "plugins/module_utils/catalog.py",
+                   "plugins/filter/whitelist_plan.yml", "roles/whitelist/meta/argument_specs.yml",
+                   "tests/unit/plugins/module_utils/backends/test_firewalld.py"):
         assert wanted in names
     assert not [name for name in names if name.startswith((".venv", ".collections", "build/"))]
+    # lab-only content needs the repository's lab, which the tarball does not carry
+    assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/"))
+                or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt",
+                            "tests/unit/test_benchmarks.py")]
     assert not [name for name in names if "__pycache__" in name]
 
 
