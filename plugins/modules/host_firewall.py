@@ -61,6 +61,8 @@ options:
     description:
       - Seconds the node waits for O(state=confirm) before it puts the previous rules back by
         itself. V(0) applies without a revert.
+      - The module's default is V(0) (no revert); the C(whitelist) role passes its
+        C(microseg_confirm_timeout), default V(120).
     type: int
     default: 0
   confirm_token:

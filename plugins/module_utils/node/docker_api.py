@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
 import socket
-
-from ansible.module_utils.six.moves import http_client
 
 
 class DockerAPIError(Exception):
