@@ -58,6 +58,8 @@ description:
   - Every value says where it was read. A file that cannot be read or parsed gives a warning
     naming it; the module still returns every other fact.
 options: {}
+notes:
+  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read as absent."
 extends_documentation_fragment:
   - microseg.cluster_firewall.detection.cni
   - microseg.cluster_firewall.attributes
@@ -162,10 +164,12 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 
 def main():
     module = AnsibleModule(argument_spec=cni.ARGUMENT_SPEC, supports_check_mode=True)
+    require_root(module)
     module.exit_json(changed=False, ansible_facts={"microseg_cni": cni.gather(module)})
 
 

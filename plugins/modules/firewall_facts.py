@@ -23,6 +23,8 @@ description:
   - Reads only (C(iptables-save), C(nft list tables), C(nft -j list ruleset)); a missing binary or
     a command that fails is reported in C(problems) and as a warning.
 options: {}
+notes:
+  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read as absent."
 extends_documentation_fragment:
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts
@@ -95,10 +97,12 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import firewall
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    require_root(module)
     module.exit_json(changed=False, ansible_facts={"microseg_firewall": firewall.gather(module)})
 
 

@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts
 notes:
+  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read as absent."
   - The facts of O(gather_subset) do not include C(module_setup), so a later play with
     C(gathering = smart) still gathers all of Ansible's facts.
 seealso:
@@ -87,6 +88,7 @@ from ansible.module_utils.facts import ansible_collector, default_collectors
 from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni, docker, firewall
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 # Facts the collector adds about the gathering itself: left out, so that these few subsets are
 # not taken for a full gathering (gathering = smart skips hosts whose facts say module_setup).
@@ -108,6 +110,7 @@ def main():
     argument_spec.update(cni.ARGUMENT_SPEC)
     argument_spec["gather_subset"] = dict(type="list", elements="str", default=["network", "env"])
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    require_root(module)
     try:
         socket_path = docker.socket_path(module.params)
     except ValueError as error:

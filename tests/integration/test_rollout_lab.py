@@ -17,13 +17,15 @@ def test_rollout_in_batches_stops_at_the_first_failed_gate(lab_nodes, tmp_path):
     cp, w1, w2 = lab_nodes("ro-cp"), lab_nodes("ro-w1"), lab_nodes("ro-w2")
     for node in (cp, w1, w2):
         node.sh("setsid nc -l -k -p 10250 >/dev/null 2>&1 < /dev/null &")
-    inventory = lab_inventory(tmp_path / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [w1, w2]},
+    # w1 is also a dedicated etcd member: a quorum node, which goes alone although batches hold 2
+    inventory = lab_inventory(tmp_path / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [w1, w2],
+                                                              "etcd": [w1]},
                               microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
 
-    proc, recap = playbook("rollout.yml", inventory, "-e", "microseg_batch_size=1")
+    proc, recap = playbook("rollout.yml", inventory, "-e", "microseg_batch_size=2")
     assert proc.returncode == 0, proc.stdout[-4000:]
     gates = re.findall(r"(\d+) flows, \1 as expected, 0 broken", proc.stdout)
-    assert len(gates) == 3, proc.stdout[-3000:]                      # one gate per batch: cp, w1, w2
+    assert len(gates) == 3, proc.stdout[-3000:]                      # one gate per batch: cp, w1 (etcd), w2
     assert all(ours(node) for node in (cp, w1, w2))
 
     # a broken node: something outside our control drops the kubelet port on the first worker

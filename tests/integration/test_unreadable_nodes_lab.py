@@ -4,7 +4,7 @@
 its own with a message saying what is missing, before its firewall changes; the others go on."""
 from __future__ import annotations
 
-from conftest import lab_inventory
+from conftest import lab_inventory, run_module
 from test_site_lab import playbook, snapshot
 
 HANGING_DOCKER = ("setsid python3 -c \"import socket, time; s = socket.socket(socket.AF_UNIX); "
@@ -44,3 +44,18 @@ def test_each_broken_node_fails_alone_and_unchanged(lab_nodes, tmp_path):
     assert "Read-only file system" in out, out[-3000:]
     assert snapshot(read_only) == before[read_only.name]
     assert aside_snapshot(no_tools) == before[no_tools.name]
+
+
+def test_the_fact_modules_refuse_to_run_unprivileged(lab_nodes):
+    """Unprivileged, iptables-save and /proc/PID/environ cannot be read: the facts must not say
+    'no rules yet' for 'could not read'. The module fails and says how to run it."""
+    node = lab_nodes("u-user")
+    for module in ("firewall_facts", "node_facts", "cni_facts"):
+        rc, result = run_as_nobody(node, module)
+        assert rc != 0 and "only root may: run it with become: true" in result["msg"], result
+
+
+def run_as_nobody(node, module):
+    return run_module(module, host=node.name, inventory=node.name + ",", connection="containers.podman.podman",
+                      extra=["-e", "ansible_python_interpreter=/usr/bin/python3", "-e", "ansible_user=nobody",
+                             "-e", "ansible_remote_tmp=/tmp/.ansible-nobody"])

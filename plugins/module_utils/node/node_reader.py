@@ -11,6 +11,16 @@ import os
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
+def require_root(module):
+    """Fail the module unless it runs as root: unprivileged, iptables-save, nft, the static-pod
+    manifests and /proc/PID/environ cannot be read, and 'could not read' must never pass for
+    'nothing there'."""
+    if os.geteuid() != 0:
+        module.fail_json(msg="%s reads the firewall (iptables-save, nft), the cluster's manifests and "
+                             "/proc/PID/environ, which only root may: run it with become: true (the "
+                             "collection's playbooks and roles do), or as root" % module._name.split(".")[-1])
+
+
 class NodeReader(object):
     """outputs: {(command, args): (output, problem)} shared by the readers of one module run, so a
     command two fact gatherers need (nft list tables) runs once; each reader still names the
