@@ -59,7 +59,9 @@ description:
     naming it; the module still returns every other fact.
 options: {}
 notes:
-  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read as absent."
+  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and
+    C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read
+    as absent."
 extends_documentation_fragment:
   - microseg.cluster_firewall.detection.cni
   - microseg.cluster_firewall.attributes

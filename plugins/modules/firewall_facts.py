@@ -24,7 +24,9 @@ description:
     a command that fails is reported in C(problems) and as a warning.
 options: {}
 notes:
-  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read as absent."
+  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and
+    C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read
+    as absent."
 extends_documentation_fragment:
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts

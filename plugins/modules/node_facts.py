@@ -41,7 +41,9 @@ extends_documentation_fragment:
   - microseg.cluster_firewall.attributes
   - microseg.cluster_firewall.attributes.facts
 notes:
-  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read as absent."
+  - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and
+    C(/proc/PID/environ); run unprivileged it fails, rather than report what it could not read
+    as absent."
   - The facts of O(gather_subset) do not include C(module_setup), so a later play with
     C(gathering = smart) still gathers all of Ansible's facts.
 seealso:
