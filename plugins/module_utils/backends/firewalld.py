@@ -58,7 +58,7 @@ OWNED = ("the firewalld objects of microseg.cluster_firewall; they are rewritten
 
 def ipset_name(name, family):
     """The firewalld ipset carrying the plan's set `name` for one family."""
-    text = PREFIX + name.replace("_", "-") + FAMILY_SUFFIX[family]
+    text = PREFIX + re.sub(r"[^A-Za-z0-9-]", "-", name) + FAMILY_SUFFIX[family]
     if len(text) > MAX_IPSET_NAME:
         raise ValueError("the set name %r is too long for a firewalld ipset (%r: %d characters, at most %d)"
                          % (name, text, len(text), MAX_IPSET_NAME))
@@ -166,7 +166,11 @@ def objects(plan):
     files = {}
     for name, content in sorted(plan["sets"].items()):
         for family in ("ipv4", "ipv6"):
-            files["ipsets/%s.xml" % ipset_name(name, family)] = ipset_xml(name, family, content[family])
+            path = "ipsets/%s.xml" % ipset_name(name, family)
+            if path in files:
+                raise ValueError("the sets %r and another one of the plan give the same firewalld ipset name %r"
+                                 % (name, ipset_name(name, family)))
+            files[path] = ipset_xml(name, family, content[family])
     files[POLICY_FILE] = policy_xml(plan)
     return files
 

@@ -169,6 +169,14 @@ class FirewalldChange(object):
     def apply(self):
         self.host.write(self.write_files, self.remove_files)
         if self.reload:
+            # firewalld must never load a configuration it rejects: check it first, and put our
+            # previous files back when it fails (the runtime is still the old one then)
+            rc, out, err = self.host.runner.output([self.host.cmd, "--check-config"])
+            if rc != 0:
+                self.host.write(self.live, [path for path in self.write_files if path not in self.live])
+                raise BackendError("firewall-cmd --check-config rejects our firewalld objects (rc=%d): %s; our "
+                                   "previous files are back and firewalld was not reloaded"
+                                   % (rc, (err or out).strip()), stdout=out, stderr=err)
             self.host.run("--reload")
 
 

@@ -119,3 +119,11 @@ def test_firewalld_backend_from_its_configuration():
     assert firewalld_backend("# comment\nFirewallBackend=iptables\n") == "iptables"
     assert firewalld_backend("DefaultZone=public\n") == "nftables"
     assert firewalld_backend(None) == "nftables"
+
+
+def test_ipset_names_keep_to_what_firewalld_takes_and_never_collide():
+    assert firewalld.ipset_name("my.group_1", "ipv6") == "microseg-my-group-1-v6"
+    colliding = plan()
+    colliding["sets"] = {"a_b": {"ipv4": [], "ipv6": []}, "a.b": {"ipv4": [], "ipv6": []}}
+    with pytest.raises(ValueError, match="same firewalld ipset name"):
+        firewalld.objects(colliding)
