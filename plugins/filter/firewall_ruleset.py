@@ -25,7 +25,10 @@ def firewall_ruleset(plan, backend, part):
     if (backend, part) not in PARTS:
         raise AnsibleFilterError("firewall_ruleset: %r, %r is not allowed; allowed: %s"
                                  % (backend, part, ", ".join("%s %s" % key for key in sorted(PARTS))))
-    return PARTS[(backend, part)](plan)
+    try:
+        return PARTS[(backend, part)](plan)
+    except ValueError as error:          # a plan this backend cannot express (e.g. a set name)
+        raise AnsibleFilterError("firewall_ruleset(%r, %r): %s" % (backend, part, error))
 
 
 class FilterModule(object):
