@@ -71,3 +71,30 @@ def test_ansible_builder_creates_the_execution_environment_context(tmp_path):
     with tarfile.open(ROOT / "build" / "microseg-cluster_firewall-0.1.0.tar.gz") as archive:
         names = archive.getnames()
     assert {"meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= set(names)
+
+
+def test_module_defaults_set_the_shared_options_of_an_action_group(tmp_path):
+    """meta/runtime.yml's action groups: one module_defaults entry reaches every module of the group."""
+    conf = tmp_path / "net.d"
+    conf.mkdir()
+    (conf / "10-flannel.conflist").write_text('{"name": "cbr0", "cniVersion": "0.3.1", "plugins": [{"type": "flannel"}]}')
+    play = tmp_path / "play.yml"
+    play.write_text("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/microseg.cluster_firewall.cni:
+      cni_conf_dir: %s
+  tasks:
+    - microseg.cluster_firewall.cni_facts:
+      register: cni
+    - microseg.cluster_firewall.node_facts:
+      register: node
+    - ansible.builtin.assert:
+        that:
+          - "'%s/10-flannel.conflist' in (cni | to_json)"
+          - "'%s/10-flannel.conflist' in (node | to_json)"
+""" % (conf, conf, conf))
+    result = run("ansible-playbook", "-i", "localhost,", str(play), "-e", "ansible_python_interpreter=" + sys.executable)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
