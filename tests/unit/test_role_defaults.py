@@ -28,3 +28,10 @@ def test_argument_specs_document_every_default_with_the_same_value():
             assert options[name].get("default") == value, (entry_point, name)
         for name, option in options.items():
             assert option.get("description"), name
+
+
+def test_the_feature_choices_are_the_catalogs():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import FEATURES
+    for role in ("facts", "whitelist"):
+        specs = yaml.safe_load((ROLE.parent / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+        assert specs["main"]["options"]["microseg_features"]["choices"] == list(FEATURES), role
