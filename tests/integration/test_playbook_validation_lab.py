@@ -24,6 +24,8 @@ CASES = [
     ("playbooks/site.yml", {"microseg_blacklist_state": "drop"}, "drop"),
     ("playbooks/site.yml", {"microseg_allow_missing_peers": "maybe"}, "maybe"),
     ("playbooks/remove.yml", {"microseg_iptables_variant": "nft"}, "nft"),
+    ("playbooks/verify.yml", {"microseg_verify_timeout": "soon"}, "soon"),
+    ("playbooks/rollout.yml", {"microseg_verify_closed_port": "none"}, "none"),
 ]
 
 
@@ -53,3 +55,15 @@ def test_a_bad_value_fails_every_playbook_before_the_node_changes(node, tmp_path
     assert "Apply the whitelist" not in output and "Remove our objects" not in output
     assert "Show every node's plan" not in output
     assert firewall(node) == before
+
+
+def test_a_bad_batch_size_stops_the_rollout_before_the_node_changes(node, tmp_path):
+    inventory = lab_inventory(tmp_path / "hosts.yml", [node], {"kube_control_plane": [node]},
+                              microseg_node_addresses=["10.88.0.2"])
+    before = firewall(node)
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                           "playbooks/rollout.yml", "-e", "microseg_batch_size=half"], cwd=ROOT, env=ansible_env(),
+                          capture_output=True, text=True, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "microseg_batch_size: half is not allowed" in output, output[-3000:]
+    assert "Apply the whitelist" not in output and firewall(node) == before
