@@ -74,9 +74,12 @@ def test_the_plan_decides_first_and_ufw_what_it_leaves_through_reload_disable_en
         cp.sh(command)
         assert matrix(worker, ip) == HOST_BLOCK, command
         assert input_jumps(cp) == ["MICROSEG-INPUT", "ufw-before-logging-input"], command
+    # our boot unit runs before ufw's (ufw then appends its jumps after ours)
+    assert "ufw.service" in cp.sh("systemctl show -p Before microseg-firewall.service").stdout
     ip = reboot(cp)
     listen(cp)
-    assert matrix(worker, ip) == HOST_BLOCK, "after a reboot"
+    assert matrix(worker, ip) == HOST_BLOCK, "after a reboot:\n" + cp.sh(
+        "iptables -S INPUT; systemctl status --no-pager microseg-firewall ufw", check=False).stdout
     assert input_jumps(cp) == ["MICROSEG-INPUT", "ufw-before-logging-input"], cp.sh("iptables -S INPUT").stdout
     proc, recap = playbook("site.yml", inventory)                        # plans the node's new address, if any
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -24,8 +24,11 @@ UNIT_MODE = 0o644
 HEADER = "# Written by microseg.cluster_firewall (host_firewall); its next run overwrites a change made here."
 
 # The cluster components our rules must be back before (the ones not present are ignored).
+# ufw and firewalld come after us too: ufw appends its jumps to INPUT, so ours is first without a
+# race between our script's look at INPUT and ufw's own restore
 BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "containerd.service", "docker.service",
-                "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service")
+                "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service", "ufw.service",
+                "firewalld.service")
 
 
 def script(keep_dir, restore_commands):
