@@ -90,13 +90,14 @@ def rule_count(nodes, name):
     return rules, int(members or 0)
 
 
-def add_baseline_rules(inventory, plans_dir):
-    """Put each host's baseline rules (from the plan the collection makes for it) in the inventory."""
+def add_baseline(inventory, plans_dir, variable="benchmark_rules", expand=baseline_rules):
+    """Put each host's baseline (expand(the plan the collection makes for it)) in the inventory,
+    as the host variable the baseline playbook loops over."""
     with open(inventory) as handle:
         data = json.load(handle)
     for name, host in data["all"]["hosts"].items():
         with open(os.path.join(plans_dir, name + ".json")) as handle:
-            host["benchmark_rules"] = baseline_rules(json.load(handle))
+            host[variable] = expand(json.load(handle))
     with open(inventory, "w") as handle:
         json.dump(data, handle)
 
@@ -110,7 +111,7 @@ def run_method(method, size, workdir):
             playbook = "benchmarks/baseline.yml"
             plans = os.path.join(workdir, "plans-%d" % size)
             lab.ansible_playbook("playbooks/plan.yml", inventory, "-e", "microseg_plan_dir=" + plans)
-            add_baseline_rules(inventory, plans)
+            add_baseline(inventory, plans)
         runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
         counts = [rule_count(nodes, name) for name in nodes.names]
     return runs, counts

@@ -14,7 +14,6 @@ Usage: python benchmarks/bench_firewalld.py [--sizes 3]
 
 import argparse
 import ipaddress
-import json
 import os
 import sys
 import tempfile
@@ -60,16 +59,6 @@ def baseline_rich_rules(plan):
     return items
 
 
-def add_baseline(inventory, plans_dir):
-    with open(inventory) as handle:
-        data = json.load(handle)
-    for name, host in data["all"]["hosts"].items():
-        with open(os.path.join(plans_dir, name + ".json")) as handle:
-            host["benchmark_rich_rules"] = baseline_rich_rules(json.load(handle))
-    with open(inventory, "w") as handle:
-        json.dump(data, handle)
-
-
 def run_method(method, size, workdir):
     """Fresh firewalld nodes; the method's playbook twice -> [(seconds, json output)] * 2, rich rules per host."""
     with lab.Nodes("msegfwd-%s%d" % (method[0], size), size, kind="systemd") as nodes:
@@ -80,7 +69,7 @@ def run_method(method, size, workdir):
             playbook = "benchmarks/baseline_firewalld.yml"
             plans = os.path.join(workdir, "plans-fwd-%d" % size)
             lab.ansible_playbook("playbooks/plan.yml", inventory, "-e", "microseg_plan_dir=" + plans)
-            add_baseline(inventory, plans)
+            bench_apply.add_baseline(inventory, plans, "benchmark_rich_rules", baseline_rich_rules)
         runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
         rules = max(len([line for line in nodes.sh(name, "firewall-cmd --list-all-zones; firewall-cmd "
                                                          "--list-all-policies").splitlines()
