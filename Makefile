@@ -23,14 +23,15 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 SCENARIOS := swarm k8s-flannel k8s-calico
 LAB := inventories/lab
 
-.PHONY: help setup deps images demo demo-down plan test pytest molecule sanity lint bench build clean
+.PHONY: help setup deps images demo demo-down plan test pytest molecule sanity lint galaxy bench build clean
 
 help:
 	@echo "make demo       bring up the lab (podman: a swarm and a Kubernetes-shaped cluster), apply the"
 	@echo "                whitelist (site.yml), print each node's table and the verify matrix"
 	@echo "make demo-down  remove the lab"
 	@echo "make plan       plan the example inventory offline and print each node's whitelist"
-	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint"
+	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint,"
+	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
 	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
 	@echo "                tables, not part of make test (about 15 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
@@ -72,7 +73,7 @@ demo-down: setup
 plan: setup
 	ansible-playbook playbooks/plan.yml
 
-test: pytest molecule sanity lint
+test: pytest molecule sanity lint galaxy
 
 pytest: setup deps
 	pytest -q
@@ -110,6 +111,10 @@ bench: setup images
 
 lint: setup
 	ansible-lint
+
+# What Galaxy checks on upload, plus the changelog and docs linters (tests/galaxy/check.sh).
+galaxy: setup
+	tests/galaxy/check.sh
 
 build: setup
 	mkdir -p build

@@ -64,8 +64,8 @@ class NftablesChange(object):
             if self.changed:
                 self.actions.append("remove table %s %s" % (nftables.FAMILY, nftables.TABLE))
         else:
-            self.changed = live is None or (nftables.normalise(self.desired, host.protocols)
-                                            != nftables.normalise(live, host.protocols))
+            wanted = nftables.normalise(self.desired, host.protocols)
+            self.changed = live is None or wanted != nftables.normalise(live, host.protocols)
             if self.changed:
                 self.actions.append("%s table %s %s" % ("create" if live is None else "replace",
                                                         nftables.FAMILY, nftables.TABLE))

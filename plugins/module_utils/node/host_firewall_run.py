@@ -114,9 +114,10 @@ def boot_files_texts(boot_files_due, once_confirmed):
     """What writing the held-back files says (write_boot_files says the same once it has done it)."""
     if not boot_files_pending(boot_files_due):
         return []
-    return ([kept_files.action(path, once_confirmed=once_confirmed) for path in sorted(boot_files_due["files"])]
-            + (boot_restore.enable_actions(boot_files_due["reload"], once_confirmed)
-               if boot_files_due["enable"] or boot_files_due["reload"] else []))
+    actions = [kept_files.action(path, once_confirmed=once_confirmed) for path in sorted(boot_files_due["files"])]
+    if boot_files_due["enable"] or boot_files_due["reload"]:
+        actions += boot_restore.enable_actions(boot_files_due["reload"], once_confirmed)
+    return actions
 
 
 def apply(module, params, result, backend, lock=None, arm=None):
@@ -150,10 +151,10 @@ def apply(module, params, result, backend, lock=None, arm=None):
                               "reload": boot_restore.UNIT_PATH in stale}     # systemd must read a new unit file
         removal = boot_removal_steps(module, backend, params) if remove and (params["keep_dir"] or params["boot_script"]) \
             else []
-        result["actions"] += (kept_files.texts(prepare) + boot_files_texts(boot_files_due, reverting)
-                              + kept_files.texts(removal))
-        result["changed"] = (change.changed or bool(kept_files.texts(prepare)) or boot_files_pending(boot_files_due)
-                             or bool(removal))
+        result["actions"] += kept_files.texts(prepare)
+        result["actions"] += boot_files_texts(boot_files_due, reverting)
+        result["actions"] += kept_files.texts(removal)
+        result["changed"] = any((change.changed, kept_files.texts(prepare), boot_files_pending(boot_files_due), removal))
         if module.check_mode:
             return
 
