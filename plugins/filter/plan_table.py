@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters plan_table and plan_summary: thin glue over module_utils.report (docs in plan_table.yml
-and plan_summary.yml)."""
+"""Filters plan_table, plan_summary and plan_markdown: thin glue over module_utils.report (docs in
+plan_table.yml, plan_summary.yml and plan_markdown.yml)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,22 @@ def _checked(name, plan):
     return plan
 
 
-def plan_table(plan):
-    return report.plan_table(_checked("plan_table", plan))
+def plan_table(plan, brief=False, width=0):
+    if not isinstance(brief, bool):
+        raise AnsibleFilterError("plan_table: brief must be true or false, got %r" % (brief,))
+    if isinstance(width, bool) or not isinstance(width, int) or width < 0:
+        raise AnsibleFilterError("plan_table: width must be a number of columns (0: no bound), got %r" % (width,))
+    return report.plan_table(_checked("plan_table", plan), brief=brief, width=width or None)
 
 
 def plan_summary(plan):
     return report.plan_summary(_checked("plan_summary", plan))
 
 
+def plan_markdown(plan):
+    return report.plan_markdown(_checked("plan_markdown", plan))
+
+
 class FilterModule(object):
     def filters(self):
-        return {"plan_table": plan_table, "plan_summary": plan_summary}
+        return {"plan_table": plan_table, "plan_summary": plan_summary, "plan_markdown": plan_markdown}

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: node_facts
 short_description: Read everything the facts role needs from a node in one module run
-version_added: 0.2.0
+version_added: 0.1.0
 author: microseg.cluster_firewall maintainers (@microseg)
 description:
   - Reads what M(microseg.cluster_firewall.docker_facts), M(microseg.cluster_firewall.cni_facts) and

@@ -53,7 +53,7 @@ def test_a_bad_value_fails_every_playbook_before_the_node_changes(node, tmp_path
     assert "Validation of arguments failed" in output and name in output and bad in output, output[-3000:]
     # validation came first: no plan was shown, nothing was applied or removed
     assert "Apply the whitelist" not in output and "Remove our objects" not in output
-    assert "Show every node's plan" not in output
+    assert "Show this node's plan" not in output
     assert firewall(node) == before
 
 

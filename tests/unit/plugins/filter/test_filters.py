@@ -32,6 +32,18 @@ def test_bad_policy_becomes_a_filter_error_naming_the_value():
 def test_plan_table_refuses_what_is_not_a_plan():
     with pytest.raises(AnsibleFilterError, match="expects a plan"):
         plan_table.plan_table("nope")
+    with pytest.raises(AnsibleFilterError, match="plan_markdown: expects a plan"):
+        plan_table.plan_markdown("nope")
+
+
+def test_plan_table_options_are_checked():
+    plan = whitelist_plan.whitelist_plan({"name": "cp1"}, INVENTORY, {"mode": "host"})
+    assert "plan_markdown" in plan_table.FilterModule().filters()
+    with pytest.raises(AnsibleFilterError, match="brief must be true or false, got 'yes'"):
+        plan_table.plan_table(plan, brief="yes")
+    with pytest.raises(AnsibleFilterError, match=r"width must be a number of columns \(0: no bound\), got -1"):
+        plan_table.plan_table(plan, width=-1)
+    assert plan_table.plan_table(plan, width=0) == plan_table.plan_table(plan)
 
 
 def test_cluster_inventory_errors():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.report import plan_summary, plan_table
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.report import plan_markdown, plan_summary, plan_table
 
 INVENTORY = {
     "hosts": {"cp1": {"addresses": ["192.0.2.11"]}, "w1": {"addresses": ["192.0.2.21", "2001:db8::21"]},
@@ -53,3 +53,53 @@ def test_the_summary_is_one_line():
     assert "\n" not in line
     assert line.startswith("cp1  roles: etcd,kube_control_plane  mode=host state=block  ")
     assert "everything else: DROP" in line and "warnings: 1" in line
+
+
+def _cp1():
+    return compile_plan({"name": "cp1", "features": ["flannel_vxlan", "kubelet", "k8s_nodeport"],
+                         "pod_cidrs": ["10.244.0.0/16"]}, INVENTORY, {"mode": "host", "management_cidrs": ["203.0.113.0/28"]})
+
+
+def test_brief_says_the_rows_every_node_has_in_one_line():
+    plan = _cp1()
+    full, brief = plan_table(plan).splitlines(), plan_table(plan, brief=True).splitlines()
+    common = [number for number, rule in enumerate(plan["rules"], 1) if rule["phase"] in ("base", "essential")]
+    assert len(common) >= 5
+    summary = [line for line in brief if "base/essential" in line]
+    assert summary == ["  #%s base/essential: loopback, established, dnat, icmp_essential, dhcpv6_client "
+                       "(the same on every node)" % ",".join(str(number) for number in common)]
+    assert len(full) - len(brief) == len(common) - 1
+    assert not [line for line in brief if line.split()[:1] in (["1"], ["3"]) and "essential" in line]
+    assert [line.split() for line in brief if "etcd_client" in line] == [line.split() for line in full if "etcd_client" in line]
+
+
+def test_width_bounds_every_line_and_keeps_every_word():
+    plan = _cp1()
+    for width in (100, 120):          # the columns before "why" are never split: 95 wide here
+        text = plan_table(plan, brief=True, width=width)
+        assert max(len(line) for line in text.splitlines()) <= width
+        # wrapping moves words, never loses one (reasons under their rows drop the "why" heading)
+        words = plan_table(plan, brief=True).split()
+        if "#   phase       action  proto  ports             from [-> to]" in text:
+            words.remove("why")
+        assert sorted(text.split()) == sorted(words)
+    # a narrow bound puts each rule's reasons under its row, indented
+    lines = plan_table(plan, width=80).splitlines()
+    row = [index for index, line in enumerate(lines) if line.split()[1:3] == ["whitelist", "admit"]][0]
+    assert lines[row + 1].startswith("      ") and ":" in lines[row + 1]
+
+
+def test_markdown_holds_every_rule_and_every_set_entry():
+    hosts = dict(("n%d" % index, {"addresses": ["10.1.0.%d" % (index * 2)]}) for index in range(20))
+    inventory = {"hosts": hosts, "groups": {"kube_node": sorted(hosts)}}
+    plan = compile_plan({"name": "n0", "features": ["flannel_vxlan"]}, inventory, {
+        "mode": "host", "whitelist": [{"port": 9100, "from": ["203.0.113.7"], "comment": "a | b"}]})
+    text = plan_markdown(plan)
+    assert text.startswith("# n0\n")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| #")]
+    assert [row.split(" | ")[0] for row in rows if row.split(" | ")[0] != "| "] == [
+        "| %d" % number for number in range(1, len(plan["rules"]) + 1)]
+    assert "a \\| b" in text                       # a | in a cell is escaped
+    cluster = [line for line in text.splitlines() if line.startswith("- `cluster_nodes`")][0]
+    assert cluster.count("/32") == 20 and "..." not in cluster
+    assert "Everything else: **DROP**." in text

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection as a user gets it: the built tarball installed with ansible-galaxy into an empty
+path, its FQCN playbook run from a directory with no ansible.cfg (Ansible's default settings, the
+default callback and its JSON result format) against lab nodes."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import LAB_CONF, ROOT, lab_inventory
+
+BIN = Path(sys.executable).parent
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+# A table line as the default callback prints a list item: "        "text",".
+WIDTH = 140
+
+
+def default_env(collections):
+    """os.environ without any ANSIBLE_* setting (the Makefile exports ANSIBLE_CONFIG), plus the
+    installed collections path."""
+    env = dict((key, value) for key, value in os.environ.items() if not key.startswith("ANSIBLE_"))
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), CONTAINERS_CONF=LAB_CONF, ANSIBLE_NOCOLOR="1")
+    return env
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    work = tmp_path_factory.mktemp("user")
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work), str(ROOT)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert build.returncode == 0, build.stdout + build.stderr
+    tarball = next(work.glob("microseg-cluster_firewall-*.tar.gz"))
+    collections = work / "collections"
+    env = default_env(collections)
+    install = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(collections), str(tarball)],
+                             cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert (collections / "ansible_collections" / "microseg" / "cluster_firewall" / "MANIFEST.json").exists()
+    assert not (work / "ansible.cfg").exists()
+    return work, env
+
+
+def site(work, env, inventory, *extra):
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), "microseg.cluster_firewall.site"]
+                          + list(extra), cwd=work, env=env, capture_output=True, text=True, timeout=900, check=False)
+    recap = dict((host, int(changed)) for host, _ok, changed, _unreachable, _failed in RECAP.findall(proc.stdout))
+    return proc, recap
+
+
+def printed_tables(stdout):
+    """The msg lists of the task that shows each node's plan, by host, parsed as the JSON they are."""
+    tables = {}
+    section = stdout.split("TASK [microseg.cluster_firewall.whitelist : Show this node's plan]", 1)[1].split("\nTASK ", 1)[0]
+    for host, body in re.findall(r"^ok: \[(\S+)\] => (\{.*?^\})", section, re.M | re.S):
+        tables[host] = json.loads(body)["msg"]
+    return tables
+
+
+def test_installed_collection_converges_with_default_settings_and_prints_readable_tables(installed, lab_nodes):
+    work, env = installed
+    cp, worker = lab_nodes("inst-cp"), lab_nodes("inst-w")
+    inventory = lab_inventory(work / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
+                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
+    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+    for port in (6443, 9999):
+        cp.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    assert worker.sh("nc -z -w 2 %s 9999" % ip, check=False).returncode == 0      # open before
+
+    proc, recap = site(work, env, inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert recap[cp.name] > 0
+    # the collection that ran is the installed one
+    assert str(work / "collections") in subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "list", "microseg.cluster_firewall"], cwd=work, env=env,
+        capture_output=True, text=True, timeout=120, check=False).stdout
+
+    # each node prints its own table, one list item per line, within a bounded width
+    tables = printed_tables(proc.stdout)
+    assert sorted(tables) == sorted([cp.name, worker.name])
+    for host, lines in tables.items():
+        assert isinstance(lines, list) and lines[0].startswith("%s  roles: " % host)
+        assert lines[0].endswith("kube_control_plane" if host == cp.name else "kube_node")
+        assert not [line for line in lines if "\n" in line]
+        assert "  everything else: DROP" in lines
+        assert [line for line in lines if "base/essential: loopback, established" in line]
+        assert max(len(line) for line in lines) <= WIDTH - 10
+    said = [line for line in proc.stdout.splitlines() if line.startswith("        \"")]    # every msg list item
+    assert said and max(len(line) for line in said) <= WIDTH, max(said, key=len)
+    # nothing repeated per node for a container connection without a reset or without systemd
+    assert "Reset is not implemented" not in proc.stdout + proc.stderr
+    assert proc.stdout.count("without systemd") == 1
+    assert "2 node(s) without systemd: no unit restores their rules at boot;" in proc.stdout
+
+    # it converged: the planned port passes, the negative control is blocked; a second run changes nothing
+    assert worker.sh("nc -z -w 2 %s 6443" % ip, check=False).returncode == 0
+    assert worker.sh("nc -z -w 2 %s 9999" % ip, check=False).returncode != 0
+    proc, recap = site(work, env, inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap and all(changed == 0 for changed in recap.values()), recap
