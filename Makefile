@@ -58,6 +58,7 @@ images: deps
 	lab/image.sh base >/dev/null
 	lab/image.sh docker >/dev/null
 	lab/image.sh systemd >/dev/null
+	lab/image.sh trixie >/dev/null
 
 # The main job on the built-in lab: nodes up and prepared (lab/up.yml), the whitelist applied
 # (site.yml prints every node's table: what is admitted, from where, why), then the real-traffic

@@ -94,7 +94,8 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.nod
 
 # Facts the collector adds about the gathering itself: left out, so that these few subsets are
 # not taken for a full gathering (gathering = smart skips hosts whose facts say module_setup).
-GATHERING_FACTS = ("ansible_module_setup", "ansible_gather_subset")
+# The collector names them without the ansible_ prefix (and Ansible reads them so).
+GATHERING_FACTS = ("module_setup", "gather_subset")
 
 
 def ansible_facts_of(module, subsets):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,25 @@ def run_module(module, args="", host="localhost", inventory="localhost,", connec
         raise AssertionError("ansible did not return JSON:\n%s\n%s" % (proc.stdout, proc.stderr))
     hosts = output["plays"][0]["tasks"][0]["hosts"]
     return proc.returncode, hosts[host if host in hosts else next(iter(hosts))]
+
+
+# PLAY RECAP lines: host, ok, changed, unreachable, failed.
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def playbook(name, inventory, *extra):
+    """Run one of playbooks/ as a user does; return the process and the recap by host."""
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / name)]
+                          + list(extra), cwd=ROOT, env=ansible_env(CONTAINERS_CONF=LAB_CONF), capture_output=True,
+                          text=True, timeout=900, check=False)
+    recap = dict((host, {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)})
+                 for host, ok, changed, unreachable, failed in RECAP.findall(proc.stdout))
+    return proc, recap
+
+
+def reachable(peer, ip, port):
+    """Whether a TCP connection from the lab node peer to ip:port is accepted (2 s)."""
+    return peer.sh("nc -z -w 2 %s %d" % (ip, port), check=False).returncode == 0
 
 
 def require_lab():
@@ -133,6 +153,16 @@ def systemd_image(lab_image):
     return proc.stdout.strip().splitlines()[-1]
 
 
+@pytest.fixture(scope="session")
+def trixie_image(lab_image):
+    """Debian 13 nodes, next to the other images' Debian 12 (lab/image.sh trixie)."""
+    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), "trixie"], capture_output=True, text=True, timeout=900,
+                          check=False)
+    if proc.returncode != 0:
+        pytest.fail("lab/image.sh trixie failed:\n" + proc.stderr[-3000:])
+    return proc.stdout.strip().splitlines()[-1]
+
+
 def lab_inventory(path, hosts=(), groups=None, **variables):
     """Write a YAML inventory of lab nodes reached with the podman connection (they are root
     already, so no become); variables go to all, groups is {group: [node, ...]}."""
@@ -175,11 +205,13 @@ def lab_nodes(lab_image):
     podman("network", "create", network)
     made = []
 
-    def make(name, privileged=False, image=None):
-        """image: another lab image; one with systemd (systemd_image) boots /sbin/init as PID 1."""
+    def make(name, privileged=False, image=None, boot=None):
+        """image: another lab image; boot: run /sbin/init as PID 1 (the default for another image:
+        the systemd image's), else the node only sleeps."""
         full = "%s-%s" % (network, name)
-        command = ["sleep", "infinity"] if image is None else ["/sbin/init"]
-        systemd = [] if image is None else ["--systemd=always", "--cap-add", "NET_RAW"]
+        boot = image is not None if boot is None else boot
+        command = ["/sbin/init"] if boot else ["sleep", "infinity"]
+        systemd = ["--systemd=always", "--cap-add", "NET_RAW"] if boot else []
         podman("run", "-d", "--name", full, "--hostname", name, "--network", network, *systemd,
                *(["--privileged"] if privileged else ["--cap-add", "NET_ADMIN"]), image or lab_image, *command)
         made.append(full)

@@ -9,8 +9,7 @@ import json
 
 import netaddr
 
-from conftest import lab_inventory
-from test_site_lab import playbook
+from conftest import lab_inventory, playbook
 
 
 def node_facts_runs(stdout):

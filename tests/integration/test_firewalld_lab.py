@@ -11,8 +11,7 @@ import re
 import time
 
 import pytest
-from conftest import lab_inventory, podman
-from test_site_lab import playbook, reachable
+from conftest import lab_inventory, playbook, podman, reachable
 
 # firewalld's own configuration, as a user compares it before and after us
 FIREWALLD_STATE = ("cd /etc/firewalld && find . -type f | sort | xargs sha256sum; "

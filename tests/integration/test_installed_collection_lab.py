@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LAB_CONF, ROOT, lab_inventory
+from conftest import LAB_CONF, RECAP, ROOT, lab_inventory
 
 BIN = Path(sys.executable).parent
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # A table line as the default callback prints a list item: "        "text",".
 WIDTH = 140
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import lab_inventory
-from test_site_lab import playbook
+from conftest import lab_inventory, playbook
 
 
 def ours(node):

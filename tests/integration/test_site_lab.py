@@ -4,28 +4,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import LAB_CONF, ROOT, ansible_env, lab_inventory
-
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-
-def playbook(name, inventory, *extra):
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-                           str(ROOT / "playbooks" / name)] + list(extra),
-                          cwd=ROOT, env=ansible_env(CONTAINERS_CONF=LAB_CONF), capture_output=True, text=True,
-                          timeout=900, check=False)
-    recap = dict((host, {"ok": int(ok), "changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)})
-                 for host, ok, changed, unreachable, failed in RECAP.findall(proc.stdout))
-    return proc, recap
-
-
-def reachable(peer, ip, port):
-    return peer.sh("nc -z -w 2 %s %d" % (ip, port), check=False).returncode == 0
+from conftest import lab_inventory, playbook, reachable
 
 
 def snapshot(node):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import lab_inventory
+from conftest import lab_inventory, playbook, reachable
 from test_firewalld_lab import address, reboot, wait_for_boot
-from test_site_lab import playbook, reachable
 
 UFW_STATE = ("ufw status verbose; iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'; "
              "ip6tables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'")
