@@ -171,34 +171,53 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Apply the whitelist
+# The rulesets come from a plan: the whitelist role's plan entry point leaves each node's plan in
+# the fact microseg_plan, and the firewall_ruleset filter renders it for a backend.
+- name: Plan this node's whitelist (nothing on the node changes)
+  ansible.builtin.include_role:
+    name: microseg.cluster_firewall.whitelist
+    tasks_from: plan
+
+- name: Apply it with the iptables backend, kept in /etc/microseg and restored at boot
   microseg.cluster_firewall.host_firewall:
-    ipv4_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv4.rules.j2') }}"
-    ipv6_rules: "{{ lookup('ansible.builtin.template', 'iptables-ipv6.rules.j2') }}"
-    ipsets: "{{ lookup('ansible.builtin.template', 'ipsets.j2') }}"
+    backend: iptables
+    ipv4_rules: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables', 'ipv4') }}"
+    ipv6_rules: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables', 'ipv6') }}"
+    ipsets: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables', 'ipsets') }}"
     keep_dir: /etc/microseg
     boot_script: /usr/local/sbin/microseg-restore
 
-- name: Apply the whitelist with the nftables backend
+- name: Or apply it with the nftables backend
   microseg.cluster_firewall.host_firewall:
     backend: nftables
-    nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
+    nft_ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables', 'ruleset') }}"
 
-- name: Apply with commit-confirm - the node puts its previous rules back unless confirmed within 120 s
+# Commit-confirm in one task: the node arms a revert before the change and puts its previous rules
+# back by itself unless this task confirms over a new connection within 120 s; when the new
+# connection fails, the task waits for the revert and fails saying what was put back.
+- name: Apply with commit-confirm
   microseg.cluster_firewall.host_firewall:
-    nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
     backend: nftables
-    confirm_timeout: 120     # this task confirms over a new connection, or fails saying what was put back
+    nft_ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables', 'ruleset') }}"
+    confirm_timeout: 120
 
-- name: Apply, and confirm in a later task of your own (within 120 s)
+# Commit-confirm in three steps, to run checks of your own before the confirm.
+- name: Apply, leaving the confirm to a later task
   microseg.cluster_firewall.host_firewall:
-    nft_ruleset: "{{ lookup('ansible.builtin.template', 'nftables.nft.j2') }}"
     backend: nftables
+    nft_ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables', 'ruleset') }}"
     confirm_timeout: 120
     auto_confirm: false
   register: applied
 
-- name: Confirm
+- name: Check that the API server still answers through the new rules (your own check)
+  ansible.builtin.wait_for:
+    host: "{{ inventory_hostname }}"
+    port: 6443
+    timeout: 30
+  delegate_to: localhost
+
+- name: Confirm (a change with no confirm within 120 s is reverted by the node)
   when: applied.confirm_token | length > 0
   microseg.cluster_firewall.host_firewall:
     state: confirm

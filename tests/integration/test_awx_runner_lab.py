@@ -25,9 +25,11 @@ def private_data_dir(tmp_path, nodes):
         "children": {"kube_control_plane": {"hosts": {nodes[0].name: {}}},
                      "kube_node": {"hosts": dict((node.name, {}) for node in nodes[1:])}}}}))
     (pdd / "env").mkdir()
-    # a job template's survey answers arrive as extra vars
+    # a job template's survey answers (awx/site-survey.json) arrive as extra vars: the lists as JSON text
     (pdd / "env" / "extravars").write_text(yaml.safe_dump({
-        "microseg_mode": "host", "microseg_state": "block", "microseg_features": ["flannel_vxlan"]}))
+        "microseg_mode": "host", "microseg_state": "block", "microseg_scope": "node_ip",
+        "microseg_whitelist_json": '[{"port": 9100, "from": ["kube_node"], "comment": "node-exporter"}]',
+        "microseg_blacklist_json": "[]", "microseg_features": ["flannel_vxlan"]}))
     (pdd / "env" / "envvars").write_text(yaml.safe_dump({
         "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"), "CONTAINERS_CONF": LAB_CONF,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}))
@@ -52,6 +54,8 @@ def test_site_yml_as_an_awx_job(lab_nodes, tmp_path, monkeypatch):
                and event["event_data"]["res"].get("confirm_token")]
     assert sorted(event["event_data"]["host"] for event in applied) == sorted(node.name for node in nodes)
     assert all(event["event_data"]["res"]["changed"] for event in applied)
+    # the survey's JSON whitelist reached the plan and the node
+    assert "--dport 9100" in nodes[0].sh("iptables-save -t filter").stdout
     stats = job.stats
     assert all(stats["changed"].get(node.name, 0) > 0 for node in nodes) and not stats["failures"]
     # the same job again: nothing changes (AWX shows changed=0)

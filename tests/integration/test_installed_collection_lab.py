@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import LAB_CONF, RECAP, ROOT, lab_inventory
 
 BIN = Path(sys.executable).parent
@@ -102,3 +103,53 @@ def test_installed_collection_converges_with_default_settings_and_prints_readabl
     proc, recap = site(work, env, inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert recap and all(changed == 0 for changed in recap.values()), recap
+
+
+def test_host_firewall_examples_run_from_a_users_playbook(installed, lab_nodes):
+    """host_firewall's EXAMPLES, as ansible-doc shows them, pasted into a playbook of the user's:
+    plan, apply with the iptables backend, commit-confirm in three steps, remove."""
+    work, env = installed
+    doc = subprocess.run([str(BIN / "ansible-doc"), "--json", "microseg.cluster_firewall.host_firewall"], cwd=work,
+                         env=env, capture_output=True, text=True, timeout=120, check=True)
+    examples = yaml.safe_load(json.loads(doc.stdout)["microseg.cluster_firewall.host_firewall"]["examples"])
+    by_name = dict((task["name"], task) for task in examples)
+    node = lab_nodes("inst-ex")
+    inventory = lab_inventory(work / "examples-hosts.yml", groups={"kube_control_plane": [node]},
+                              microseg_mode="host", microseg_state="block")
+    wanted = ["Plan this node's whitelist (nothing on the node changes)",
+              "Apply it with the iptables backend, kept in /etc/microseg and restored at boot",
+              "Remove everything the collection added"]
+    (work / "examples.yml").write_text(yaml.safe_dump([{"name": "host_firewall's EXAMPLES", "hosts": "all",
+                                                        "gather_facts": False, "tasks": [by_name[name] for name in wanted]}]))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), "examples.yml"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r"TASK \[Apply it with the iptables backend[^\]]*\] \*+\nchanged: ", proc.stdout), proc.stdout[-3000:]
+    assert re.search(r"TASK \[Remove everything the collection added\] \*+\nchanged: ", proc.stdout)
+    assert "microseg" not in node.sh("iptables-save").stdout.lower()
+
+
+def test_site_tags_report_apply_and_verify(installed, lab_nodes):
+    work, env = installed
+    cp, worker = lab_nodes("tags-cp"), lab_nodes("tags-w")
+    inventory = lab_inventory(work / "tags-hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
+                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
+    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
+    cp.sh("setsid nc -l -k -p 9999 >/dev/null 2>&1 < /dev/null &")
+    before = cp.sh("iptables-save | grep -v '^#' || true").stdout
+
+    proc, recap = site(work, env, inventory, "--tags", "report")         # detect, plan, print: nothing changes
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "Show this node's plan" in proc.stdout and "Apply the whitelist" not in proc.stdout
+    assert all(changed == 0 for changed in recap.values()) and cp.sh("iptables-save | grep -v '^#' || true").stdout == before
+
+    proc, recap = site(work, env, inventory, "--tags", "apply")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap[cp.name] > 0 and "Show this node's plan" not in proc.stdout
+    assert worker.sh("nc -z -w 2 %s 9999" % ip, check=False).returncode != 0         # applied: the control is cut
+    assert "as expected" not in proc.stdout and "TASK [Show the matrix" not in proc.stdout    # verify only when asked
+
+    proc, recap = site(work, env, inventory, "--tags", "verify")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r"(\d+) flows, \1 as expected, 0 broken", proc.stdout), proc.stdout[-3000:]
+    assert all(changed == 0 for changed in recap.values()), recap
