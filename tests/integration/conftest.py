@@ -130,37 +130,45 @@ def podman(*args, check=True, stdin=None):
                           env=env, input=stdin)
 
 
+def build_image(kind):
+    """A lab image of this kind (lab/image.sh: built once per machine); its name."""
+    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), kind], capture_output=True, text=True, timeout=900,
+                          check=False)
+    if proc.returncode != 0:
+        pytest.fail("lab/image.sh %s failed:\n%s" % (kind, proc.stderr[-3000:]))
+    return proc.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="session")
 def lab_image():
-    """The lab's base image (built once per machine by lab/image.sh)."""
+    """The lab's base image."""
     require_lab()
     if not shutil.which("podman") or not shutil.which("debootstrap"):
         pytest.fail("podman/debootstrap missing; run lab/deps.sh")
-    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), "base"], capture_output=True, text=True, timeout=900,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.fail("lab/image.sh failed:\n" + proc.stderr[-3000:])
-    return proc.stdout.strip().splitlines()[-1]
+    return build_image("base")
 
 
 @pytest.fixture(scope="session")
 def systemd_image(lab_image):
-    """The lab's image with systemd as PID 1, D-Bus, firewalld and ufw (lab/image.sh systemd)."""
-    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), "systemd"], capture_output=True, text=True, timeout=900,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.fail("lab/image.sh systemd failed:\n" + proc.stderr[-3000:])
-    return proc.stdout.strip().splitlines()[-1]
+    """The lab's image with systemd as PID 1, D-Bus, firewalld and ufw."""
+    return build_image("systemd")
 
 
 @pytest.fixture(scope="session")
 def trixie_image(lab_image):
-    """Debian 13 nodes, next to the other images' Debian 12 (lab/image.sh trixie)."""
-    proc = subprocess.run([str(ROOT / "lab" / "image.sh"), "trixie"], capture_output=True, text=True, timeout=900,
-                          check=False)
-    if proc.returncode != 0:
-        pytest.fail("lab/image.sh trixie failed:\n" + proc.stderr[-3000:])
-    return proc.stdout.strip().splitlines()[-1]
+    """Debian 13 nodes, next to the other images' Debian 12."""
+    return build_image("trixie")
+
+
+def control_plane_with_listeners(node, *ports):
+    """Shape a lab node like a kubeadm control plane as far as its firewall goes: kube-proxy's jump
+    first in INPUT (it must stay first and never reach our files), and a listener on each port.
+    Returns the node's lab address."""
+    node.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
+            "'kubernetes health check service ports' -j KUBE-NODEPORTS")
+    for port in ports:
+        node.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    return node.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
 
 
 def lab_inventory(path, hosts=(), groups=None, **variables):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import LAB_CONF, RECAP, ROOT, lab_inventory
+from conftest import LAB_CONF, RECAP, ROOT, control_plane_with_listeners, lab_inventory
 
 BIN = Path(sys.executable).parent
 # A table line as the default callback prints a list item: "        "text",".
@@ -67,9 +67,7 @@ def test_installed_collection_converges_with_default_settings_and_prints_readabl
     cp, worker = lab_nodes("inst-cp"), lab_nodes("inst-w")
     inventory = lab_inventory(work / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
                               microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
-    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
-    for port in (6443, 9999):
-        cp.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    ip = control_plane_with_listeners(cp, 6443, 9999)
     assert worker.sh("nc -z -w 2 %s 9999" % ip, check=False).returncode == 0      # open before
 
     proc, recap = site(work, env, inventory)
@@ -134,8 +132,7 @@ def test_site_tags_report_apply_and_verify(installed, lab_nodes):
     cp, worker = lab_nodes("tags-cp"), lab_nodes("tags-w")
     inventory = lab_inventory(work / "tags-hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
                               microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
-    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
-    cp.sh("setsid nc -l -k -p 9999 >/dev/null 2>&1 < /dev/null &")
+    ip = control_plane_with_listeners(cp, 9999)
     before = cp.sh("iptables-save | grep -v '^#' || true").stdout
 
     proc, recap = site(work, env, inventory, "--tags", "report")         # detect, plan, print: nothing changes

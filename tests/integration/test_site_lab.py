@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import lab_inventory, playbook, reachable
+from conftest import control_plane_with_listeners, lab_inventory, playbook, reachable
 
 
 def snapshot(node):
@@ -23,12 +23,7 @@ def cluster(request, lab_nodes, tmp_path_factory):
                               groups={"kube_control_plane": [cp], "kube_node": [worker]},
                               microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"],
                               microseg_backend=backend)
-    ip = cp.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
-    # kube-proxy's jump is already there (it must stay, first, and never reach our files)
-    cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
-          "'kubernetes health check service ports' -j KUBE-NODEPORTS")
-    for port in (6443, 9999):
-        cp.sh("setsid nc -l -k -p %d >/dev/null 2>&1 < /dev/null &" % port)
+    ip = control_plane_with_listeners(cp, 6443, 9999)
     assert reachable(worker, ip, 9999) and reachable(worker, ip, 6443)     # open before
     return backend, cp, worker, ip, inventory
 
