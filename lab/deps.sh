@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and the lab need, only those missing (shellcheck is
-# for ansible-test sanity).
+# for ansible-test sanity, chromium renders the observe report in a test).
 # Needs root (CI runs as root); prints the command to run otherwise.
 set -euo pipefail
-packages=(iproute2 iptables nftables ipset conntrack docker.io podman runc debootstrap busybox-static shellcheck)
+packages=(iproute2 iptables nftables ipset conntrack docker.io podman runc debootstrap busybox-static shellcheck chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -19,6 +19,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     clean,
     rule_comment,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT, HOST_FIREWALL_OWNERS, chain_owner
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import is_terminal
@@ -142,11 +143,14 @@ def render_rules(plan, family):
                        ("-m", "set", "--match-set", set_name(name, family), "dst")]
         for matches in _match_options(rule, family):
             for source in sources:
+                if rule["phase"] == "guard":
+                    lines += observe.iptables_rules(" ".join(matches + source + destination), family)
                 for extra, target in _endings(rule["action"], rule["phase"]):
                     lines.append(" ".join(part for part in (" ".join(matches + source + destination), extra, comment,
                                                             target) if part))
     if not plan["passthrough"] and plan["default"] != "return":
         comment = _comment(["%s everything else" % plan["policy"]["state"]])
+        lines += observe.iptables_rules("", family)
         for extra, target in _endings(plan["default"], "default"):
             lines.append(" ".join(part for part in (extra, comment, target) if part))
     return lines
@@ -293,6 +297,12 @@ def set_changes(desired, live):
     """-> (ipset restore script for creations/updates, [obsolete set names], [descriptions])."""
     lines, notes = [], []
     for name in sorted(desired):
+        if observe.is_record_set(name):            # the kernel fills them: created once, never rewritten
+            if name not in live:
+                family = "ipv6" if name.endswith("-v6") else "ipv4"
+                lines += [line for line in observe.ipset_create_lines(family) if line.split()[1] == name]
+                notes.append("create ipset %s (flow records)" % name)
+            continue
         family = "inet6" if name.endswith("-v6") else "inet"
         members = sorted(_cidr(member, family) for member in desired[name])
         current = live.get(name)
@@ -343,7 +353,10 @@ def describe(live_rules, live_input, sets):
     """Our objects as text, for --diff (before/after)."""
     lines = ["# ipsets"]
     for name in sorted(sets):
-        lines.append("%s: %s" % (name, " ".join(sets[name]) or "(empty)"))
+        if observe.is_record_set(name):
+            lines.append("%s: flow records" % name)
+        else:
+            lines.append("%s: %s" % (name, " ".join(sets[name]) or "(empty)"))
     lines.append("# chain %s" % CHAIN)
     lines += ["-A %s %s" % (CHAIN, spec) for spec in live_rules]
     lines.append("# jumps from INPUT")
@@ -374,4 +387,6 @@ def ipsets_file(plan):
             for name, members in sorted(render_sets(plan, family).items()):
                 lines.append(create_line(name, IPSET_FAMILY[family], len(members)))
                 lines.extend("add %s %s" % (name, member) for member in members)
+            if observe.records(plan):
+                lines += observe.ipset_create_lines(family)
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     fit,
     rule_comment,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
@@ -86,21 +87,36 @@ def _statements(action, phase):
         return ["counter"]
     if action == "log":
         return ['limit rate 5/minute log prefix "%s"' % LOG_PREFIX[phase]]
-    if action == "accept":
-        return ["accept"]
+    if action == "accept":               # every verdict counts: observe.yml reports the rules never hit
+        return ["counter accept"]
     if action == "drop":
-        return ["drop"]
+        return ["counter drop"]
     if action == "monitor":
         return ["counter return"]
     if action == "alert":
-        return ['limit rate 5/minute log prefix "%s"' % LOG_PREFIX[phase], "return"]
+        return ['limit rate 5/minute log prefix "%s"' % LOG_PREFIX[phase], "counter return"]
     if action == "return":
-        return ["return"]
+        return ["counter return"]
     raise ValueError("unknown action %r" % action)
 
 
 def _comment(ids):
     return 'comment "%s"' % rule_comment(ids, NFT_MAX)
+
+
+def _record_lines(head, families):
+    """The jumps to the record chains placed before a verdict the plan does not admit (a guard,
+    the default): one per family the verdict's head can match."""
+    lines = []
+    for family in ("ipv4", "ipv6"):
+        if family not in families:
+            continue
+        own = "meta nfproto %s" % family
+        if own in head.split(" jump ")[0]:
+            lines.append("%s jump %s" % (head, observe.nft_chain(family)))
+        elif "meta nfproto " not in head:
+            lines.append(" ".join(part for part in (head, own, "jump %s" % observe.nft_chain(family)) if part))
+    return lines
 
 
 def render_rules(plan):
@@ -132,13 +148,25 @@ def render_rules(plan):
                 heads = []
         comment = _comment([why["id"] for why in rule["why"]])
         for head in heads:
+            if rule["phase"] == "guard":
+                lines += _record_lines(head, _head_families(head, rule))
             for statement in _statements(rule["action"], rule["phase"]):
                 lines.append(" ".join(part for part in (head, statement, comment) if part))
     if not plan["passthrough"] and plan["default"] != "return":
         comment = _comment(["%s everything else" % plan["policy"]["state"]])
+        lines += _record_lines("", ("ipv4", "ipv6"))
         for statement in _statements(plan["default"], "default"):
             lines.append("%s %s" % (statement, comment))
     return lines
+
+
+def _head_families(head, rule):
+    """The families a rule head matches: icmp and icmpv6 imply theirs."""
+    if head.startswith("icmpv6 ") or "meta l4proto 58" in head or "meta l4proto icmpv6" in head:
+        return ("ipv6",)
+    if head.startswith("icmp "):
+        return ("ipv4",)
+    return tuple(rule["families"])
 
 
 def render_table(plan):
@@ -151,6 +179,8 @@ def render_table(plan):
             if content[family]:
                 lines.append("\t\telements = { %s }" % ", ".join(content[family]))
             lines += ["\t}", ""]
+    if observe.records(plan):
+        lines += observe.nft_definitions()
     lines += ["\tchain %s {" % CHAIN, "\t\ttype filter hook input priority %s; policy accept;" % PRIORITY]
     lines += ["\t\t" + rule for rule in render_rules(plan)]
     lines += ["\t}", "}"]
@@ -182,7 +212,7 @@ def normalise(text, protocol_numbers=None):
     """A table listing or definition -> comparable lines: counters zeroed, element lists joined
     and sorted, /32 and /128 written out, protocol names as numbers, whitespace folded."""
     protocol_numbers = protocol_numbers or {}
-    text = re.sub(r"counter packets \d+ bytes \d+", "counter", text or "")
+    text = re.sub(r"counter packets \d+ bytes \d+", "counter", observe.nft_strip_records(text))
 
     def elements(match):
         items = sorted(_element(item) for item in match.group(1).replace("\n", " ").split(",") if item.strip())

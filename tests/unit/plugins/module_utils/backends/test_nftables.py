@@ -18,24 +18,24 @@ def plan(policy=None, features=("flannel_vxlan",)):
 
 def test_rules_per_family_and_set():
     rules = nftables.render_rules(plan())
-    assert rules[:3] == ['iif "lo" accept comment "microseg: loopback"',
-                         'tcp dport 22 accept comment "microseg: management_ssh"',
-                         'ct state established,related accept comment "microseg: established"']
-    assert rules[3] == 'ct status dnat accept comment "microseg: dnat"'
-    assert ('icmp type { destination-unreachable, time-exceeded, parameter-problem } accept '
+    assert rules[:3] == ['iif "lo" counter accept comment "microseg: loopback"',
+                         'tcp dport 22 counter accept comment "microseg: management_ssh"',
+                         'ct state established,related counter accept comment "microseg: established"']
+    assert rules[3] == 'ct status dnat counter accept comment "microseg: dnat"'
+    assert ('icmp type { destination-unreachable, time-exceeded, parameter-problem } counter accept '
             'comment "microseg: icmp_essential"') in rules
-    assert 'tcp dport 2379-2380 ip saddr @control_plane_v4 accept comment "microseg: etcd_client,etcd_peer"' in rules
-    assert 'tcp dport 2379-2380 ip6 saddr @control_plane_v6 accept comment "microseg: etcd_client,etcd_peer"' in rules
-    assert 'tcp dport { 6443, 30000-32767 } accept comment "microseg: k8s_apiserver,k8s_nodeport_tcp"' in rules
-    assert 'tcp dport { 10257, 10259 } ip saddr @self_v4 accept comment "microseg: k8s_scheduler,k8s_controller_manager"' in rules
-    assert rules[-1] == 'drop comment "microseg: block everything else"'
+    assert 'tcp dport 2379-2380 ip saddr @control_plane_v4 counter accept comment "microseg: etcd_client,etcd_peer"' in rules
+    assert 'tcp dport 2379-2380 ip6 saddr @control_plane_v6 counter accept comment "microseg: etcd_client,etcd_peer"' in rules
+    assert 'tcp dport { 6443, 30000-32767 } counter accept comment "microseg: k8s_apiserver,k8s_nodeport_tcp"' in rules
+    assert 'tcp dport { 10257, 10259 } ip saddr @self_v4 counter accept comment "microseg: k8s_scheduler,k8s_controller_manager"' in rules
+    assert rules[-1] == 'counter drop comment "microseg: block everything else"'
 
 
 def test_states_and_portless_protocols():
     alert = nftables.render_rules(plan({"mode": "host", "state": "alert", "whitelist": [{"proto": "ipip"}]}))
     assert alert[-2:] == ['limit rate 5/minute log prefix "microseg alert: " comment "microseg: alert everything else"',
-                          'return comment "microseg: alert everything else"']
-    assert 'meta nfproto ipv4 meta l4proto 4 accept comment "microseg: microseg_whitelist[0]"' in alert
+                          'counter return comment "microseg: alert everything else"']
+    assert 'meta nfproto ipv4 meta l4proto 4 counter accept comment "microseg: microseg_whitelist[0]"' in alert
     monitor = nftables.render_rules(plan({"mode": "host", "state": "monitor"}))
     assert monitor[-1] == 'counter return comment "microseg: monitor everything else"'
 

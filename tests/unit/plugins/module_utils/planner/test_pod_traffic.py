@@ -74,9 +74,9 @@ def test_destinations_are_rendered_as_destination_set_matches():
             '-j ACCEPT') in rules
     assert iptables.render_sets(result, "ipv4")["mseg-service_network-v4"] == ["10.233.0.0/18"]
     nft = nftables.render_rules(result)
-    assert ('ip saddr @pod_network_v4 ip daddr @service_network_v4 accept comment "microseg: k8s_service_ipvs"'
+    assert ('ip saddr @pod_network_v4 ip daddr @service_network_v4 counter accept comment "microseg: k8s_service_ipvs"'
             in nft)
-    assert 'udp dport 53 ip saddr @pod_network_v4 ip daddr @nodelocal_dns_v4 accept comment ' \
+    assert 'udp dport 53 ip saddr @pod_network_v4 ip daddr @nodelocal_dns_v4 counter accept comment ' \
            '"microseg: nodelocal_dns_udp"' in nft
 
 

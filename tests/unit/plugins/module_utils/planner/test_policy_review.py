@@ -114,7 +114,7 @@ def test_nodeports_off_in_host_mode_also_refuse_dnated_nodeport_connections():
     dnat = [r["ports"] for r in result["rules"] if r["match"] == "dnat"]
     assert dnat == [["31000-31999"], ["31000-31999"], []]
     assert "--ctorigdstport 31000:31999" in "\n".join(iptables.render_rules(result, "ipv4"))
-    assert "ct original proto-dst 31000-31999 drop" in "\n".join(nftables.render_rules(result))
+    assert "ct original proto-dst 31000-31999 counter drop" in "\n".join(nftables.render_rules(result))
     # with NodePorts on, or in service mode, nothing is closed
     assert not [r for r in plan("w1", policy={"mode": "host"})["rules"] if r["match"] == "dnat" and r["ports"]]
     assert not [r for r in plan("w1", policy={"nodeport": False, "whitelist": [{"port": 1}]})["rules"]
@@ -207,7 +207,7 @@ def test_ipv6_host_mode_admits_mld_and_dhcpv6_client_replies():
     result = plan("v6only", policy={"mode": "host"})
     icmpv6 = [r for r in result["rules"] if r["proto"] == "icmpv6"]
     assert {130, 131, 132, 143} <= set(icmpv6[0]["icmp_types"])
-    assert "ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept" in "\n".join(nftables.render_rules(result))
+    assert "ip6 saddr fe80::/10 udp sport 547 udp dport 546 counter accept" in "\n".join(nftables.render_rules(result))
     assert "-s fe80::/10 -p udp -m udp --sport 547 --dport 546" in "\n".join(iptables.render_rules(result, "ipv6"))
     assert "--sport 547" not in "\n".join(iptables.render_rules(result, "ipv4"))
 
