@@ -49,8 +49,8 @@ IPTABLES_COMMENT = '-m comment --comment "microseg: observe"'
 def records(plan):
     """True when the plan has a verdict for flows it does not admit (host mode's default, a
     service-mode guard): those flows are recorded."""
-    return not plan["passthrough"] and (plan["default"] != "return"
-                                         or any(rule["phase"] == "guard" for rule in plan["rules"]))
+    guarded = any(rule["phase"] == "guard" for rule in plan["rules"])
+    return not plan["passthrough"] and (plan["default"] != "return" or guarded)
 
 
 def _ordered(names):

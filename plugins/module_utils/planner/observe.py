@@ -13,7 +13,8 @@ observed.json's schema (FORMAT):
    "flows": [{"destination": host, "proto", "port", "icmp_type", "icmp_code", "packets",
               "bytes", "first_seen", "last_seen",
               "sources": [{"address", "host" (or null), "groups", "packets", "bytes",
-                           "first_seen", "last_seen"}]}]   most packets first}
+                           "first_seen", "last_seen"}]}]   most packets first,
+   "groups": {group: the flows to its members joined (by_group)}}
 """
 
 from __future__ import annotations
@@ -85,6 +86,30 @@ def fleet_observation(nodes, hosts, groups, generated):
         flow["sources"].sort(key=lambda item: (-item["packets"], item["address"]))
     result["flows"] = sorted(flows.values(), key=lambda flow: (-flow["packets"], flow["destination"], flow["proto"],
                                                                flow["port"] or 0, flow["icmp_type"] or 0))
+    result["groups"] = by_group(result["flows"], groups)
+    return result
+
+
+def by_group(flows, groups):
+    """{group: [{"proto", "port", "icmp_type", "icmp_code", "packets", "destinations", "sources"}]}:
+    the flows to the group's members, joined across them (most packets first)."""
+    result = {}
+    for group, members in sorted(groups.items()):
+        if group in SKIPPED_GROUPS:
+            continue
+        joined = {}
+        for flow in flows:
+            if flow["destination"] not in members:
+                continue
+            key = (flow["proto"], flow["port"], flow["icmp_type"], flow["icmp_code"])
+            entry = joined.setdefault(key, {"proto": flow["proto"], "port": flow["port"], "icmp_type": flow["icmp_type"],
+                                            "icmp_code": flow["icmp_code"], "packets": 0, "destinations": [],
+                                            "sources": []})
+            entry["packets"] += flow["packets"]
+            entry["destinations"] = sorted(set(entry["destinations"] + [flow["destination"]]))
+            entry["sources"] = sorted(set(entry["sources"] + [source["address"] for source in flow["sources"]]))
+        if joined:
+            result[group] = sorted(joined.values(), key=lambda entry: (-entry["packets"], entry["proto"], entry["port"] or 0))
     return result
 
 
