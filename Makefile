@@ -109,6 +109,7 @@ bench: setup images
 	python benchmarks/bench_sets.py
 	python benchmarks/bench_apply.py
 	python benchmarks/bench_firewalld.py
+	python benchmarks/bench_observe.py
 
 lint: setup
 	ansible-lint

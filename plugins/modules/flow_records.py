@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: flow_records
 short_description: Read the flows a node's plan did not admit, and the hit counters of its rules
-version_added: 0.1.0
+version_added: 0.2.0
 author: microseg.cluster_firewall maintainers (@microseg)
 description:
   - In every state, the whitelist records in the kernel each flow the plan does not admit - what
