@@ -42,7 +42,7 @@ def records(nodes, name, backend):
     out = nodes.sh(name, "ipset list -t mseg-obs-first-v4; ipset list -t mseg-obs-last-v4")
     entries = int(out.split("Number of entries:")[1].split()[0])
     memory = sum(int(part.split()[0]) for part in out.split("Size in memory:")[1:])
-    return entries, memory // 1024
+    return entries, memory / 1024.0
 
 
 def run(backend, workdir):
@@ -79,7 +79,7 @@ def main():
         for backend in ("iptables", "nftables"):
             for row in run(backend, workdir):
                 print("%-9s %-18s %9d %12.1f %14s" % (row[0], row[1], row[2], row[3],
-                                                      "%d%s" % (row[4], "" if backend == "iptables" else " (slab)")),
+                                                      "%.1f%s" % (row[4], "" if backend == "iptables" else " (slab)")),
                       flush=True)
 
 

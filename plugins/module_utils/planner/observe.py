@@ -23,7 +23,7 @@ import ipaddress
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import PROTOCOLS
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import parse_ports
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import format_ports, merge_ranges, parse_ports
 
 FORMAT = 1
 PORT_PROTOCOLS = ("tcp", "udp", "sctp")      # the protocols a whitelist entry gives ports for
@@ -97,17 +97,21 @@ def by_group(flows, groups):
     for group, members in sorted(groups.items()):
         if group in SKIPPED_GROUPS:
             continue
+        members = set(members)
         joined = {}
         for flow in flows:
             if flow["destination"] not in members:
                 continue
             key = (flow["proto"], flow["port"], flow["icmp_type"], flow["icmp_code"])
             entry = joined.setdefault(key, {"proto": flow["proto"], "port": flow["port"], "icmp_type": flow["icmp_type"],
-                                            "icmp_code": flow["icmp_code"], "packets": 0, "destinations": [],
-                                            "sources": []})
+                                            "icmp_code": flow["icmp_code"], "packets": 0, "destinations": set(),
+                                            "sources": set()})
             entry["packets"] += flow["packets"]
-            entry["destinations"] = sorted(set(entry["destinations"] + [flow["destination"]]))
-            entry["sources"] = sorted(set(entry["sources"] + [source["address"] for source in flow["sources"]]))
+            entry["destinations"].add(flow["destination"])
+            entry["sources"].update(source["address"] for source in flow["sources"])
+        for entry in joined.values():
+            entry["destinations"] = sorted(entry["destinations"])
+            entry["sources"] = sorted(entry["sources"])
         if joined:
             result[group] = sorted(joined.values(), key=lambda entry: (-entry["packets"], entry["proto"], entry["port"] or 0))
     return result
@@ -148,14 +152,22 @@ def _entry_matches(entry, flow, where):
     return any(low <= flow["port"] <= high for low, high in parse_ports(entry["port"], where + ".port"))
 
 
-def covered(address, flow, entries, hosts, groups, variable):
-    """The first entry of `entries` (a white- or blacklist) that covers this source and flow, or None."""
-    ip = ipaddress.ip_address(address)
+def prepared(entries, hosts, groups, variable):
+    """A white- or blacklist -> [(where, entry, networks or None for any source)], resolved once."""
+    rules = []
     for index, entry in enumerate(entries or []):
-        where = "%s[%d]" % (variable, index)
-        if not isinstance(entry, dict) or not _entry_matches(entry, flow, where):
+        if isinstance(entry, dict):
+            where = "%s[%d]" % (variable, index)
+            rules.append((where, entry, _resolve(entry.get("from"), hosts, groups, where + ".from")))
+    return rules
+
+
+def covered(address, flow, rules):
+    """The first of `rules` (prepared()) that covers this source and flow, or None."""
+    ip = ipaddress.ip_address(address)
+    for where, entry, networks in rules:
+        if not _entry_matches(entry, flow, where):
             continue
-        networks = _resolve(entry.get("from"), hosts, groups, where + ".from")
         if networks is None or any(ip.version == network.version and ip in network for network in networks):
             return where
     return None
@@ -185,28 +197,34 @@ def suggestions(observed, hosts, groups):
     "from", "comment") with its evidence ("packets", "sources", "first_seen", "last_seen",
     "left_out": blacklisted sources). Sources the host's microseg_whitelist already admits or
     its microseg_blacklist names are left out."""
-    result = {}
+    result, index = {}, {}
+    resolved = {}
     for flow in observed["flows"]:
         node = flow["destination"]
         settings = hosts.get(node, {})
         key = flow["proto"]
         if key not in PROTOCOLS or (flow["proto"] in PORT_PROTOCOLS and flow["port"] is None):
             continue                 # no whitelist entry can say it (the report still shows it)
+        if node not in resolved:
+            resolved[node] = (prepared(settings.get("blacklist"), hosts, groups, "microseg_blacklist"),
+                              prepared(settings.get("whitelist"), hosts, groups, "microseg_whitelist"))
+        blacklist, whitelist = resolved[node]
         kept, left_out = [], []
         for source in flow["sources"]:
-            if covered(source["address"], flow, settings.get("blacklist"), hosts, groups, "microseg_blacklist"):
+            if covered(source["address"], flow, blacklist):
                 left_out.append(source["address"])
-            elif not covered(source["address"], flow, settings.get("whitelist"), hosts, groups, "microseg_whitelist"):
+            elif not covered(source["address"], flow, whitelist):
                 kept.append(source)
         if not kept:
             continue
         entries = result.setdefault(node, [])
         port = flow["port"] if flow["proto"] in PORT_PROTOCOLS else None
-        same = next((entry for entry in entries if entry["proto"] == key and entry["port"] == port), None)
+        same = index.get((node, key, port))
         if same is None:
             same = {"port": port, "proto": key, "sources": [], "packets": 0, "first_seen": flow["first_seen"],
                     "last_seen": flow["last_seen"], "left_out": []}
             entries.append(same)
+            index[node, key, port] = same
         same["sources"] += kept
         same["packets"] += sum(source["packets"] for source in kept)
         same["first_seen"] = min(same["first_seen"], min(source["first_seen"] for source in kept))
@@ -219,5 +237,29 @@ def suggestions(observed, hosts, groups):
             entry["from"] = generalise(hosts_seen, others, groups)
             entry["seen_from"] = hosts_seen + others
             del entry["sources"]
-        entries.sort(key=lambda entry: (-entry["packets"], entry["proto"], entry["port"] or 0))
+        result[node] = sorted(join_ports(entries), key=lambda entry: (-entry["packets"], entry["proto"], str(entry["port"])))
     return result
+
+
+def join_ports(entries):
+    """Entries of one node with the same protocol and sources -> one entry, their ports joined
+    ("8080" stays a number; several become "8080,9000-9002"); "ports" counts them."""
+    joined = {}
+    for entry in entries:
+        key = (entry["proto"], tuple(entry["from"]), entry["port"] is None)
+        same = joined.get(key)
+        if same is None:
+            joined[key] = dict(entry, ranges=[] if entry["port"] is None else [(entry["port"], entry["port"])])
+            continue
+        same["ranges"] += [] if entry["port"] is None else [(entry["port"], entry["port"])]
+        same["packets"] += entry["packets"]
+        same["first_seen"] = min(same["first_seen"], entry["first_seen"])
+        same["last_seen"] = max(same["last_seen"], entry["last_seen"])
+        same["left_out"] = sorted(set(same["left_out"] + entry["left_out"]))
+        same["seen_from"] = sorted(set(same["seen_from"] + entry["seen_from"]))
+    for entry in joined.values():
+        ranges = merge_ranges(entry.pop("ranges"))
+        entry["ports"] = sum(high - low + 1 for low, high in ranges)
+        if ranges and entry["ports"] > 1:
+            entry["port"] = ",".join(format_ports(ranges))
+    return list(joined.values())

@@ -11,6 +11,8 @@ import time
 from html import escape
 
 TITLE = "microseg.cluster_firewall: what the plan did not admit"
+SCAN_PORTS = 32               # more distinct ports than this from the same sources looks like a scan
+SCAN_WARNING = "; MANY PORTS: a scan? admit it only if you mean it"
 # What a person can read: the most hit flows and sources; observed.json keeps them all.
 LISTED_FLOWS = 200
 MATRIX_FLOWS = 30
@@ -22,11 +24,11 @@ def when(stamp):
 
 
 def what(flow):
-    """'tcp 8080', 'icmp type 8 code 0', 'gre'."""
+    """'tcp 8080', 'udp 1-100' (a suggestion's joined ports), 'icmp type 8 code 0', 'gre'."""
     if flow.get("icmp_type") is not None:
         return "%s type %d code %d" % (flow["proto"], flow["icmp_type"], flow["icmp_code"])
     if flow.get("port") is not None:
-        return "%s %d" % (flow["proto"], flow["port"])
+        return "%s %s" % (flow["proto"], flow["port"])
     return flow["proto"]
 
 
@@ -68,9 +70,10 @@ def markdown(observed, suggested):
               "you block.", ""]
     for node, entries in sorted(suggested.items()):
         for entry in entries:
-            lines.append("- **%s**: %s from %s (%d packets)%s" % (
+            lines.append("- **%s**: %s from %s (%d packets)%s%s" % (
                 node, what(entry), ", ".join(entry["from"]), entry["packets"],
-                "; blacklisted, left out: %s" % ", ".join(entry["left_out"]) if entry["left_out"] else ""))
+                "; blacklisted, left out: %s" % ", ".join(entry["left_out"]) if entry["left_out"] else "",
+                SCAN_WARNING if entry.get("ports", 1) > SCAN_PORTS else ""))
     if not suggested:
         lines.append("Nothing to add.")
     return "\n".join(lines) + "\n"
@@ -158,9 +161,9 @@ def suggested_yaml(observed, suggested, current):
             lines.append("        # already in microseg_whitelist")
         lines += ["        - %s" % json.dumps(item, sort_keys=True) for item in existing]
         for entry in entries:
-            lines.append("        # %s: %d packets from %s; first seen %s, last seen %s%s" % (
+            lines.append("        # %s: %d packets from %s; first seen %s, last seen %s%s%s" % (
                 what(entry), entry["packets"], ", ".join(entry["seen_from"]), when(entry["first_seen"]),
                 when(entry["last_seen"]), "; blacklisted, left out: %s" % ", ".join(entry["left_out"])
-                if entry["left_out"] else ""))
+                if entry["left_out"] else "", SCAN_WARNING if entry.get("ports", 1) > SCAN_PORTS else ""))
             lines.append("        - %s" % json.dumps(whitelist_item(entry, observed["generated"])))
     return "\n".join(lines) + "\n"

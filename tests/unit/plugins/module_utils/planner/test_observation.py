@@ -85,3 +85,18 @@ def test_nothing_observed_still_writes_valid_files():
     result = observe.fleet_observation({"cp": {"backend": None, "records": [], "rule_hits": []}}, HOSTS, GROUPS, NOW)
     assert yaml.safe_load(observe_report.suggested_yaml(result, {}, {})) == {"all": {"hosts": {}}}
     assert "No flow was recorded" in observe_report.html(result, {})
+
+
+def test_ports_from_the_same_sources_join_and_a_scan_is_flagged():
+    scan = [record("10.0.1.1", proto="udp", port=port) for port in range(1, 101)]
+    scan += [record("10.0.1.1", port=443), record("10.0.1.2", port=443)]
+    result = observed(scan)
+    suggested = observe.suggestions(result, HOSTS, GROUPS)["cp"]
+    udp = [entry for entry in suggested if entry["proto"] == "udp"]
+    assert len(udp) == 1 and udp[0]["port"] == "1-100" and udp[0]["ports"] == 100 and udp[0]["from"] == ["c1"]
+    assert [entry["port"] for entry in suggested if entry["proto"] == "tcp"] == [443]
+    text = observe_report.suggested_yaml(result, {"cp": suggested}, {})
+    assert "udp 1-100: 100 packets from c1" in text and "MANY PORTS: a scan?" in text
+    entries = yaml.safe_load(text)["all"]["hosts"]["cp"]["microseg_whitelist"]
+    assert {"port": "1-100", "proto": "udp", "from": ["c1"]} in [dict((key, entry[key]) for key in ("port", "proto", "from"))
+                                                                 for entry in entries]
