@@ -103,8 +103,9 @@ def nft_definitions():
 
 def nft_strip_records(text):
     """Our table's listing without what the kernel fills in (the records in the record sets;
-    the peer sets keep their elements), and without the ICMP match nft leaves out when it lists
-    the record rule: what remains compares with what we render."""
+    the peer sets keep their elements), without the ICMP match nft 1.0 leaves out when it lists
+    the record rule, and with the key written as we write it: what remains compares with what
+    we render, whatever nft version lists it."""
     record_sets = set("set %s {" % nft_set(name, family) for name in NFT_SETS for family in ("ipv4", "ipv6"))
     out, in_record_set, skipping = [], False, False
     for line in (text or "").splitlines():
@@ -119,6 +120,8 @@ def nft_strip_records(text):
             continue
         elif in_record_set and stripped == "}":
             in_record_set = False
+        # nft 1.1 lists the ICMP key's first two header bytes as raw payload
+        line = line.replace("@th,0,16", "th sport").replace("@th,16,16", "th dport")
         for family in ("ipv4", "ipv6"):
             for match in ("meta l4proto %s " % ICMP[family], "meta l4proto %d " % PROTOCOL_ORDER[ICMP[family]]):
                 if stripped.startswith(match + "update @%s " % nft_set("observed", family)):

@@ -117,6 +117,9 @@ def test_nft_listing_compares_without_the_records_but_with_the_peer_sets():
     rendered = "\t\tmeta l4proto icmp update @observed_v4 { ip saddr . meta l4proto . th sport } add @first_seen_v4 " \
                "{ ip saddr . meta l4proto . th sport }"
     assert observe.nft_strip_records(rendered).strip() == stripped.splitlines()[-3].strip()
+    trixie = "\t\tmeta l4proto icmp update @observed_v4 { ip saddr . meta l4proto . @th,0,16 } add @first_seen_v4 " \
+             "{ ip saddr . meta l4proto . th sport }"                # nft 1.1.3 (Debian 13) lists it so
+    assert observe.nft_strip_records(trixie).strip() == stripped.splitlines()[-3].strip()
 
 
 def test_record_sets_are_created_once_and_never_rewritten():
