@@ -78,9 +78,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="microseg-bench-") as workdir:
         for backend in ("iptables", "nftables"):
             for row in run(backend, workdir):
-                print("%-9s %-18s %9d %12.1f %14s" % (row[0], row[1], row[2], row[3],
-                                                      "%.1f%s" % (row[4], "" if backend == "iptables" else " (slab)")),
-                      flush=True)
+                memory = "-" if row[4] is None else "%.1f%s" % (row[4], "" if backend == "iptables" else " (slab)")
+                print("%-9s %-18s %9d %12.1f %14s" % (row[0], row[1], row[2], row[3], memory), flush=True)
 
 
 if __name__ == "__main__":

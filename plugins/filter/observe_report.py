@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from ansible.errors import AnsibleFilterError
@@ -39,7 +40,8 @@ def observe_report(nodes, hostvars, groups, generated=None):
     except KeyError as error:
         raise AnsibleFilterError("observe_report: host %s is not in hostvars" % error)
     current = dict((name, host["whitelist"]) for name, host in hosts.items())
-    return {"observed": observed, "suggested": suggested, "summary": report.summary_lines(observed),
+    # the files as text: a large observation passes through Ansible's templating once, as strings
+    return {"json": json.dumps(observed, indent=1, sort_keys=True) + "\n", "summary": report.summary_lines(observed),
             "markdown": report.markdown(observed, suggested), "html": report.html(observed, suggested),
             "yaml": report.suggested_yaml(observed, suggested, current)}
 
