@@ -9,7 +9,7 @@ mode and state monitor. The baseline row is observe.yml over a window with a han
 then two workers scan the control plane (2 x 50,000 UDP ports, 100,000 tuples against the
 bound of 65,536 records per set) and observe.yml runs again. Memory: ipset's own figure for its
 sets (iptables); for nftables the growth of the kernel's slab memory (/proc/meminfo, host-wide,
-so approximate) while the sets fill.
+so approximate: it includes the conntrack entries the scan makes) while the sets fill.
 Usage: python benchmarks/bench_observe.py
 """
 

@@ -32,6 +32,7 @@ import json
 TIMEOUT = 86400                  # seconds an entry lives after its last refresh
 SIZE = 65536                     # entries per set, per family
 NFT_TIMEOUT = "1d"               # TIMEOUT as nft lists it
+HASHSIZE = 8192                  # ipset buckets (12 entries each): SIZE fits
 PORT_PROTOCOLS = ("tcp", "udp", "dccp", "sctp", "udplite")
 ICMP = {"ipv4": "icmp", "ipv6": "ipv6-icmp"}
 # nft lists a set of protocols by number: in this order the rendered text reads back as written
@@ -201,7 +202,8 @@ def is_record_set(name):
 
 def ipset_create_lines(family):
     first, last = ipset_names(family)
-    common = "hash:ip,port family %s maxelem %d timeout %d" % (IPSET_FAMILY[family], SIZE, TIMEOUT)
+    # room for SIZE entries from the start: the kernel does not grow a hash set from the packet path
+    common = "hash:ip,port family %s hashsize %d maxelem %d timeout %d" % (IPSET_FAMILY[family], HASHSIZE, SIZE, TIMEOUT)
     return ["create %s %s counters" % (first, common), "create %s %s" % (last, common)]
 
 

@@ -31,7 +31,7 @@ def test_host_mode_records_before_the_default_in_both_backends():
     ipv4 = iptables.render_rules(host, "ipv4")
     assert ipv4[-4:-1] == observe.iptables_rules("", "ipv4")
     assert ipv4[-1].endswith("-j DROP")
-    assert "create mseg-obs-first-v4 hash:ip,port family inet maxelem 65536 timeout 86400 counters" \
+    assert "create mseg-obs-first-v4 hash:ip,port family inet hashsize 8192 maxelem 65536 timeout 86400 counters" \
         in iptables.ipsets_file(host)
 
 
