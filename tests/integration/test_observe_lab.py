@@ -106,5 +106,7 @@ def test_monitor_observe_suggest_block(lab):
     # a scan: 2 x 50,000 distinct ports (100,000 tuples) against a bound of 65,536 records
     c1.sh(FLOOD % ip)
     c2.sh(FLOOD % ip)
-    assert 1000 < records_in_kernel(cp, backend) <= 65536          # recorded, within the bound
+    # recorded, within the bound (ipset counts its entries per lock region: a concurrent flood can
+    # pass the bound by a few hundred before every region sees it)
+    assert 60000 < records_in_kernel(cp, backend) <= 65536 + 1024
     assert reachable(c1, ip, 8080) and not reachable(c1, ip, 9999)  # the node still works, and still blocks

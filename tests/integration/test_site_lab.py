@@ -1,24 +1,41 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""playbooks/site.yml and playbooks/remove.yml on lab nodes, as a user runs them."""
+"""playbooks/site.yml and playbooks/remove.yml on lab nodes, as a user runs them. The control
+plane is a Debian 13 (trixie) node and the worker a Debian 12 one: trixie's newer iptables,
+nftables and Python print rules in their own way, and idempotence compares what the tools print."""
 from __future__ import annotations
 
+import difflib
 import re
 
 import pytest
 from conftest import control_plane_with_listeners, lab_inventory, playbook, reachable
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import normalise
+
 
 def snapshot(node):
-    """The node's firewall as both tools show it (filter table; our nft table, if any)."""
-    return (node.sh("iptables-save -t filter | grep -v '^#'").stdout,
-            node.sh("nft list table inet microseg 2>/dev/null || true").stdout)
+    """The node's firewall as both tools show it (filter table; our nft table, if any), without
+    the counters and flow records, which move with the traffic (iptables 1.8.11 prints the
+    built-in chains' policy counters)."""
+    return (re.sub(r"\[\d+:\d+\]", "[0:0]", node.sh("iptables-save -t filter | grep -v '^#'").stdout),
+            normalise(node.sh("nft list table inet microseg 2>/dev/null || true").stdout))
+
+
+def differences(before, after):
+    return "\n".join(difflib.unified_diff(before[0].splitlines() + before[1], after[0].splitlines() + after[1],
+                                           lineterm=""))
+
+
+def versions(node):
+    return node.sh("cat /etc/debian_version; python3 -V; iptables -V; nft -v").stdout
 
 
 @pytest.fixture(scope="module", params=["iptables", "nftables"])
-def cluster(request, lab_nodes, tmp_path_factory):
+def cluster(request, lab_nodes, trixie_image, tmp_path_factory):
     backend = request.param
-    cp, worker = lab_nodes("site-cp-" + backend), lab_nodes("site-w-" + backend)
+    cp, worker = lab_nodes("site-cp-" + backend, image=trixie_image, boot=False), lab_nodes("site-w-" + backend)
+    assert versions(cp).startswith("13.") and versions(worker).startswith("12.")
     inventory = lab_inventory(tmp_path_factory.mktemp("site") / "hosts.yml",
                               groups={"kube_control_plane": [cp], "kube_node": [worker]},
                               microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"],
@@ -40,15 +57,20 @@ def test_site_check_apply_idempotent_then_remove(cluster):
 
     proc, recap = playbook("site.yml", inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert recap[cp.name]["changed"] > 0
+    assert recap[cp.name]["changed"] > 0 and recap[worker.name]["changed"] > 0
     assert reachable(worker, ip, 6443) and not reachable(worker, ip, 9999)
+    if backend == "iptables":                     # kube-proxy's jump, in trixie's own iptables, stays first
+        rules = cp.sh("iptables -S INPUT").stdout.splitlines()
+        assert rules.index("-A INPUT -m comment --comment \"kubernetes health check service ports\" -j KUBE-NODEPORTS") \
+            < [index for index, rule in enumerate(rules) if "MICROSEG-INPUT" in rule][0]
     kept_file = "ipv4.rules" if backend == "iptables" else "microseg.nft"
     assert ("-A MICROSEG-INPUT" if backend == "iptables" else "chain input") in cp.sh(
         "cat /etc/microseg/" + kept_file).stdout
 
     proc, recap = playbook("site.yml", inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert all(counts["changed"] == 0 for counts in recap.values()), recap     # a second run changes nothing
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap     # a second run changes nothing,
+    #                                                                            trixie's listings included
 
     # verify.yml probes the planned flows: all as planned, blocked ones included
     proc, recap = playbook("verify.yml", inventory)
@@ -70,7 +92,7 @@ def test_site_check_apply_idempotent_then_remove(cluster):
     # then kube-proxy starts and inserts its jump at the top again: we are already after it
     cp.sh("iptables -N KUBE-NODEPORTS && iptables -I INPUT 1 -m comment --comment "
           "'kubernetes health check service ports' -j KUBE-NODEPORTS")
-    assert snapshot(cp) == applied
+    assert snapshot(cp) == applied, differences(applied, snapshot(cp))
     proc, recap = playbook("site.yml", inventory)
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
 
