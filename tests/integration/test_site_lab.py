@@ -23,8 +23,8 @@ def snapshot(node):
 
 
 def differences(before, after):
-    return "\n".join(difflib.unified_diff(before[0].splitlines() + before[1], after[0].splitlines() + after[1],
-                                           lineterm=""))
+    lines = difflib.unified_diff(before[0].splitlines() + before[1], after[0].splitlines() + after[1], lineterm="")
+    return "\n".join(lines)
 
 
 def versions(node):
