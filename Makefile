@@ -33,7 +33,7 @@ help:
 	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint,"
 	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
 	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
-	@echo "                tables, not part of make test (about 15 minutes)"
+	@echo "                tables, observe.yml on a full record window; not part of make test (about 25 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
 	@echo "make build      build the collection tarball into build/"
 	@echo "make clean      remove .venv, build/ and the collection link"
