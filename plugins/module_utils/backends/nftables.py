@@ -112,7 +112,7 @@ def _record_lines(head, families):
         if family not in families:
             continue
         own = "meta nfproto %s" % family
-        if own in head.split(" jump ")[0]:
+        if own in head:
             lines.append("%s jump %s" % (head, observe.nft_chain(family)))
         elif "meta nfproto " not in head:
             lines.append(" ".join(part for part in (head, own, "jump %s" % observe.nft_chain(family)) if part))
