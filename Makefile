@@ -23,7 +23,7 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 SCENARIOS := swarm k8s-flannel k8s-calico
 LAB := inventories/lab
 
-.PHONY: help setup deps images demo demo-down plan test pytest molecule sanity lint galaxy bench build clean
+.PHONY: help setup deps images demo demo-down plan test pytest molecule test-vm vm-deps vm-down sanity lint galaxy bench build clean
 
 help:
 	@echo "make demo       bring up the lab (podman: a swarm and a Kubernetes-shaped cluster), apply the"
@@ -32,6 +32,9 @@ help:
 	@echo "make plan       plan the example inventory offline and print each node's whitelist"
 	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint,"
 	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
+	@echo "make test-vm    the vagrant scenario on real VMs (libvirt, plain qemu emulation): calico IPIP and"
+	@echo "                WireGuard, kube-proxy IPVS, a real reboot, a lockout over a real NIC; not part of"
+	@echo "                make test (see the README for why and how long it takes)"
 	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
 	@echo "                tables, observe.yml on a full record window; not part of make test (about 25 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
@@ -88,6 +91,20 @@ $(SANITY_STAMP): requirements-dev.txt
 # lab/molecule.sh keeps each log in build/ and ends a failure with the tasks that failed.
 molecule: setup images
 	lab/molecule.sh $(SCENARIOS)
+
+# The vagrant scenario on real VMs (molecule/vagrant): Vagrant with vagrant-libvirt, libvirt's
+# daemons started by lab/libvirt.sh (no systemd here), the box built by lab/box.sh (cached).
+# Not part of `make test`: plain emulation makes it long (README, "Real VMs").
+test-vm: setup vm-deps
+	lab/box.sh >/dev/null
+	lab/molecule.sh vagrant; rc=$$?; lab/libvirt.sh down; exit $$rc
+
+vm-deps:
+	bash lab/deps.sh vm
+	lab/libvirt.sh up
+
+vm-down:
+	lab/libvirt.sh down
 
 # ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME: test a copy
 # of the tracked (and new, not ignored) files there. It puts pip into its per-test venvs with a

@@ -20,6 +20,9 @@ description:
   - Each module run costs a connection round trip and a Python start on the node, whatever the
     module does; on a large fleet the number of module runs per node sets the run time. This
     module replaces four of them.
+  - It also returns C(microseg_ssh_client), the C(SSH_CLIENT) of the controller's session. Under
+    become, sudo resets the environment, so C(env) has no C(SSH_CLIENT); the session's value is
+    read from the nearest ancestor process that still has it.
   - Never fails the play for what it cannot read; like the three modules, it reports it in the
     facts (C(error), C(problems)) and as a warning.
 options:
@@ -76,6 +79,9 @@ ansible_facts:
       as M(microseg.cluster_firewall.docker_facts), M(microseg.cluster_firewall.cni_facts) and
       M(microseg.cluster_firewall.firewall_facts) return them, and Ansible's facts of
       O(gather_subset) (for example C(default_ipv4), C(default_ipv6), C(env)).
+    - C(microseg_ssh_client) - the controller's C(SSH_CLIENT) (C(ADDRESS PORT SERVER_PORT)), from the
+      module's environment or, under become, from the session's processes; empty when the module
+      does not run in an SSH session (a local or container connection). Added in version 0.2.0.
   returned: always
   type: dict
   sample:
@@ -83,6 +89,7 @@ ansible_facts:
     microseg_cni: {kubernetes: {roles: [kube_node]}, cni: {kind: flannel}, problems: []}
     microseg_firewall: {iptables: {variant: nf_tables}, problems: []}
     default_ipv4: {address: 10.89.0.12, interface: eth0}
+    microseg_ssh_client: 192.168.121.1 51622 22
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -90,6 +97,7 @@ from ansible.module_utils.facts import ansible_collector, default_collectors
 from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni, docker, firewall
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import ssh_session
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 # Facts the collector adds about the gathering itself: left out, so that these few subsets are
@@ -126,7 +134,8 @@ def main():
             module.fail_json(msg="gather_subset: %s" % error)
     outputs = {}        # a command both gatherers need (nft list tables) runs once
     facts.update(microseg_docker=docker.gather(module, socket_path, module.params["timeout"]),
-                 microseg_cni=cni.gather(module, outputs), microseg_firewall=firewall.gather(module, outputs))
+                 microseg_cni=cni.gather(module, outputs), microseg_firewall=firewall.gather(module, outputs),
+                 microseg_ssh_client=ssh_session.controller_ssh_client())
     module.exit_json(changed=False, ansible_facts=facts)
 
 

@@ -15,8 +15,10 @@ from conftest import lab_inventory, playbook, podman, reachable
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import normalise
 
-# firewalld's own configuration, as a user compares it before and after us
-FIREWALLD_STATE = ("cd /etc/firewalld && find . -type f | sort | xargs sha256sum; "
+# firewalld's own configuration, as a user compares it before and after us. Its backups (*.old,
+# the previous version of a file it rewrote) are left out: the test changes the user's zones
+# itself on the way (the default zone); the files themselves are compared.
+FIREWALLD_STATE = ("cd /etc/firewalld && find . -type f ! -name '*.old' | sort | xargs sha256sum; "
                    "firewall-cmd --permanent --list-all-zones; firewall-cmd --permanent --list-all-policies; "
                    "firewall-cmd --list-all-zones; firewall-cmd --list-all-policies; firewall-cmd --get-ipsets")
 
@@ -130,6 +132,19 @@ def test_firewalld_backend_applies_survives_reload_restart_reboot_and_removes_ex
     proc, recap = playbook("site.yml", inventory)
     assert proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), proc.stdout[-3000:]
     assert matrix(worker, ip) == PLANNED
+
+    # a non-default default zone (block: rejects what it does not allow) holding the interface
+    # instead of the drop zone: our policy runs ahead of every zone, so nothing changes
+    default_zone = cp.sh("firewall-cmd --get-default-zone").stdout.strip()
+    cp.sh("firewall-cmd --set-default-zone=block && firewall-cmd --permanent --zone=drop --remove-interface=eth0 && "
+          "firewall-cmd --reload")
+    assert cp.sh("firewall-cmd --get-default-zone").stdout.strip() == "block"
+    assert "eth0" not in cp.sh("firewall-cmd --zone=drop --list-interfaces").stdout      # the default zone has it
+    assert matrix(worker, ip) == PLANNED, "with the default zone block"
+    proc, recap = playbook("site.yml", inventory)
+    assert proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), proc.stdout[-3000:]
+    cp.sh("firewall-cmd --set-default-zone=%s && firewall-cmd --permanent --zone=drop --add-interface=eth0 && "
+          "firewall-cmd --reload" % default_zone)
 
     proc, recap = playbook("remove.yml", inventory)
     assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]

@@ -26,7 +26,9 @@ HEADER = "# Written by microseg.cluster_firewall (host_firewall); its next run o
 # The cluster components our rules must be back before (the ones not present are ignored).
 # ufw and firewalld come after us too: ufw appends its jumps to INPUT, so ours is first without a
 # race between our script's look at INPUT and ufw's own restore
-BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "containerd.service", "docker.service",
+# kube-proxy.service and crio.service: kube-proxy as a unit of its own (the "hard way" installs) and CRI-O.
+BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "kube-proxy.service", "containerd.service",
+                "crio.service", "docker.service",
                 "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service", "ufw.service",
                 "firewalld.service")
 

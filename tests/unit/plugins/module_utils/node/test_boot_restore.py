@@ -25,7 +25,8 @@ def directive(text, name):
 def test_the_restore_runs_before_kubelet_the_container_runtimes_and_the_network():
     unit = boot_restore.unit("/usr/local/sbin/microseg-restore", "/etc/microseg")
     before = directive(unit, "Before")[0]
-    for name in ("network-pre.target", "kubelet.service", "containerd.service", "docker.service",
+    for name in ("network-pre.target", "kubelet.service", "kube-proxy.service", "containerd.service", "crio.service",
+                 "docker.service",
                  "k3s.service", "rke2-server.service"):
         assert name in before, name
     assert directive(unit, "DefaultDependencies") == [["no"]]        # not held back behind basic.target
