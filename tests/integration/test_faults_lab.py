@@ -111,8 +111,13 @@ def test_a_restore_killed_half_way_leaves_the_old_or_the_new_chain(target):
 
 
 def test_two_runs_at_once_are_serialised_with_a_clear_message(target):
-    target.node.sh("setsid flock /run/microseg.lock sleep 6 >/dev/null 2>&1 < /dev/null & sleep 0.5")
-    args = {"variant": target.variant, "lock_timeout": 2, "ipv4_rules": "", "ipv6_rules": "", "ipsets": ""}
-    rc, result = target.node.run_module("host_firewall", json.dumps(args))
-    assert rc != 0
-    assert "another microseg run holds /run/microseg.lock (waited 2s)" in result["msg"]
+    # the other run holds the lock until the test ends it: no race with the module's start on a busy machine
+    target.node.sh("setsid flock /run/microseg.lock sleep 600 >/dev/null 2>&1 < /dev/null & "
+                   "for _ in $(seq 100); do flock -n /run/microseg.lock true || exit 0; sleep 0.1; done; exit 1")
+    try:
+        args = {"variant": target.variant, "lock_timeout": 2, "ipv4_rules": "", "ipv6_rules": "", "ipsets": ""}
+        rc, result = target.node.run_module("host_firewall", json.dumps(args))
+        assert rc != 0
+        assert "another microseg run holds /run/microseg.lock (waited 2s)" in result["msg"]
+    finally:
+        target.node.sh("pkill -f 'flock /run/microseg[.]lock sleep 600'; pkill -f '^sleep 600$'; true")
