@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cni import parse_environ
+
 # a session's shell, sudo, the become shell, the module: a few levels, never the whole tree
 MAX_DEPTH = 12
 
@@ -25,12 +27,6 @@ def parent_of(stat_text):
     return int(fields[1])
 
 
-def environment(raw):
-    """{NAME: value} from /proc/PID/environ's NUL-separated bytes."""
-    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
-    return dict((name.decode("utf-8", "replace"), value.decode("utf-8", "replace")) for name, value in pairs)
-
-
 def ssh_client(start_pid, read_stat, read_environ, max_depth=MAX_DEPTH):
     """SSH_CLIENT ("ADDRESS PORT PORT") of the nearest process from start_pid up (itself first)
     whose environment has it, else one made from SSH_CONNECTION, else "".
@@ -40,7 +36,7 @@ def ssh_client(start_pid, read_stat, read_environ, max_depth=MAX_DEPTH):
         if pid <= 1:
             break
         try:
-            env = environment(read_environ(pid))
+            env = parse_environ(read_environ(pid))
             if env.get("SSH_CLIENT"):
                 return env["SSH_CLIENT"]
             if env.get("SSH_CONNECTION"):         # "CLIENT_ADDRESS CLIENT_PORT SERVER_ADDRESS SERVER_PORT"
@@ -57,6 +53,7 @@ def _read_stat(pid, proc="/proc"):
         return handle.read()
 
 
+# not NodeReader's: a process that ends or cannot be read only ends this walk, it is no problem to report
 def _read_environ(pid, proc="/proc"):
     with open(os.path.join(proc, str(pid), "environ"), "rb") as handle:
         return handle.read()
