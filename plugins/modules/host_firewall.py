@@ -22,15 +22,20 @@ description:
     C(filter + 10)), replaced or removed in one C(nft -f) transaction after a C(nft -c) dry run.
     In nftables every base chain sees the packet, so this table admits the Kubernetes/CNI flows
     itself (they are in the plan), with established/related and DNAT'ed connections."
-  - "firewalld backend (firewalld running on its nftables backend): our table C(inet microseg) as
+  - "firewalld backend, firewalld on its nftables backend: our table C(inet microseg) as
     with the nftables backend, plus the firewalld objects we own - the policy C(microseg) (ingress
     C(ANY), egress C(HOST), priority -30000, target C(CONTINUE)) whose rich rules accept exactly
     what the plan admits, and its ipsets C(microseg-*). They are written to firewalld's permanent
     configuration (C(/etc/firewalld/policies/microseg.xml), C(/etc/firewalld/ipsets/microseg-*.xml))
     and made live with one C(firewall-cmd --reload), only when they change; the run fails before
-    anything changes when firewalld's runtime holds changes a reload would lose, or when firewalld
-    runs its iptables backend (there a reload flushes kube-proxy's, Docker's and the CNI's rules).
-    firewalld policies with a lower priority that drop or reject traffic to the host are reported."
+    anything changes when firewalld's runtime holds changes a reload would lose. firewalld policies
+    with a lower priority that drop or reject traffic to the host are reported."
+  - "firewalld backend, firewalld on its iptables backend: there a reload flushes every iptables
+    table (kube-proxy's, Docker's and the CNI's rules), so the same openings are firewalld direct
+    rules instead of a policy - a jump from C(INPUT) (firewalld's C(INPUT_direct), ahead of every
+    zone) to the chain C(MSEG-INPUT) and one chain C(MSEG-*) per peer set - added to the running
+    firewalld one by one without a reload and kept as our lines of C(/etc/firewalld/direct.xml)
+    (the user's lines there are left as they are). Our table C(inet microseg) is the same."
   - The jump from C(INPUT) goes after every Kubernetes/CNI jump (kube-proxy and Calico insert theirs at
     the top at any time). A run finds it duplicated, missing or above one of theirs and moves it, in
     the same transaction. A CNI jump that lands after ours (Calico in append mode) is reported.

@@ -155,10 +155,9 @@ def test_firewalld_backend_applies_survives_reload_restart_reboot_and_removes_ex
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
 
 
-def test_firewalld_runtime_changes_are_not_lost_and_its_iptables_backend_is_refused(cluster):
-    """Our objects need a firewalld reload: a runtime-only change of the user's would be lost,
-    and on firewalld's iptables backend a reload flushes kube-proxy's and Docker's rules. Both
-    refuse the run before anything changes, naming what to do."""
+def test_firewalld_runtime_changes_are_not_lost(cluster):
+    """Our objects need a firewalld reload, which would lose a runtime-only change of the user's:
+    the run is refused before anything changes, naming what to do."""
     cp, _worker, _ip, inventory = cluster
     cp.sh("firewall-cmd --zone=drop --add-port=7777/tcp")                # runtime only
     before = cp.sh(FIREWALLD_STATE).stdout
@@ -169,16 +168,77 @@ def test_firewalld_runtime_changes_are_not_lost_and_its_iptables_backend_is_refu
     assert cp.sh("nft list table inet microseg", check=False).returncode != 0
     cp.sh("firewall-cmd --reload")
 
+
+# firewalld's runtime direct rules and iptables' filter table, besides its configuration
+DIRECT_STATE = FIREWALLD_STATE + "; firewall-cmd --direct --get-all-chains; firewall-cmd --direct --get-all-rules"
+# a neighbour's rule as kube-proxy puts it: its own chain, jumped to from the top of INPUT
+NEIGHBOUR = "iptables -N KUBE-FIREWALL && iptables -I INPUT -m comment --comment kube-test -j KUBE-FIREWALL"
+
+
+def neighbour_there(node):
+    return "kube-test" in node.sh("iptables -S INPUT").stdout
+
+
+def test_on_firewalld_iptables_backend_direct_rules_open_the_plan_without_a_reload(cluster):
+    """firewalld on its iptables backend: a reload flushes every iptables table, so our openings
+    are direct rules added without one. The neighbour's chain survives our runs; firewalld's own
+    reload, restart and a reboot keep our rules; removal restores firewalld's configuration."""
+    cp, worker, ip, inventory = cluster
     cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=iptables/' /etc/firewalld/firewalld.conf && "
           "systemctl restart firewalld")
     wait_for_firewalld(cp)
     try:
-        before = cp.sh(FIREWALLD_STATE).stdout
+        assert "INPUT_direct" in cp.sh("iptables -S INPUT").stdout          # firewalld's rules are iptables now
+        cp.sh(NEIGHBOUR)
+        before = cp.sh(DIRECT_STATE).stdout
+        ip = address(cp)                                  # an earlier test's reboot may have changed it
+        assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
+
         proc, recap = playbook("site.yml", inventory)
-        assert proc.returncode != 0 and recap[cp.name]["failed"] == 1
-        assert "FirewallBackend=iptables" in proc.stdout, proc.stdout[-3000:]
-        assert cp.sh(FIREWALLD_STATE).stdout == before
-        assert cp.sh("nft list table inet microseg", check=False).returncode != 0
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert "firewalld direct rules" in proc.stdout and "reload firewalld" not in proc.stdout, proc.stdout[-4000:]
+        assert "FirewallBackend=nftables" in proc.stdout                     # the plan says what a reload does
+        assert neighbour_there(cp), "our run flushed the neighbour's rules"
+        assert matrix(worker, ip) == PLANNED
+        direct = cp.sh("firewall-cmd --direct --get-all-rules").stdout
+        assert "-p tcp -m tcp --dport 6443 -j ACCEPT" in direct and "--dport 9999" not in direct
+
+        proc, recap = playbook("site.yml", inventory)
+        assert proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), proc.stdout[-3000:]
+        proc, recap = playbook("verify.yml", inventory)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert re.search(r"(\d+) flows, \1 as expected, 0 broken", proc.stdout), proc.stdout[-3000:]
+
+        # how many rules of ours are live (iptables' filter table, our nft table): never duplicated
+        ours = "iptables-save -t filter | grep -c MSEG; ip6tables-save -t filter | grep -c MSEG; " \
+               "nft list table inet microseg | grep -c ."
+        applied = cp.sh(ours).stdout
+        cp.sh("firewall-cmd --reload")
+        assert not neighbour_there(cp)                                       # firewalld's reload flushed it, not us
+        assert matrix(worker, ip) == PLANNED, "after firewall-cmd --reload"
+        assert cp.sh(ours).stdout == applied
+        cp.sh("systemctl restart firewalld")
+        wait_for_firewalld(cp)
+        assert matrix(worker, ip) == PLANNED, "after a firewalld restart"
+        assert cp.sh(ours).stdout == applied
+        ip = reboot(cp)
+        wait_for_firewalld(cp)
+        listen(cp)
+        assert matrix(worker, ip) == PLANNED, "after a reboot:\n" + cp.sh(
+            "iptables -S; firewall-cmd --direct --get-all-rules", check=False).stdout
+        assert cp.sh(ours).stdout == applied
+        proc, recap = playbook("site.yml", inventory)                       # plans the node's new address, if any
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        proc, recap = playbook("site.yml", inventory)
+        assert proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), proc.stdout[-3000:]
+        assert matrix(worker, ip) == PLANNED
+
+        cp.sh(NEIGHBOUR)
+        proc, recap = playbook("remove.yml", inventory)
+        assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
+        assert cp.sh(DIRECT_STATE).stdout == before                          # firewalld's configuration exactly
+        assert neighbour_there(cp) and cp.sh("nft list table inet microseg", check=False).returncode != 0
+        assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
     finally:
         cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=nftables/' /etc/firewalld/firewalld.conf && "
               "systemctl restart firewalld")

@@ -5,12 +5,14 @@
 firewalld objects (backends/firewalld.py says why both): read them, replace or remove them,
 revert them.
 
-firewalld has no runtime-only way to create a policy or an ipset: they are written to its
-permanent configuration and a reload makes them live. On firewalld's nftables backend a reload
-rebuilds only firewalld's own table; it also drops firewalld's runtime-only changes, so we reload
+On firewalld's nftables backend our objects are a policy and its ipsets. firewalld has no
+runtime-only way to create a policy or an ipset: they are written to its permanent configuration
+and a reload makes them live. On firewalld's nftables backend a reload rebuilds only firewalld's
+own table; it also drops firewalld's runtime-only changes, so we reload
 only when our objects change and refuse when the runtime holds changes a reload would lose. On
 firewalld's iptables backend a reload flushes every iptables table (kube-proxy's, Docker's, the
-CNI's): there we refuse to create objects at all.
+CNI's): there the same openings are firewalld direct rules (backends/firewalld_direct.py), added
+to the running firewalld and kept in direct.xml without any reload.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, no_change
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
     NftablesBackend,
@@ -30,11 +32,12 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.f
 
 CONFIG_DIR = "/etc/firewalld"
 CONF_FILE = os.path.join(CONFIG_DIR, "firewalld.conf")
-IPTABLES_REFUSED = ("firewalld runs its iptables backend (FirewallBackend=iptables in %s): our firewalld objects "
-                    "need a firewalld reload, and on that backend a reload flushes every iptables table, "
-                    "kube-proxy's, Docker's and the CNI's rules with them. Set FirewallBackend=nftables there and "
-                    "restart firewalld (firewalld 0.6 or later), or stop and disable firewalld and use "
-                    "microseg_backend: iptables or nftables" % CONF_FILE)
+DIRECT_FILE = "direct.xml"
+IPTABLES_NOTE = ("firewalld runs its iptables backend (FirewallBackend=iptables in %s): the plan is opened there "
+                 "with firewalld direct rules, added without a reload. Every firewall-cmd --reload or firewalld "
+                 "restart you do on that backend flushes all iptables tables, kube-proxy's, Docker's and the CNI's "
+                 "rules with firewalld's, until each puts its own back; firewalld's nftables backend "
+                 "(FirewallBackend=nftables, firewalld 0.6 or later) does not, and we recommend it" % CONF_FILE)
 RELOAD_NOTE = "reload firewalld (its own table only, on its nftables backend)"
 
 
@@ -72,10 +75,13 @@ class FirewalldHost(object):
         self.cmd = runner.path("firewall-cmd")
 
     def running(self):
+        """Whether firewalld runs (asked once per host object: one run of the module)."""
         if not self.cmd:
             return False
-        rc, out, _err = self.runner.output([self.cmd, "--state"])
-        return rc == 0 and out.strip() == "running"
+        if not hasattr(self, "_running"):
+            rc, out, _err = self.runner.output([self.cmd, "--state"])
+            self._running = rc == 0 and out.strip() == "running"
+        return self._running
 
     def backend(self):
         return firewalld_backend(_read(os.path.join(self.config_dir, "firewalld.conf")))
@@ -116,15 +122,15 @@ class FirewalldChange(object):
             raise BackendError("firewalld is not running: the firewalld backend drives a running firewalld; "
                                "start it, or use microseg_backend: nftables or iptables")
         on_iptables = running and host.backend() == "iptables"
-        if on_iptables and not remove:
-            raise BackendError(IPTABLES_REFUSED)
+        if on_iptables:
+            self.desired = {}           # there the openings are direct rules (DirectChange)
         stale = sorted(path for path in self.live if path not in self.desired)
         differing = sorted(path for path, text in self.desired.items() if self.live.get(path) != text)
         self.write_files = dict((path, self.desired[path]) for path in differing)
         self.remove_files = stale
         runtime = permanent = ""
         in_sync = True
-        if running:
+        if running and not on_iptables:         # there nothing of ours is reloaded: the files alone count
             runtime = host.run("--list-all-policies")
             permanent = host.run("--permanent", "--list-all-policies")
             in_sync = self._runtime_in_sync(runtime, permanent)
@@ -135,14 +141,14 @@ class FirewalldChange(object):
             self.actions.append("remove firewalld %s" % path[:-4])
         if self.changed and running:
             if on_iptables:
-                self.reported.append("our objects leave firewalld's permanent configuration; its runtime keeps them "
-                                     "until its next reload, not done here: on its iptables backend a reload flushes "
-                                     "kube-proxy's, Docker's and the CNI's rules")
+                self.reported.append("our policy and ipsets leave firewalld's permanent configuration; its runtime "
+                                     "keeps them until its next reload, not done here: on its iptables backend a "
+                                     "reload flushes kube-proxy's, Docker's and the CNI's rules")
             else:
                 self._refuse_losing_runtime(runtime, permanent)
                 self.reload = True
                 self.actions.append(RELOAD_NOTE)
-        if running and self.desired:
+        if running and self.desired and not on_iptables:
             self.reported += firewalld.policies_ahead(runtime)
         self.before = ["# /etc/firewalld/%s\n%s" % (path, text) for path, text in sorted(self.live.items())]
         self.after = ["# /etc/firewalld/%s\n%s" % (path, text) for path, text in sorted(self.desired.items())]
@@ -180,11 +186,74 @@ class FirewalldChange(object):
             self.host.run("--reload")
 
 
+class DirectChange(object):
+    """Our firewalld direct rules (firewalld's iptables backend), desired against firewalld's
+    runtime (`--direct --get-all-*`) and our lines of direct.xml. Applied without a reload: each
+    chain and rule is added to or removed from the running firewalld, and direct.xml keeps them."""
+
+    def __init__(self, host, desired, remove, put_back=False, file_text=None):
+        """desired: (chains, rules) of firewalld_direct.direct_config(), wanted on firewalld's
+        iptables backend only. put_back: a revert, which writes file_text (None: no file) back."""
+        self.host = host
+        self.actions, self.reported = [], []
+        running = host.running()
+        on_iptables = running and host.backend() == "iptables"
+        self.file_text = _read(os.path.join(host.config_dir, DIRECT_FILE))
+        self.put_back, self.put_back_text = put_back, file_text
+        self.desired = tuple(desired) if (on_iptables or put_back) and not remove else ([], [])
+        self.kept = firewalld_direct.file_entries(self.file_text)
+        self.runtime, all_rules = ([], []), ""
+        if running and (on_iptables or self.kept != ([], [])):
+            all_rules = host.run("--direct", "--get-all-rules")
+            self.runtime = (firewalld_direct.parse_chains(host.run("--direct", "--get-all-chains")),
+                            firewalld_direct.parse_rules(all_rules))
+        self.write_file = self.file_text != file_text if put_back else self.kept != self.desired
+        self.add = [sorted(set(want) - set(have)) for want, have in zip(self.desired, self.runtime)]
+        self.drop = [sorted(set(have) - set(want)) for want, have in zip(self.desired, self.runtime)]
+        self.changed = self.write_file or any(self.add) or any(self.drop)
+        if on_iptables:
+            self.reported.append(IPTABLES_NOTE)
+            if self.desired != ([], []):
+                self.reported += firewalld_direct.rules_ahead(all_rules)
+        if self.changed and (any(self.add) or any(self.drop)):
+            self.actions.append("firewalld direct rules: %d chains and %d rules added, %d chains and %d rules removed "
+                                "(no reload)" % (len(self.add[0]), len(self.add[1]), len(self.drop[0]), len(self.drop[1])))
+        if self.write_file:
+            verb = "write" if any(self.desired) else "remove"
+            self.actions.append("%s our lines of /etc/firewalld/%s" % (verb, DIRECT_FILE))
+        self.before = ["# firewalld direct (ours)"] + firewalld_direct.element_lines(*self.kept) if any(self.kept) else []
+        self.after = ["# firewalld direct (ours)"] + firewalld_direct.element_lines(*self.desired) \
+            if any(self.desired) else []
+
+    def apply(self):
+        if self.write_file:
+            text = self.put_back_text if self.put_back else firewalld_direct.merged_file(self.file_text, *self.desired)
+            path = os.path.join(self.host.config_dir, DIRECT_FILE)
+            if text is None:
+                os.remove(path)
+            else:
+                _write(path, text)
+        # chains before the rules that jump to them; rules out before their chains
+        for ipv, chain in self.add[0]:
+            self.host.run("--direct", "--add-chain", ipv, firewalld_direct.TABLE, chain)
+        for ipv, chain, priority, args in self._ordered(self.add[1]):
+            self.host.run("--direct", "--add-rule", ipv, firewalld_direct.TABLE, chain, str(priority), *args.split())
+        for ipv, chain, priority, args in reversed(self._ordered(self.drop[1])):
+            self.host.run("--direct", "--remove-rule", ipv, firewalld_direct.TABLE, chain, str(priority), *args.split())
+        for ipv, chain in self.drop[0]:
+            self.host.run("--direct", "--remove-chain", ipv, firewalld_direct.TABLE, chain)
+
+    @staticmethod
+    def _ordered(rules):
+        """Peer set chains' rules first, INPUT's jump last: a packet never meets a half-made chain."""
+        return sorted(rules, key=lambda rule: (rule[1] == "INPUT", rule[1] == firewalld_direct.TOP_CHAIN, rule))
+
+
 class CombinedChange(object):
     """The firewalld objects first (they open what the plan admits), then our table (it restricts)."""
 
-    def __init__(self, firewalld_change, table_change):
-        self.parts = (firewalld_change, table_change)
+    def __init__(self, *parts):
+        self.parts = parts
         self.changed = any(part.changed for part in self.parts)
         self.actions = [line for part in self.parts for line in part.actions]
         self.reported = [line for part in self.parts for line in part.reported]
@@ -222,17 +291,25 @@ class FirewalldBackend(NftablesBackend):
         table = NftablesHost(self.runner)
         host = FirewalldHost(self.runner)
         self.result["families"] = ["ipv4", "ipv6"]
-        return lambda: CombinedChange(FirewalldChange(host, objects, remove),
+        try:
+            direct = firewalld_direct.direct_config(objects) if not remove else ([], [])
+        except ValueError as error:
+            raise BackendError("firewalld_objects: %s" % error)
+        return lambda: CombinedChange(FirewalldChange(host, objects, remove), DirectChange(host, direct, remove),
                                       NftablesChange(table, self.params["nft_ruleset"], remove))
 
     def revert(self, change):
         """Back to our objects and table as they were before this change."""
         before_files = dict(change.parts[0].live)
-        table_revert = NftablesBackend.revert(self, change.parts[1])
+        before_direct, before_file = change.parts[1].runtime, change.parts[1].file_text
+        table_revert = NftablesBackend.revert(self, change.parts[2])
         runner = self.runner
 
         def revert():
-            undo = FirewalldChange(FirewalldHost(runner), before_files, remove=not before_files)
+            host = FirewalldHost(runner)
+            undo = FirewalldChange(host, before_files, remove=not before_files)
             undo.apply()
-            return undo.actions + table_revert()
+            direct = DirectChange(host, before_direct, remove=False, put_back=True, file_text=before_file)
+            direct.apply()
+            return undo.actions + direct.actions + table_revert()
         return revert

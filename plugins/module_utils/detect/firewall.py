@@ -162,9 +162,6 @@ FIREWALLD_NFT_TABLE = "inet firewalld"
 FIREWALLD_BLOCKS = ("firewalld is running: its zones reject what they do not allow, whatever this plan admits; use "
                     "microseg_backend: firewalld (auto chooses it), which opens the plan in firewalld, or stop and "
                     "disable firewalld")
-FIREWALLD_IPTABLES = ("firewalld runs its iptables backend: the firewalld backend refuses it (the reload our firewalld "
-                      "objects need flushes kube-proxy's, Docker's and the CNI's iptables rules); set "
-                      "FirewallBackend=nftables in /etc/firewalld/firewalld.conf and restart firewalld")
 
 
 def firewalld_backend(conf_text):
@@ -187,8 +184,6 @@ def input_blockers(facts, backend):
     firewalld = facts.get("firewalld") or {}
     if firewalld.get("active") and backend != "firewalld":
         found.append(FIREWALLD_BLOCKS)
-    if firewalld.get("active") and backend == "firewalld" and firewalld.get("backend") == "iptables":
-        found.append(FIREWALLD_IPTABLES)
     # the tables the backend drives: its own, and with the firewalld backend firewalld's (our policy opens the plan there)
     driven = {"nftables": (OUR_NFT_TABLE,), "firewalld": (OUR_NFT_TABLE, FIREWALLD_NFT_TABLE)}.get(backend, ())
     for chain in (facts.get("nftables") or {}).get("input_chains") or []:
@@ -199,8 +194,11 @@ def input_blockers(facts, backend):
             found.append("nft table %s chain %s (input hook, priority %s) has %s: it also drops what this plan admits"
                          % (chain["table"], chain["chain"], chain["prio"], how))
     iptables = facts.get("iptables") or {}
+    # our jump (iptables backend) or our firewalld direct rules (firewalld on its iptables
+    # backend, in INPUT_direct) run in that variant's INPUT ahead of its terminal rule
+    firewalld_iptables = backend == "firewalld" and firewalld.get("active") and firewalld.get("backend") == "iptables"
     for variant, families in sorted((iptables.get("input") or {}).items()):
-        if backend == "iptables" and variant == iptables.get("variant"):
+        if (backend == "iptables" or firewalld_iptables) and variant == iptables.get("variant"):
             continue
         for family, verdict in sorted(families.items()):
             what = [text for text in ("policy %s" % verdict["policy"] if verdict["policy"] in ("DROP", "REJECT") else None,

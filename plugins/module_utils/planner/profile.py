@@ -90,6 +90,12 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
     blockers = dict((name, input_blockers(firewall, name)) for name in ("firewalld", "iptables", "nftables")) if firewall else {}
+    firewalld = (firewall or {}).get("firewalld") or {}
+    if firewalld.get("active") and firewalld.get("backend") == "iptables":
+        notes.append("%s: firewalld runs its iptables backend: the firewalld backend opens the plan there with "
+                     "firewalld direct rules and never reloads firewalld; a firewall-cmd --reload or a firewalld "
+                     "restart of yours flushes every iptables table (kube-proxy's, Docker's and the CNI's rules) "
+                     "until each puts its own back; FirewallBackend=nftables does not, and we recommend it" % name)
     if ((firewall or {}).get("ufw") or {}).get("active"):
         notes.append("%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
                      "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "

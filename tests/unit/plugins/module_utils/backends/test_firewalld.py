@@ -111,8 +111,14 @@ def test_firewalld_is_the_backend_where_it_runs_and_no_blocker_then():
     assert choose_backend(facts) == ("firewalld", "firewalld is running (its nftables backend)")
     assert input_blockers(facts, "firewalld") == []
     assert any("microseg_backend: firewalld" in text for text in input_blockers(facts, "iptables"))
+    # on firewalld's iptables backend our direct rules run in INPUT ahead of firewalld's REJECT
     facts["firewalld"]["backend"] = "iptables"
-    assert any("FirewallBackend=nftables" in text for text in input_blockers(facts, "firewalld"))
+    facts["iptables"].update(variant="nf_tables", input={"nf_tables": {"ipv4": {"policy": "ACCEPT",
+                                                                                "terminal": "-j REJECT"}}})
+    assert input_blockers(facts, "firewalld") == []
+    facts["iptables"]["input"]["legacy"] = {"ipv4": {"policy": "DROP", "terminal": None}}
+    assert input_blockers(facts, "firewalld") == ["iptables (legacy, ipv4) INPUT has policy DROP: it also drops what "
+                                                  "this plan admits"]
 
 
 def test_firewalld_backend_from_its_configuration():

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""firewalld on its iptables backend: our firewalld objects as direct rules, and our lines of
+direct.xml among the user's."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+
+INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},
+             "groups": {"kube_control_plane": ["cp1"], "kube_node": ["w1"]}}
+
+
+def objects(policy):
+    return firewalld.objects(compile_plan({"name": "cp1", "features": ["flannel_vxlan"]}, INVENTORY, policy))
+
+
+def test_the_direct_rules_open_what_the_policy_opens_by_family_set_and_port():
+    chains, rules = firewalld_direct.direct_config(objects({"mode": "host", "whitelist": [{"port": "8000-8010"},
+                                                                                          {"proto": "ipip"}]}))
+    assert ("ipv4", "MSEG-INPUT") in chains and ("ipv6", "MSEG-INPUT") in chains
+    assert ("ipv4", "INPUT", -1000, "-m comment --comment microseg.cluster_firewall -j MSEG-INPUT") in rules
+    top = [args for ipv, chain, _priority, args in rules if ipv == "ipv4" and chain == "MSEG-INPUT"]
+    assert "-p tcp -m tcp --dport 6443 -j ACCEPT" in top                     # from any
+    assert "-p tcp -m tcp --dport 8000:8010 -j ACCEPT" in top                # a range in iptables' spelling
+    assert "-p 4 -j ACCEPT" in top                          # IP-in-IP by number, from any as the user listed it
+    etcd = [args for args in top if "--dport 2379:2380" in args]
+    assert len(etcd) == 1 and etcd[0].startswith("-p tcp -m tcp --dport 2379:2380 -j MSEG-")
+    peers = etcd[0].split("-j ")[1]
+    assert ("ipv4", peers, 0, "-s 10.89.0.11/32 -j ACCEPT") in rules       # the control plane's set
+    assert ("ipv6", peers) not in chains                                    # the v4 set's chain is v4 only
+    v6 = [args for ipv, chain, _priority, args in rules if ipv == "ipv6" and chain == "MSEG-INPUT"]
+    assert any("--dport 2379:2380 -j MSEG-" in args for args in v6)
+    assert "-p udp -m udp --dport 546 -s fe80::/10 -j ACCEPT" in v6          # DHCPv6 replies, by source address
+    assert any("-p ipv6-icmp" in args for args in v6) and not any("icmpv6" in args for args in top)
+    # their priorities keep the policy's order, one number per rule
+    priorities = sorted(priority for ipv, chain, priority, _args in rules if ipv == "ipv4" and chain == "MSEG-INPUT")
+    assert priorities == list(range(len(top)))
+    assert all(firewalld_direct.is_our_rule(chain, args) for _ipv, chain, _priority, args in rules)
+    assert all(len(chain) <= 28 for _ipv, chain in chains)                 # iptables' chain name limit
+
+
+def test_a_destination_set_is_a_second_chain_and_no_policy_is_no_rule():
+    files = objects({"mode": "host"})
+    files[firewalld.POLICY_FILE] = files[firewalld.POLICY_FILE].replace(
+        '<source ipset="microseg-control-plane-v4"/>',
+        '<source ipset="microseg-control-plane-v4"/>\n    <destination ipset="microseg-cluster-nodes-v4"/>', 1)
+    chains, rules = firewalld_direct.direct_config(files)
+    both = [args for _ipv, chain, _priority, args in rules if args.startswith("-s 10.89.0.11/32 -j MSEG-")]
+    target = both[0].split("-j ")[1]
+    assert [args for _ipv, chain, _priority, args in rules if chain == target] == [
+        "-d 10.89.0.11/32 -j ACCEPT", "-d 10.89.0.21/32 -j ACCEPT"]
+    assert firewalld_direct.direct_config({}) == ([], [])
+    with pytest.raises(ValueError, match="not well-formed"):
+        firewalld_direct.direct_config({firewalld.POLICY_FILE: "<policy"})
+
+
+def test_listings_keep_only_ours_and_name_what_runs_ahead():
+    listing = ("ipv4 filter INPUT -1000 -m comment --comment microseg.cluster_firewall -j MSEG-INPUT\n"
+               "ipv4 filter MSEG-INPUT 0 -p tcp -m tcp --dport 6443 -j ACCEPT\n"
+               "ipv4 filter INPUT -2000 -s 10.0.0.0/8 -j DROP\n"
+               "ipv4 nat POSTROUTING 0 -j MASQUERADE\n"
+               "ipv6 filter INPUT 0 -p tcp --dport 22 -j ACCEPT\n")
+    assert firewalld_direct.parse_rules(listing) == [
+        ("ipv4", "INPUT", -1000, "-m comment --comment microseg.cluster_firewall -j MSEG-INPUT"),
+        ("ipv4", "MSEG-INPUT", 0, "-p tcp -m tcp --dport 6443 -j ACCEPT")]
+    assert len(firewalld_direct.parse_rules(listing, ours=False)) == 4
+    ahead = firewalld_direct.rules_ahead(listing)
+    assert len(ahead) == 1 and "-2000" in ahead[0] and "10.0.0.0/8" in ahead[0]
+    assert firewalld_direct.parse_chains("ipv4 filter MSEG-INPUT\nipv4 filter mine\nipv6 mangle MSEG-X\n") == [
+        ("ipv4", "MSEG-INPUT")]
+
+
+USER_FILE = """<?xml version="1.0" encoding="utf-8"?>
+<direct>
+  <rule priority="0" table="filter" ipv="ipv4" chain="INPUT">-p tcp --dport 2222 -j ACCEPT</rule>
+</direct>
+"""
+
+
+def test_our_lines_of_direct_xml_go_in_and_out_leaving_the_users_exactly():
+    chains, rules = firewalld_direct.direct_config(objects({"mode": "host"}))
+    merged = firewalld_direct.merged_file(USER_FILE, chains, rules)
+    assert merged.startswith(USER_FILE.rsplit("</direct>", 1)[0]) and merged.endswith("</direct>\n")
+    assert firewalld_direct.file_entries(merged) == (chains, rules)
+    assert firewalld_direct.file_entries(USER_FILE) == ([], [])
+    assert firewalld_direct.merged_file(merged, chains, rules) == merged              # idempotent
+    assert firewalld_direct.merged_file(merged, [], []) == USER_FILE                  # removal: the user's file
+    # firewalld rewrote the file in its own layout (the user changed a direct rule): still ours
+    rewritten = "\n".join(line.replace(' table="filter"', "") + ("" if "<rule" not in line else "")
+                          for line in merged.splitlines() if "<!--" not in line) + "\n"
+    assert firewalld_direct.file_entries(rewritten) == (chains, rules)
+    assert firewalld_direct.merged_file(rewritten, [], []) == USER_FILE.replace(' table="filter"', "")
+
+
+def test_a_direct_xml_we_created_is_removed_and_a_bare_one_is_refused():
+    chains, rules = firewalld_direct.direct_config(objects({"mode": "host"}))
+    created = firewalld_direct.merged_file(None, chains, rules)
+    assert firewalld_direct.BEGIN_CREATED in created.splitlines()
+    assert firewalld_direct.merged_file(created, [], []) is None
+    assert "<direct>" in firewalld_direct.merged_file('<?xml version="1.0"?>\n<direct/>\n', chains, rules)
+    with pytest.raises(ValueError, match="no <direct> element"):
+        firewalld_direct.merged_file("<other/>\n", chains, rules)
