@@ -7,13 +7,16 @@ cluster flow is cut; the user's own firewalld rule opens 9999/tcp, which host/bl
 still block (our table keeps the plan's semantics)."""
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 from conftest import lab_inventory, playbook, podman, reachable
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import normalise
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 # firewalld's own configuration, as a user compares it before and after us. Its backups (*.old,
 # the previous version of a file it rewrote) are left out: the test changes the user's zones
@@ -209,6 +212,15 @@ def test_on_firewalld_iptables_backend_direct_rules_open_the_plan_without_a_relo
         assert proc.returncode == 0, proc.stdout[-4000:]
         assert re.search(r"(\d+) flows, \1 as expected, 0 broken", proc.stdout), proc.stdout[-3000:]
 
+        # a change of the plan (9999 admitted, then not again) adds and removes only what differs
+        rules = cp.sh("firewall-cmd --direct --get-all-rules").stdout
+        proc, recap = playbook("site.yml", inventory, "-e", '{"microseg_whitelist": [{"port": 9999}]}')
+        assert proc.returncode == 0 and "2 rules added, 0 chains and 0 rules removed" in proc.stdout, proc.stdout[-3000:]
+        assert matrix(worker, ip) == {"6443 (planned)": True, "9999 (not planned)": True}
+        proc, recap = playbook("site.yml", inventory)
+        assert proc.returncode == 0 and "0 rules added, 0 chains and 2 rules removed" in proc.stdout, proc.stdout[-3000:]
+        assert matrix(worker, ip) == PLANNED and cp.sh("firewall-cmd --direct --get-all-rules").stdout == rules
+
         # how many rules of ours are live (iptables' filter table, our nft table): never duplicated
         ours = "iptables-save -t filter | grep -c MSEG; ip6tables-save -t filter | grep -c MSEG; " \
                "nft list table inet microseg | grep -c ."
@@ -239,31 +251,39 @@ def test_on_firewalld_iptables_backend_direct_rules_open_the_plan_without_a_relo
         assert cp.sh(DIRECT_STATE).stdout == before                          # firewalld's configuration exactly
         assert neighbour_there(cp) and cp.sh("nft list table inet microseg", check=False).returncode != 0
         assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
+
+        # commit-confirm: a confirm that comes too late -> the node takes our direct rules out again
+        rc, late = late_confirm(cp, ip)
+        assert rc != 0 and "put its previous rules back by itself" in late["msg"], late
+        assert any(line.startswith("firewalld direct rules") for line in late["rolled_back"]), late
+        assert cp.sh(DIRECT_STATE).stdout == before
     finally:
         cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=nftables/' /etc/firewalld/firewalld.conf && "
               "systemctl restart firewalld")
         wait_for_firewalld(cp)
 
 
-def test_a_late_confirm_puts_firewalld_and_our_table_back_as_they_were(cluster):
-    """Commit-confirm on the firewalld backend: the node's revert restores our firewalld objects
-    (none here: they are removed, with a reload) and our table, by itself."""
-    import json
-
-    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, nftables
-    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
-
-    cp, _worker, ip, _inventory = cluster
-    before = cp.sh(FIREWALLD_STATE).stdout
+def late_confirm(cp, ip):
+    """Apply a plan admitting 7001/tcp with a 4 s confirm timeout, check it is live, confirm after
+    10 s -> (rc, result of the confirm)."""
     plan = compile_plan({"name": "fwd-cp", "features": []}, {"hosts": {"fwd-cp": {"addresses": [ip]}}, "groups": {}},
                         {"mode": "service", "whitelist": [{"port": 7001}]})
     args = {"backend": "firewalld", "nft_ruleset": nftables.ruleset_file(plan),
             "firewalld_objects": firewalld.objects_file(plan), "confirm_timeout": 4, "auto_confirm": False}
     rc, applied = cp.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and applied["confirm_token"], applied
-    assert 'port port="7001" protocol="tcp" accept' in cp.sh("firewall-cmd --info-policy=microseg").stdout
+    live = cp.sh("firewall-cmd --info-policy=microseg; firewall-cmd --direct --get-all-rules", check=False).stdout
+    assert 'port port="7001" protocol="tcp" accept' in live or "--dport 7001 -j ACCEPT" in live, live
     cp.sh("sleep 10")
-    rc, late = cp.run_module("host_firewall", json.dumps({"state": "confirm", "confirm_token": applied["confirm_token"]}))
+    return cp.run_module("host_firewall", json.dumps({"state": "confirm", "confirm_token": applied["confirm_token"]}))
+
+
+def test_a_late_confirm_puts_firewalld_and_our_table_back_as_they_were(cluster):
+    """Commit-confirm on the firewalld backend: the node's revert restores our firewalld objects
+    (none here: they are removed, with a reload) and our table, by itself."""
+    cp, _worker, _ip, _inventory = cluster
+    before = cp.sh(FIREWALLD_STATE).stdout
+    rc, late = late_confirm(cp, address(cp))
     assert rc != 0 and "put its previous rules back by itself" in late["msg"], late
     assert "remove firewalld policies/microseg" in late["rolled_back"], late
     assert cp.sh(FIREWALLD_STATE).stdout == before

@@ -16,11 +16,15 @@ closing REJECT no longer sees what the plan admits.
 
 Shape (per family, table filter):
 - INPUT, priority JUMP_PRIORITY: `-m comment --comment microseg.cluster_firewall -j MSEG-INPUT`;
-- MSEG-INPUT: one rule per rich rule of our policy, in its order (its index is its priority);
-  a rule with peers jumps to the peer set's chain instead of accepting;
+- MSEG-INPUT: one rule per rich rule of our policy; a rule with peers jumps to the peer set's
+  chain instead of accepting;
 - MSEG-<hash>: one rule per address of a peer set (`-s address -j ACCEPT`), or with a
   destination set as well, `-s address -j <the destination set's chain>` (`-d address -j ACCEPT`).
-No kernel ipset is needed (firewalld would have to create it, with a reload).
+No kernel ipset is needed (firewalld would have to create it, with a reload). Every rule of ours
+only accepts (or jumps to a chain that only accepts), so their order does not matter: they all
+have priority RULE_PRIORITY, and a change of the plan adds and removes only the rules that differ
+(a rule's identity in firewalld is its priority and arguments, so numbering them by position
+would replace every rule after an inserted one).
 Our table `inet microseg` still carries the plan's semantics, as on firewalld's nftables backend.
 """
 
@@ -38,6 +42,7 @@ CHAIN_PREFIX = "MSEG-"
 COMMENT = "microseg.cluster_firewall"
 JUMP_ARGS = "-m comment --comment %s -j %s" % (COMMENT, TOP_CHAIN)
 JUMP_PRIORITY = -1000            # ahead of direct rules users give the default priority 0
+RULE_PRIORITY = 0                # every rule in our own chains (their order does not matter)
 IPVS = ("ipv4", "ipv6")
 ICMP_MATCH = {"ipv4": "-p icmp -m icmp --icmp-type %s", "ipv6": "-p ipv6-icmp -m icmp6 --icmpv6-type %s"}
 BEGIN = "  <!-- microseg.cluster_firewall: begin; rewritten and removed by it, change the plan instead -->"
@@ -101,7 +106,7 @@ def direct_config(files):
         return [], []
     ipsets = _ipsets(files)
     chains, rules = set(), set()
-    position = dict((ipv, 0) for ipv in IPVS)
+    opened = set()
 
     def peer_chain(ipv, source, destination):
         """The chain accepting from the source set (to the destination set); made once."""
@@ -117,7 +122,7 @@ def direct_config(files):
             entries = [("-s %s -j ACCEPT" % entry) for entry in ipsets[source][1]]
         if (ipv, chain) not in chains:
             chains.add((ipv, chain))
-            rules.update((ipv, chain, index, args) for index, args in enumerate(entries))
+            rules.update((ipv, chain, RULE_PRIORITY, args) for args in entries)
         return chain
 
     for element in _parse(firewalld.POLICY_FILE, policy).findall("rule"):
@@ -139,10 +144,10 @@ def direct_config(files):
                 args.append("-j %s" % peer_chain(ipv, source_set, destination_set))
             else:
                 args.append("-j ACCEPT")
-            rules.add((ipv, TOP_CHAIN, position[ipv], " ".join(part for part in args if part)))
-            position[ipv] += 1
+            rules.add((ipv, TOP_CHAIN, RULE_PRIORITY, " ".join(part for part in args if part)))
+            opened.add(ipv)
     for ipv in IPVS:
-        if position[ipv]:
+        if ipv in opened:
             chains.add((ipv, TOP_CHAIN))
             rules.add((ipv, "INPUT", JUMP_PRIORITY, JUMP_ARGS))
     return sorted(chains), sorted(rules)

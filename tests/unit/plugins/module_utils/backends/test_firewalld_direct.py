@@ -35,9 +35,13 @@ def test_the_direct_rules_open_what_the_policy_opens_by_family_set_and_port():
     assert any("--dport 2379:2380 -j MSEG-" in args for args in v6)
     assert "-p udp -m udp --dport 546 -s fe80::/10 -j ACCEPT" in v6          # DHCPv6 replies, by source address
     assert any("-p ipv6-icmp" in args for args in v6) and not any("icmpv6" in args for args in top)
-    # their priorities keep the policy's order, one number per rule
-    priorities = sorted(priority for ipv, chain, priority, _args in rules if ipv == "ipv4" and chain == "MSEG-INPUT")
-    assert priorities == list(range(len(top)))
+    # one priority for all (they only accept): a change of the plan touches only the rules that differ
+    assert set(priority for _ipv, chain, priority, _args in rules if chain != "INPUT") == {0}
+    more = firewalld_direct.direct_config(objects({"mode": "host", "whitelist": [{"port": 7000}, {"port": "8000-8010"},
+                                                                                 {"proto": "ipip"}]}))[1]
+    assert set(more) - set(rules) == {("ipv4", "MSEG-INPUT", 0, "-p tcp -m tcp --dport 7000 -j ACCEPT"),
+                                      ("ipv6", "MSEG-INPUT", 0, "-p tcp -m tcp --dport 7000 -j ACCEPT")}
+    assert set(rules) <= set(more)
     assert all(firewalld_direct.is_our_rule(chain, args) for _ipv, chain, _priority, args in rules)
     assert all(len(chain) <= 28 for _ipv, chain in chains)                 # iptables' chain name limit
 

@@ -96,3 +96,15 @@ def test_the_backend_follows_dockers_nftables_backend():
     profile = build_profile("d1", [], docker={"reachable": True, "derived": {
         "roles": [], "features": [], "firewall_backend": "nftables", "notes": ["docker: nft"]}}, firewall=empty)
     assert profile["backend"] == "nftables" and "docker: nft" in profile["notes"]
+
+
+def test_firewalld_on_its_iptables_backend_is_chosen_and_the_plan_says_what_a_reload_does():
+    firewall = {"firewalld": {"active": True, "backend": "iptables"}, "iptables": {"present": True},
+                "nftables": {"present": True}}
+    profile = build_profile("el1", ["kube_node"], firewall=firewall)
+    assert profile["backend"] == "firewalld"
+    notes = [note for note in profile["notes"] if "iptables backend" in note]
+    assert len(notes) == 1 and "direct rules" in notes[0] and "flushes every iptables table" in notes[0]
+    firewall["firewalld"]["backend"] = "nftables"
+    assert not [note for note in build_profile("el1", ["kube_node"], firewall=firewall)["notes"]
+                if "iptables backend" in note]
