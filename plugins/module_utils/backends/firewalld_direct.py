@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
 
