@@ -206,32 +206,34 @@ def element_lines(chains, rules):
     return lines
 
 
-def _our_line(line):
-    """Whether one line of direct.xml is ours: our markers, or one of our chains or rules
-    (firewalld rewrites the file in its own layout when the user changes it: read each element)."""
+def _our_element(line):
+    """One line of direct.xml -> the chain or rule element of ours on it, else None (firewalld
+    rewrites the file in its own layout when the user changes it: each element is read)."""
     text = line.strip()
-    if text.startswith("<!-- microseg.cluster_firewall:"):
-        return True
     if not (text.startswith("<chain") or text.startswith("<rule")):
-        return False
+        return None
     try:
         element = ElementTree.fromstring(text)
     except ElementTree.ParseError:
-        return False
+        return None
     if element.get("table", TABLE) != TABLE:
-        return False
+        return None
     if element.tag == "chain":
-        return is_our_chain(element.get("chain", ""))
-    return is_our_rule(element.get("chain", ""), " ".join((element.text or "").split()))
+        return element if is_our_chain(element.get("chain", "")) else None
+    return element if is_our_rule(element.get("chain", ""), " ".join((element.text or "").split())) else None
+
+
+def _our_line(line):
+    """Whether one line of direct.xml is ours: our markers, or one of our chains or rules."""
+    return line.strip().startswith("<!-- microseg.cluster_firewall:") or _our_element(line) is not None
 
 
 def file_entries(text):
     """(chains, rules) of ours in a direct.xml text, as direct_config() gives them."""
     chains, rules = [], []
-    for line in (text or "").splitlines():
-        if not _our_line(line) or line.strip().startswith("<!--"):
+    for element in (_our_element(line) for line in (text or "").splitlines()):
+        if element is None:
             continue
-        element = ElementTree.fromstring(line.strip())
         if element.tag == "chain":
             chains.append((element.get("ipv"), element.get("chain")))
         else:

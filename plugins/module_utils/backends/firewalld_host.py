@@ -215,7 +215,7 @@ class DirectChange(object):
             self.reported.append(IPTABLES_NOTE)
             if self.desired != ([], []):
                 self.reported += firewalld_direct.rules_ahead(all_rules)
-        if self.changed and (any(self.add) or any(self.drop)):
+        if any(self.add) or any(self.drop):
             self.actions.append("firewalld direct rules: %d chains and %d rules added, %d chains and %d rules removed "
                                 "(no reload)" % (len(self.add[0]), len(self.add[1]), len(self.drop[0]), len(self.drop[1])))
         if self.write_file:
