@@ -75,6 +75,15 @@ ansible_facts:
           description: C(active) - ufw is enabled.
           type: dict
           returned: always
+        commands:
+          description:
+            - Which of the commands the backends run the node has (C(ipset), C(iptables-restore),
+              C(ip6tables-restore), C(nft), C(firewall-cmd), C(ufw)), looked up in C(PATH) and the
+              C(sbin) directories.
+          type: list
+          elements: str
+          returned: always
+          version_added: 0.2.0
         foreign_chains:
           description:
             - Owner to its chains (C(table/CHAIN)) in the chosen iptables variant, IPv4 and IPv6
@@ -92,6 +101,7 @@ ansible_facts:
         nftables: {present: true, tables: [ip filter, ip kube-proxy], owners: {kubernetes: [ip kube-proxy]}}
         firewalld: {active: false, backend: null}
         ufw: {active: false}
+        commands: [ipset, iptables-restore, ip6tables-restore, nft]
         foreign_chains: {ipv4: {kubernetes: [filter/KUBE-FIREWALL], docker: [filter/DOCKER-USER]}, ipv6: {}}
         problems: []
 """

@@ -100,6 +100,8 @@ def test_firewall_facts_on_a_lab_node(calico_worker):
     assert found["iptables"]["nft_rules"] == 1
     assert found["foreign_chains"]["ipv4"] == {"kubernetes": ["filter/KUBE-FIREWALL"], "calico": ["filter/cali-INPUT"]}
     assert found["nftables"]["present"] is True
+    assert {"iptables-restore", "ip6tables-restore", "nft"} <= set(found["commands"])
+    assert "firewall-cmd" not in found["commands"] and "ufw" not in found["commands"]
 
 
 def test_audit_plans_from_what_the_nodes_run(control_plane, calico_worker, tmp_path):

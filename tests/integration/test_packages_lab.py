@@ -33,6 +33,32 @@ apt-get update -qq
 """
 
 
+# The whitelist role without the facts role before it (a user's own play): no firewall facts say
+# which commands the node has, so the role looks for them itself.
+WHITELIST_ONLY = """
+- name: The whitelist role alone
+  hosts: all
+  gather_facts: false
+  become: true
+  tasks:
+    - name: Plan and apply
+      ansible.builtin.include_role:
+        name: microseg.cluster_firewall.whitelist
+"""
+
+
+LOOK_FOR_COMMANDS = "Find which of the backend's commands the node lacks"
+
+
+def task_outcomes(stdout, title):
+    """The outcome words (ok, skipping, changed...) the default callback printed for a task."""
+    outcomes = []
+    for block in stdout.split("TASK [")[1:]:
+        if title in block.splitlines()[0]:
+            outcomes += [line.split(":")[0] for line in block.splitlines()[1:] if line.endswith("]") and ": [" in line]
+    return outcomes
+
+
 @pytest.fixture(scope="module")
 def bare(lab_nodes, tmp_path_factory):
     """A node without ipset whose only package source is the local repository."""
@@ -60,7 +86,21 @@ def test_check_mode_says_what_it_would_install_and_installs_nothing(bare):
     proc, recap = playbook("site.yml", inventory, "--check")
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "ipset would be installed first" in proc.stdout
+    # site.yml's facts say which commands the node has: the role does not look again
+    assert task_outcomes(proc.stdout, LOOK_FOR_COMMANDS) == ["skipping"]
     assert node.sh("command -v ipset", check=False).returncode != 0
+    assert snapshot(node) == before
+
+
+def test_without_the_facts_role_the_whitelist_role_finds_the_missing_command_itself(bare, tmp_path):
+    node, inventory = bare
+    before = snapshot(node)
+    play = tmp_path / "whitelist_only.yml"
+    play.write_text(WHITELIST_ONLY)
+    proc, recap = playbook(str(play), inventory, "--check")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert task_outcomes(proc.stdout, LOOK_FOR_COMMANDS) == ["ok"]
+    assert "ipset would be installed first" in proc.stdout
     assert snapshot(node) == before
 
 

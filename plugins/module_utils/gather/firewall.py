@@ -15,6 +15,9 @@ SAVE_COMMANDS = {
     ("legacy", "ipv4"): "iptables-legacy-save", ("nf_tables", "ipv4"): "iptables-nft-save",
     ("legacy", "ipv6"): "ip6tables-legacy-save", ("nf_tables", "ipv6"): "ip6tables-nft-save",
 }
+# The commands the backends run (roles/whitelist/vars/main.yml, __microseg_backend_packages): the
+# facts say which of them the node has, so the role learns what to install without a module run.
+BACKEND_COMMANDS = ("ipset", "iptables-restore", "ip6tables-restore", "nft", "firewall-cmd", "ufw")
 
 
 def _save(reader, module, variant, family):
@@ -71,5 +74,6 @@ def gather(module, outputs=None):
     if module.get_bin_path("ufw"):
         rc, out, _err = module.run_command(["ufw", "status"], environ_update={"LANG": "C"})
         ufw["active"] = rc == 0 and "Status: active" in out
-    return {"iptables": iptables, "nftables": nftables, "firewalld": firewalld, "ufw": ufw,
+    commands = [name for name in BACKEND_COMMANDS if module.get_bin_path(name)]
+    return {"iptables": iptables, "nftables": nftables, "firewalld": firewalld, "ufw": ufw, "commands": commands,
             "foreign_chains": foreign, "problems": reader.problems}
