@@ -5,7 +5,7 @@
 
 (a) playbooks/site.yml with the firewalld backend (detect, plan, one firewalld reload and one
     nft transaction per node, commit-confirm included);
-(b) benchmarks/baseline_firewalld.yml: one ansible.posix.firewalld rich rule per rule, source
+(b) benchmarks/baseline_firewalld.yml: one ansible.posix.firewalld rich rule per rule, peer
     address, port and family (as users do it today), on fresh nodes;
 each run a second time (nothing to change). Nodes: podman containers of the lab's systemd image
 (lab/image.sh systemd: systemd, D-Bus, firewalld on its nftables backend), removed afterwards.
@@ -26,18 +26,31 @@ import lab  # noqa: E402
 FAMILIES = {"ipv4": "ipv4", "ipv6": "ipv6"}
 
 
-def baseline_rich_rules(plan):
+def per_peer(cidrs, peers):
+    """The plan's CIDRs, each CIDR that holds only peers (the planner joins neighbouring node
+    addresses, as lab nodes on one podman network have) given back as those peers' addresses."""
+    found = []
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr)
+        inside = [peer for peer in peers if ipaddress.ip_address(peer) in network]
+        found += [str(ipaddress.ip_network(peer)) for peer in inside] if len(inside) == network.num_addresses \
+            else [str(network)]
+    return found
+
+
+def baseline_rich_rules(plan, peers=()):
     """A plan -> the rich rules a user writes for what it admits: one per rule, family, source
-    address, destination address, port (range) and ICMP type."""
+    address (each peer's own, peers: the nodes' addresses), destination address, port (range) and
+    ICMP type."""
     items = []
     for rule in plan["rules"]:
         if rule["action"] != "accept" or rule.get("match") not in (None,):
             continue
         for family in rule["families"]:
-            sources = [None] if not rule["from"] else [
-                cidr for name in rule["from"] for cidr in plan["sets"][name][family]]
-            destinations = [None] if not rule.get("to") else [
-                cidr for name in rule["to"] for cidr in plan["sets"][name][family]]
+            sources = [None] if not rule["from"] else per_peer(
+                [cidr for name in rule["from"] for cidr in plan["sets"][name][family]], peers)
+            destinations = [None] if not rule.get("to") else per_peer(
+                [cidr for name in rule["to"] for cidr in plan["sets"][name][family]], peers)
             for source in sources:
                 for destination in destinations:
                     parts = ['rule family="%s"' % FAMILIES[family]]
@@ -69,7 +82,9 @@ def run_method(method, size, workdir):
             playbook = "benchmarks/baseline_firewalld.yml"
             plans = os.path.join(workdir, "plans-fwd-%d" % size)
             lab.ansible_playbook("playbooks/plan.yml", inventory, "-e", "microseg_plan_dir=" + plans)
-            bench_apply.add_baseline(inventory, plans, "benchmark_rich_rules", baseline_rich_rules)
+            peers = [nodes.address(name) for name in nodes.names]
+            bench_apply.add_baseline(inventory, plans, "benchmark_rich_rules",
+                                     lambda plan: baseline_rich_rules(plan, peers))
         runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
         rules = max(len([line for line in nodes.sh(name, "firewall-cmd --list-all-zones; firewall-cmd "
                                                          "--list-all-policies").splitlines()

@@ -29,6 +29,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     NftablesHost,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import firewalld_backend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
 
 CONFIG_DIR = "/etc/firewalld"
 CONF_FILE = os.path.join(CONFIG_DIR, "firewalld.conf")
@@ -69,19 +70,33 @@ def _write(path, text):
 class FirewalldHost(object):
     """firewall-cmd and our files under /etc/firewalld."""
 
-    def __init__(self, runner, config_dir=CONFIG_DIR):
+    def __init__(self, runner, config_dir=CONFIG_DIR, connect=firewalld_dbus.connect):
+        """connect: firewalld's D-Bus (None without it: then firewall-cmd answers everything)."""
         self.runner = runner
         self.config_dir = config_dir
         self.cmd = runner.path("firewall-cmd")
+        self._connect = connect
+
+    def _bus(self):
+        if not hasattr(self, "_firewalld_bus"):
+            self._firewalld_bus = self._connect() if self.cmd else None
+        return self._firewalld_bus
 
     def running(self):
         """Whether firewalld runs (asked once per host object: one run of the module)."""
         if not self.cmd:
             return False
         if not hasattr(self, "_running"):
-            rc, out, _err = self.runner.output([self.cmd, "--state"])
-            self._running = rc == 0 and out.strip() == "running"
+            self._running = firewalld_dbus.ask(self._bus(), "running", self._running_by_command)
         return self._running
+
+    def _running_by_command(self):
+        rc, out, _err = self.runner.output([self.cmd, "--state"])
+        return rc == 0 and out.strip() == "running"
+
+    def ipsets(self):
+        """The names of firewalld's runtime ipsets."""
+        return firewalld_dbus.ask(self._bus(), "ipsets", lambda: sorted(self.run("--get-ipsets").split()))
 
     def backend(self):
         return firewalld_backend(_read(os.path.join(self.config_dir, "firewalld.conf")))
@@ -160,7 +175,7 @@ class FirewalldChange(object):
         if ours.get(firewalld.POLICY) != kept.get(firewalld.POLICY):
             return False
         wanted = set(path[len("ipsets/"):-len(".xml")] for path in self.live if path.startswith("ipsets/"))
-        live = set(self.host.run("--get-ipsets").split()) if wanted else set()
+        live = set(self.host.ipsets()) if wanted else set()
         return wanted <= live
 
     def _refuse_losing_runtime(self, runtime, permanent):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 FIREWALLD_CONF = "/etc/firewalld/firewalld.conf"
@@ -26,6 +27,11 @@ def _save(reader, module, variant, family):
     if not module.get_bin_path(name):
         return None
     return detect.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
+
+
+def _firewalld_running_by_command(module):
+    rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})
+    return rc == 0 and out.strip() == "running"
 
 
 def gather(module, outputs=None):
@@ -67,8 +73,8 @@ def gather(module, outputs=None):
             reader.problem("nft -j list ruleset: unreadable output (%s)" % error)
     firewalld = {"active": False, "backend": None}
     if module.get_bin_path("firewall-cmd"):
-        rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})
-        firewalld["active"] = rc == 0 and out.strip() == "running"
+        firewalld["active"] = firewalld_dbus.ask(firewalld_dbus.connect(), "running",
+                                                 lambda: _firewalld_running_by_command(module))
         firewalld["backend"] = detect.firewalld_backend(reader.read_text(FIREWALLD_CONF))
     ufw = {"active": False}
     if module.get_bin_path("ufw"):

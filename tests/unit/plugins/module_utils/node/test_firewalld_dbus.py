@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""firewalld over D-Bus: the same answers as firewall-cmd, and firewall-cmd whenever D-Bus cannot
+answer (no bindings, no bus, firewalld not on the bus, a failing call)."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import FirewalldHost
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
+
+
+class DBusException(Exception):
+    pass
+
+
+class FakeProxy(object):
+    def __init__(self, state="RUNNING", ipsets=("b", "a"), fails=False):
+        self.state, self.names, self.fails, self.calls = state, ipsets, fails, []
+
+    def Get(self, interface, name, dbus_interface=None):  # noqa: N802 (D-Bus's method name)
+        self.calls.append(("Get", interface, name, dbus_interface))
+        if self.fails:
+            raise DBusException("org.freedesktop.DBus.Error.NoReply")
+        return self.state
+
+    def getIPSets(self, dbus_interface=None):  # noqa: N802
+        self.calls.append(("getIPSets", dbus_interface))
+        if self.fails:
+            raise DBusException("org.freedesktop.DBus.Error.NoReply")
+        return list(self.names)
+
+
+class FakeBus(object):
+    def __init__(self, proxy, owner=True, refuse=False):
+        self.proxy, self.owner, self.refuse, self.asked = proxy, owner, refuse, []
+
+    def name_has_owner(self, name):
+        if self.refuse:
+            raise DBusException("org.freedesktop.DBus.Error.FileNotFound: no system bus socket")
+        self.asked.append(("owner", name))
+        return self.owner
+
+    def get_object(self, name, path, introspect=True):
+        self.asked.append(("object", name, path, introspect))
+        return self.proxy
+
+
+class FakeDbus(object):
+    """What connect() uses of the dbus module."""
+
+    class exceptions(object):  # noqa: N801 (the dbus module's own name)
+        DBusException = DBusException
+
+    def __init__(self, bus):
+        self.bus, self.private = bus, None
+
+    def SystemBus(self, private=False):  # noqa: N802
+        self.private = private
+        return self.bus
+
+
+class Runner(object):
+    """host_firewall's command runner, answering firewall-cmd from a table."""
+
+    def __init__(self, answers):
+        self.answers, self.ran = answers, []
+
+    def path(self, name):
+        return "/usr/bin/" + name
+
+    def output(self, command):
+        self.ran.append(command[1:])
+        return self.answers[tuple(command[1:])]
+
+    def run(self, command, what=None):
+        return self.output(command)[1]
+
+
+def connected(proxy, **bus_options):
+    dbus = FakeDbus(FakeBus(proxy, **bus_options))
+    return firewalld_dbus.connect(lambda: dbus), dbus
+
+
+def test_a_running_firewalld_answers_over_a_private_connection_without_activation():
+    bus, dbus = connected(FakeProxy())
+    assert bus.running() is True and bus.ipsets() == ["a", "b"]
+    assert dbus.private is True
+    # asked whether firewalld is on the bus before the object: D-Bus activation never starts it
+    assert dbus.bus.asked == [("owner", "org.fedoraproject.FirewallD1"),
+                              ("object", "org.fedoraproject.FirewallD1", "/org/fedoraproject/FirewallD1", False)]
+    assert bus.proxy.calls == [("Get", "org.fedoraproject.FirewallD1", "state", "org.freedesktop.DBus.Properties"),
+                               ("getIPSets", "org.fedoraproject.FirewallD1.ipset")]
+
+
+@pytest.mark.parametrize("state", ["FAILED", "INIT"])
+def test_only_the_running_state_is_running(state):
+    bus, _dbus = connected(FakeProxy(state=state))
+    assert bus.running() is False
+
+
+@pytest.mark.parametrize("bus_options", [{"owner": False}, {"refuse": True}])
+def test_no_firewalld_on_the_bus_or_no_bus_means_no_connection(bus_options):
+    bus, _dbus = connected(FakeProxy(), **bus_options)
+    assert bus is None
+
+
+def test_without_the_dbus_bindings_there_is_no_connection():
+    assert firewalld_dbus.connect(lambda: None) is None
+
+
+def test_ask_falls_back_when_there_is_no_bus_or_the_call_fails():
+    assert firewalld_dbus.ask(None, "running", lambda: "by command") == "by command"
+    bus, _dbus = connected(FakeProxy(fails=True))
+    assert firewalld_dbus.ask(bus, "ipsets", lambda: ["by command"]) == ["by command"]
+    bus, _dbus = connected(FakeProxy())
+    assert firewalld_dbus.ask(bus, "ipsets", lambda: pytest.fail("firewall-cmd ran")) == ["a", "b"]
+
+
+def test_the_host_asks_d_bus_first_and_runs_firewall_cmd_only_without_it():
+    answers = {("--state",): (0, "running\n", ""), ("--get-ipsets",): (0, "y x\n", "")}
+    runner = Runner(answers)
+    host = FirewalldHost(runner, connect=lambda: connected(FakeProxy(ipsets=("x",)))[0])
+    assert host.running() is True and host.ipsets() == ["x"] and runner.ran == []
+    runner = Runner(answers)
+    host = FirewalldHost(runner, connect=lambda: None)
+    assert host.running() is True and host.ipsets() == ["x", "y"]
+    assert runner.ran == [["--state"], ["--get-ipsets"]]
+    runner = Runner({("--state",): (252, "not running\n", "")})
+    assert FirewalldHost(runner, connect=lambda: None).running() is False
