@@ -10,6 +10,11 @@ import subprocess
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# systemd in a node holds about 10 inotify instances (systemd, journald, D-Bus...); with the
+# kernel's default limit of 128 per user, nodes past the 12th or so hang at boot (path units fail,
+# D-Bus never starts). The limit is raised while systemd nodes run and put back afterwards.
+INOTIFY_LIMIT = "/proc/sys/fs/inotify/max_user_instances"
+INOTIFY_PER_NODE = 16
 ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(ROOT, "lab", "containers.conf"))
 
 
@@ -38,21 +43,41 @@ class Nodes(object):
 
     def __enter__(self):
         lab_image = image(self.kind)
-        podman("network", "create", self.network)
-        command = ["/sbin/init"] if self.kind == "systemd" else ["/usr/bin/tini", "--", "sleep", "infinity"]
-        for name in self.names:
-            podman("run", "-d", "--name", name, "--hostname", name, "--network", self.network, "--privileged",
-                   *(["--systemd=always"] if self.kind == "systemd" else []), lab_image, *command)
-        if self.kind == "systemd":
+        self.inotify_limit = None
+        try:
+            if self.kind == "systemd":
+                self._raise_inotify_limit()
+            podman("network", "create", self.network)
+            command = ["/sbin/init"] if self.kind == "systemd" else ["/usr/bin/tini", "--", "sleep", "infinity"]
             for name in self.names:
-                self.sh(name, "for i in $(seq 120); do [ \"$(firewall-cmd --state 2>/dev/null)\" = running ] && exit 0; "
-                              "sleep 1; done; exit 1")
+                podman("run", "-d", "--name", name, "--hostname", name, "--network", self.network, "--privileged",
+                       *(["--systemd=always"] if self.kind == "systemd" else []), lab_image, *command)
+            if self.kind == "systemd":
+                for name in self.names:
+                    self.sh(name, "for i in $(seq 120); do [ \"$(firewall-cmd --state 2>/dev/null)\" = running ] "
+                                  "&& exit 0; sleep 1; done; exit 1")
+        except BaseException:
+            self.__exit__()         # a node that did not come up: none are left behind
+            raise
         return self
+
+    def _raise_inotify_limit(self):
+        with open(INOTIFY_LIMIT) as handle:
+            current = int(handle.read())
+        wanted = 128 + INOTIFY_PER_NODE * len(self.names)
+        if current < wanted:
+            with open(INOTIFY_LIMIT, "w") as handle:
+                handle.write(str(wanted))
+            self.inotify_limit = current
 
     def __exit__(self, *_exc):
         for name in self.names:
             subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True, env=ENV, check=False)
         subprocess.run(["podman", "network", "rm", "-f", self.network], capture_output=True, env=ENV, check=False)
+        if self.inotify_limit is not None:
+            with open(INOTIFY_LIMIT, "w") as handle:
+                handle.write(str(self.inotify_limit))
+            self.inotify_limit = None
 
     def address(self, name):
         networks = json.loads(podman("inspect", name))[0]["NetworkSettings"]["Networks"]

@@ -251,10 +251,11 @@ def policies(listing):
     return found
 
 
-def policies_ahead(listing):
-    """Policies that run before ours on traffic to the host and drop or reject some of it -> [text]."""
+def policies_ahead(found_policies):
+    """Policies (as policies() gives them) that run before ours on traffic to the host and drop or
+    reject some of it -> [text]."""
     found = []
-    for policy in policies(listing):
+    for policy in found_policies:
         if policy["name"] == POLICY or policy["priority"] >= PRIORITY or "HOST" not in policy["egress"]:
             continue
         dropping = [rule for rule in policy["rules"] if re.search(r"\b(drop|reject)\b", rule)]

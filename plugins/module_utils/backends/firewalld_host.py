@@ -98,6 +98,17 @@ class FirewalldHost(object):
         """The names of firewalld's runtime ipsets."""
         return firewalld_dbus.ask(self._bus(), "ipsets", lambda: sorted(self.run("--get-ipsets").split()))
 
+    def policies(self):
+        """firewalld's runtime policies, in firewalld.policies()' fields."""
+        return firewalld_dbus.ask(self._bus(), "policies", lambda: firewalld.policies(self.run("--list-all-policies")))
+
+    def permanent_policy(self, name):
+        """One policy of firewalld's permanent configuration in the same fields, None when there is none."""
+        def by_command():
+            found = firewalld.policies(self.run("--permanent", "--list-all-policies"))
+            return ([policy for policy in found if policy["name"] == name] + [None])[0]
+        return firewalld_dbus.ask(self._bus(), "permanent_policy", by_command, name)
+
     def backend(self):
         return firewalld_backend(_read(os.path.join(self.config_dir, "firewalld.conf")))
 
@@ -143,12 +154,11 @@ class FirewalldChange(object):
         differing = sorted(path for path, text in self.desired.items() if self.live.get(path) != text)
         self.write_files = dict((path, self.desired[path]) for path in differing)
         self.remove_files = stale
-        runtime = permanent = ""
+        runtime = []
         in_sync = True
         if running and not on_iptables:         # there nothing of ours is reloaded: the files alone count
-            runtime = host.run("--list-all-policies")
-            permanent = host.run("--permanent", "--list-all-policies")
-            in_sync = self._runtime_in_sync(runtime, permanent)
+            runtime = host.policies()
+            in_sync = self._runtime_in_sync(runtime)
         self.changed = bool(differing or stale or not in_sync)
         for path in differing:
             self.actions.append("%s firewalld %s" % ("replace" if path in self.live else "create", path[:-4]))
@@ -160,7 +170,7 @@ class FirewalldChange(object):
                                      "keeps them until its next reload, not done here: on its iptables backend a "
                                      "reload flushes kube-proxy's, Docker's and the CNI's rules")
             else:
-                self._refuse_losing_runtime(runtime, permanent)
+                self._refuse_losing_runtime()
                 self.reload = True
                 self.actions.append(RELOAD_NOTE)
         if running and self.desired and not on_iptables:
@@ -168,18 +178,19 @@ class FirewalldChange(object):
         self.before = ["# /etc/firewalld/%s\n%s" % (path, text) for path, text in sorted(self.live.items())]
         self.after = ["# /etc/firewalld/%s\n%s" % (path, text) for path, text in sorted(self.desired.items())]
 
-    def _runtime_in_sync(self, runtime, permanent):
+    def _runtime_in_sync(self, runtime):
         """Whether firewalld's runtime shows our objects as the permanent configuration has them."""
-        ours = dict((policy["name"], policy) for policy in firewalld.policies(runtime))
-        kept = dict((policy["name"], policy) for policy in firewalld.policies(permanent))
-        if ours.get(firewalld.POLICY) != kept.get(firewalld.POLICY):
+        ours = dict((policy["name"], policy) for policy in runtime)
+        if ours.get(firewalld.POLICY) != self.host.permanent_policy(firewalld.POLICY):
             return False
         wanted = set(path[len("ipsets/"):-len(".xml")] for path in self.live if path.startswith("ipsets/"))
         live = set(self.host.ipsets()) if wanted else set()
         return wanted <= live
 
-    def _refuse_losing_runtime(self, runtime, permanent):
-        lost = firewalld.runtime_only(runtime, permanent)
+    def _refuse_losing_runtime(self):
+        """Only when our objects change: the listings, compared line by line."""
+        lost = firewalld.runtime_only(self.host.run("--list-all-policies"),
+                                      self.host.run("--permanent", "--list-all-policies"))
         lost += firewalld.runtime_only(self.host.run("--list-all-zones"), self.host.run("--permanent", "--list-all-zones"))
         if lost:
             raise BackendError("firewalld's runtime configuration holds changes its permanent configuration does not "

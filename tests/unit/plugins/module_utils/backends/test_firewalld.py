@@ -98,7 +98,7 @@ outbound
   ingress-zones: HOST
   egress-zones: ANY
 """
-    found = firewalld.policies_ahead(listing)
+    found = firewalld.policies_ahead(firewalld.policies(listing))
     assert len(found) == 2
     assert found[0].startswith("firewalld policy early (priority -31000, ahead of ours at -30000) has target DROP")
     assert "ruled" in found[1] and "10.0.0.0/8" in found[1]

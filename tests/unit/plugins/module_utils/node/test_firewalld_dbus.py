@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import FirewalldHost
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
 
@@ -14,9 +15,69 @@ class DBusException(Exception):
     pass
 
 
+# One policy as firewalld 1.3 lists it (firewall-cmd --list-all-policies) and as its D-Bus gives it.
+LISTING = """microseg (active)
+  priority: -30000
+  target: CONTINUE
+  ingress-zones: ANY
+  egress-zones: HOST
+  services:
+  ports:
+  protocols:
+  masquerade: no
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
+\trule family="ipv4" source ipset="microseg-cluster-nodes-v4" port port="10250" protocol="tcp" accept
+\trule family="ipv4" port port="30000-32767" protocol="tcp" accept
+"""
+SETTINGS = {"version": "", "short": "", "description": "", "target": "CONTINUE", "priority": -30000,
+            "ingress_zones": ["ANY"], "egress_zones": ["HOST"], "services": [], "ports": [], "icmp_blocks": [],
+            "masquerade": False, "forward_ports": [], "rich_rules": [
+                'rule family="ipv4" source ipset="microseg-cluster-nodes-v4" port port="10250" protocol="tcp" accept',
+                'rule family="ipv4" port port="30000-32767" protocol="tcp" accept'],
+            "protocols": [], "source_ports": []}
+
+
+class FakeConfig(object):
+    """firewalld's permanent configuration object and its policy objects."""
+
+    def __init__(self, policies):
+        self.policies = policies
+
+    def getPolicyNames(self, dbus_interface=None):  # noqa: N802
+        assert dbus_interface == "org.fedoraproject.FirewallD1.config"
+        return sorted(self.policies)
+
+    def getPolicyByName(self, name, dbus_interface=None):  # noqa: N802
+        assert dbus_interface == "org.fedoraproject.FirewallD1.config"
+        return "/org/fedoraproject/FirewallD1/config/policy/%d" % sorted(self.policies).index(name)
+
+    def getSettings(self, dbus_interface=None):  # noqa: N802
+        assert dbus_interface == "org.fedoraproject.FirewallD1.config.policy"
+        return self.policies[self.current]
+
+
 class FakeProxy(object):
-    def __init__(self, state="RUNNING", ipsets=("b", "a"), fails=False):
+    def __init__(self, state="RUNNING", ipsets=("b", "a"), fails=False, policies=None, permanent=None):
         self.state, self.names, self.fails, self.calls = state, ipsets, fails, []
+        self.runtime_policies = {"microseg": SETTINGS} if policies is None else policies
+        self.config = FakeConfig(self.runtime_policies if permanent is None else permanent)
+
+    def getPolicies(self, dbus_interface=None):  # noqa: N802
+        assert dbus_interface == "org.fedoraproject.FirewallD1.policy"
+        return list(self.runtime_policies)
+
+    def getPolicySettings(self, name, dbus_interface=None):  # noqa: N802
+        assert dbus_interface == "org.fedoraproject.FirewallD1.policy"
+        return self.runtime_policies[name]
+
+    def get_object(self, path):
+        if path == "/org/fedoraproject/FirewallD1/config":
+            return self.config
+        self.config.current = sorted(self.config.policies)[int(path.rsplit("/", 1)[1])]
+        return self.config
 
     def Get(self, interface, name, dbus_interface=None):  # noqa: N802 (D-Bus's method name)
         self.calls.append(("Get", interface, name, dbus_interface))
@@ -43,7 +104,7 @@ class FakeBus(object):
 
     def get_object(self, name, path, introspect=True):
         self.asked.append(("object", name, path, introspect))
-        return self.proxy
+        return self.proxy if path == "/org/fedoraproject/FirewallD1" else self.proxy.get_object(path)
 
 
 class FakeDbus(object):
@@ -128,3 +189,24 @@ def test_the_host_asks_d_bus_first_and_runs_firewall_cmd_only_without_it():
     assert runner.ran == [["--state"], ["--get-ipsets"]]
     runner = Runner({("--state",): (252, "not running\n", "")})
     assert FirewalldHost(runner, connect=lambda: None).running() is False
+
+
+def test_policies_over_d_bus_read_as_firewall_cmd_lists_them():
+    bus, _dbus = connected(FakeProxy())
+    assert bus.policies() == firewalld.policies(LISTING)
+    assert bus.permanent_policy("microseg") == firewalld.policies(LISTING)[0]
+    assert bus.permanent_policy("other") is None
+
+
+def test_the_host_compares_runtime_and_permanent_policies_either_way():
+    listing = {("--list-all-policies",): (0, LISTING, ""), ("--permanent", "--list-all-policies"): (0, LISTING, "")}
+    by_bus = FirewalldHost(Runner({}), connect=lambda: connected(FakeProxy())[0])
+    by_command = FirewalldHost(Runner(listing), connect=lambda: None)
+    for host in (by_bus, by_command):
+        assert host.policies() == firewalld.policies(LISTING)
+        assert host.permanent_policy("microseg")["rules"] == SETTINGS["rich_rules"]
+        assert host.permanent_policy("other") is None
+    assert by_command.runner.ran == [["--list-all-policies"]] + [["--permanent", "--list-all-policies"]] * 2
+    changed = dict(SETTINGS, priority=-29000)
+    drifted = FirewalldHost(Runner({}), connect=lambda: connected(FakeProxy(permanent={"microseg": changed}))[0])
+    assert drifted.permanent_policy("microseg")["priority"] == -29000 != drifted.policies()[0]["priority"]
