@@ -9,7 +9,7 @@
     address, port and family (as users do it today), on fresh nodes;
 each run a second time (nothing to change). Nodes: podman containers of the lab's systemd image
 (lab/image.sh systemd: systemd, D-Bus, firewalld on its nftables backend), removed afterwards.
-Usage: python benchmarks/bench_firewalld.py [--sizes 3]
+Usage: python benchmarks/bench_firewalld.py [--sizes 3 10 20]
 """
 
 import argparse
@@ -94,7 +94,7 @@ def run_method(method, size, workdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[3])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3, 10, 20])
     args = parser.parse_args()
     print("firewalld benchmark: the same whitelist (control plane + workers, node_ip scope, calico BGP + Typha)")
     print("modules = module runs per host (busiest host); rich rules = firewalld rich rules per host")
