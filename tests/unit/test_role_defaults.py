@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather.firewall import BACKEND_COMMANDS
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import DEFAULT_POLICY
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "whitelist"
@@ -35,3 +36,10 @@ def test_the_feature_choices_are_the_catalogs():
     for role in ("facts", "whitelist"):
         specs = yaml.safe_load((ROLE.parent / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
         assert specs["main"]["options"]["microseg_features"]["choices"] == list(FEATURES), role
+
+
+def test_the_firewall_facts_list_every_command_the_role_checks_for():
+    """The role takes a backend command the facts do not list as missing (and installs its package
+    on every run): each one in __microseg_backend_packages must be one the facts look for."""
+    packages = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["__microseg_backend_packages"]
+    assert set(command for commands in packages.values() for command in commands) <= set(BACKEND_COMMANDS)

@@ -87,12 +87,8 @@ class FirewalldHost(object):
         if not self.cmd:
             return False
         if not hasattr(self, "_running"):
-            self._running = firewalld_dbus.ask(self._bus(), "running", self._running_by_command)
+            self._running = firewalld_dbus.running(self._bus(), lambda: self.runner.output([self.cmd, "--state"]))
         return self._running
-
-    def _running_by_command(self):
-        rc, out, _err = self.runner.output([self.cmd, "--state"])
-        return rc == 0 and out.strip() == "running"
 
     def ipsets(self):
         """The names of firewalld's runtime ipsets."""

@@ -29,11 +29,6 @@ def _save(reader, module, variant, family):
     return detect.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
 
 
-def _firewalld_running_by_command(module):
-    rc, out, _err = module.run_command(["firewall-cmd", "--state"], environ_update={"LANG": "C"})
-    return rc == 0 and out.strip() == "running"
-
-
 def gather(module, outputs=None):
     """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
     reader = NodeReader(module, outputs=outputs)
@@ -73,8 +68,8 @@ def gather(module, outputs=None):
             reader.problem("nft -j list ruleset: unreadable output (%s)" % error)
     firewalld = {"active": False, "backend": None}
     if module.get_bin_path("firewall-cmd"):
-        firewalld["active"] = firewalld_dbus.ask(firewalld_dbus.connect(), "running",
-                                                 lambda: _firewalld_running_by_command(module))
+        firewalld["active"] = firewalld_dbus.running(firewalld_dbus.connect(), lambda: module.run_command(
+            ["firewall-cmd", "--state"], environ_update={"LANG": "C"}))
         firewalld["backend"] = detect.firewalld_backend(reader.read_text(FIREWALLD_CONF))
     ufw = {"active": False}
     if module.get_bin_path("ufw"):

@@ -101,3 +101,12 @@ def ask(bus, question, fallback, *args):
         except bus.dbus.exceptions.DBusException:
             pass
     return fallback()
+
+
+def running(bus, state_command):
+    """Whether firewalld runs: over D-Bus, else from state_command() -> (rc, stdout, stderr) of
+    `firewall-cmd --state`, which prints "running" for the running state alone."""
+    def by_command():
+        rc, out, _err = state_command()
+        return rc == 0 and out.strip() == "running"
+    return ask(bus, "running", by_command)

@@ -210,3 +210,10 @@ def test_the_host_compares_runtime_and_permanent_policies_either_way():
     changed = dict(SETTINGS, priority=-29000)
     drifted = FirewalldHost(Runner({}), connect=lambda: connected(FakeProxy(permanent={"microseg": changed}))[0])
     assert drifted.permanent_policy("microseg")["priority"] == -29000 != drifted.policies()[0]["priority"]
+
+
+def test_running_asks_d_bus_first_and_reads_firewall_cmd_state_without_it():
+    bus, _dbus = connected(FakeProxy(state="FAILED"))
+    assert firewalld_dbus.running(bus, lambda: pytest.fail("firewall-cmd ran")) is False
+    assert firewalld_dbus.running(None, lambda: (0, "running\n", "")) is True
+    assert firewalld_dbus.running(None, lambda: (252, "not running\n", "")) is False
