@@ -221,15 +221,31 @@ class DirectChange(object):
         running = host.running()
         on_iptables = running and host.backend() == "iptables"
         self.file_text = _read(os.path.join(host.config_dir, DIRECT_FILE))
-        self.put_back, self.put_back_text = put_back, file_text
+        self.put_back = put_back
         self.desired = tuple(desired) if (on_iptables or put_back) and not remove else ([], [])
-        self.kept = firewalld_direct.file_entries(self.file_text)
+        try:
+            self.kept = firewalld_direct.file_entries(self.file_text)
+        except ValueError as error:
+            if on_iptables and not put_back:
+                # before anything changes (check mode says it too): the file is ours to write there
+                raise BackendError(str(error), path=os.path.join(host.config_dir, DIRECT_FILE))
+            # a revert puts back the text it found; elsewhere the file is not ours to touch
+            self.kept = ([], [])
+            if not put_back:
+                self.reported.append("%s; no direct rule of ours can be in it" % error)
         self.runtime, all_rules = ([], []), ""
         if running and (on_iptables or self.kept != ([], [])):
             all_rules = host.run("--direct", "--get-all-rules")
             self.runtime = (firewalld_direct.parse_chains(host.run("--direct", "--get-all-chains")),
                             firewalld_direct.parse_rules(all_rules))
         self.write_file = self.file_text != file_text if put_back else self.kept != self.desired
+        self.new_text = file_text
+        if self.write_file and not put_back:
+            # merged now, not in apply(): a file we cannot merge into fails before anything changes
+            try:
+                self.new_text = firewalld_direct.merged_file(self.file_text, *self.desired)
+            except ValueError as error:
+                raise BackendError(str(error), path=os.path.join(host.config_dir, DIRECT_FILE))
         self.add = [sorted(set(want) - set(have)) for want, have in zip(self.desired, self.runtime)]
         self.drop = [sorted(set(have) - set(want)) for want, have in zip(self.desired, self.runtime)]
         self.changed = self.write_file or any(self.add) or any(self.drop)
@@ -249,7 +265,7 @@ class DirectChange(object):
 
     def apply(self):
         if self.write_file:
-            text = self.put_back_text if self.put_back else firewalld_direct.merged_file(self.file_text, *self.desired)
+            text = self.new_text
             path = os.path.join(self.host.config_dir, DIRECT_FILE)
             if text is None:
                 os.remove(path)
