@@ -206,3 +206,15 @@ def test_a_host_drop_after_our_jump_still_drops_ipv6_ssh(pair, tmp_path, backend
     assert pair.connect(NODE6, 9090) == ("timeout" if state == "block" else "open")
     # IPv4 SSH from the management sources is admitted (passed on in monitor/alert) and the host does not drop it
     assert pair.connect(NODE4, 22) == "open"
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_an_ipv4_mapped_blacklist_entry_drops_the_ipv4_peer(pair, tmp_path, backend):
+    """Item 9: ::ffff:192.0.2.2 is the IPv4 peer 192.0.2.2; an IPv6 rule for it matched nothing."""
+    plan = compile_plan({"name": "node"}, INVENTORY, {
+        "mode": "host", "state": "block", "management_cidrs": ["198.51.100.0/24"],
+        "whitelist": [{"port": 9090, "from": [PEER4, PEER6]}], "blacklist": [{"from": ["::ffff:" + PEER4]}]})
+    pair.listen([9090])
+    load(pair, tmp_path, plan, backend)
+    assert pair.connect(NODE6, 9090) == "open"          # control: the whitelist admits the peer
+    assert pair.connect(NODE4, 9090) == "timeout"       # the blacklist drops its IPv4 address
