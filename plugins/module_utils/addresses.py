@@ -38,8 +38,25 @@ def looks_like_address(text):
     return "." in text and bool(_IPV4_SHAPED.match(text))
 
 
+# IPv4-mapped IPv6 addresses (RFC 4291 2.5.5.2): how a dual-stack socket shows an IPv4 peer
+# (ss, logs, SSH_CLIENT on some systems). On the wire the packet is IPv4, so an IPv6 rule with
+# ::ffff:10.99.0.66 would match nothing; the address is taken as the IPv4 address it carries.
+_IPV4_MAPPED = (0xFFFF << 32, 96)
+
+
+def _ipv4_of_mapped(network):
+    """An IPv6 network inside ::ffff:0:0/96 -> the IPv4 network it maps; anything else unchanged
+    (a shorter IPv6 prefix that merely contains the mapped range stays IPv6)."""
+    if network.version != 6 or network.prefixlen < _IPV4_MAPPED[1] or \
+            network.first >> 32 != _IPV4_MAPPED[0] >> 32:
+        return network
+    return netaddr.IPNetwork("%s/%d" % (netaddr.IPAddress(network.first & 0xFFFFFFFF, 4),
+                                        network.prefixlen - _IPV4_MAPPED[1]))
+
+
 def parse_network(value, where):
-    """Text -> netaddr.IPNetwork, rejecting bad prefixes and host bits."""
+    """Text -> netaddr.IPNetwork, rejecting bad prefixes and host bits. An IPv4-mapped IPv6
+    address or network (::ffff:10.99.0.66, ::ffff:10.0.0.0/104) is taken as its IPv4 form."""
     require_netaddr()
     if not isinstance(value, str):
         raise PlanError("%s: %r is not an address; allowed: %s" % (where, value, ALLOWED))
@@ -51,7 +68,7 @@ def parse_network(value, where):
     if network.ip != network.network:
         raise PlanError("%s: %r has host bits set; did you mean %s/%d? allowed: %s"
                         % (where, value, network.network, network.prefixlen, ALLOWED))
-    return network
+    return _ipv4_of_mapped(network)
 
 
 def family_of(network):

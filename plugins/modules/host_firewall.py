@@ -25,7 +25,8 @@ description:
   - "firewalld backend, firewalld on its nftables backend: our table C(inet microseg) as
     with the nftables backend, plus the firewalld objects we own - the policy C(microseg) (ingress
     C(ANY), egress C(HOST), priority -30000, target C(CONTINUE)) whose rich rules accept exactly
-    what the plan admits, and its ipsets C(microseg-*). They are written to firewalld's permanent
+    what the plan admits in state C(block) (none in C(monitor) and C(alert), which never accept),
+    and its ipsets C(microseg-*). They are written to firewalld's permanent
     configuration (C(/etc/firewalld/policies/microseg.xml), C(/etc/firewalld/ipsets/microseg-*.xml))
     and made live with one C(firewall-cmd --reload), only when they change; the run fails before
     anything changes when firewalld's runtime holds changes a reload would lose. firewalld policies

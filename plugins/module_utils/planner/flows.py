@@ -198,13 +198,30 @@ def _check_families(proto, families, source_families, where, sets):
     return families
 
 
+ESSENTIAL_ICMP_AHEAD = ("admitted ahead of the blacklist: a blacklist of icmp or icmpv6 cannot cut neighbour "
+                        "discovery or path MTU discovery")
+
+
+def essential_icmp_flows():
+    """The essential ICMP types (catalog.ICMP_ESSENTIAL), in phase base: ahead of the blacklist,
+    so that no blacklist entry (a whole protocol icmpv6, a source's every protocol) cuts IPv6
+    neighbour discovery, MLD or path MTU discovery. Without neighbour discovery a node loses
+    IPv6 altogether, SSH included; only these types are admitted there, echo and the rest stay
+    the blacklist's to drop."""
+    match, text, source = next(item for item in catalog.ESSENTIAL_MATCHES if item[0] == "icmp_essential")
+    why = [{"id": match, "text": "%s; %s" % (text, ESSENTIAL_ICMP_AHEAD), "source": source}]
+    return [_flow("base", "accept", "icmp", None, ANY, ["ipv4"], why, catalog.ICMP_ESSENTIAL["ipv4"]),
+            _flow("base", "accept", "icmpv6", None, ANY, ["ipv6"], why, catalog.ICMP_ESSENTIAL["ipv6"])]
+
+
 def base_flows(node, sets, management_access=True):
-    """Always first: loopback, then the management SSH path (unless the user opted out with
-    management_access false), in every family the node may be reached in."""
+    """Always first: loopback and the essential ICMP types, then the management SSH path (unless
+    the user opted out with management_access false), in every family the node may be reached in."""
     flows = []
     for match, text, source in catalog.BASE_MATCHES:
         flows.append(_flow("base", "accept", None, None, ANY, FAMILIES, [{"id": match, "text": text, "source": source}],
                            match=match))
+    flows += essential_icmp_flows()
     if not management_access:
         sets.warn("%s is false: the SSH path of the Ansible connection is not admitted by this plan; only the "
                   "commit-confirm rollback protects the connection" % var("management_access"))
@@ -220,26 +237,31 @@ def base_flows(node, sets, management_access=True):
         reached = set(family_of(address) for address in node["addresses"]) or set(FAMILIES)
         if node["controller"] is not None:
             reached.add(family_of(node["controller"]))
+        # That fallback passes the SSH port on (return), it does not accept it: the host's own
+        # firewall (ufw after our jump, firewalld's zones) keeps deciding who reaches SSH in that
+        # family, so the fallback never opens SSH to a whole family the host restricted.
         uncovered = sorted(reached - sets.families([management]))
         if uncovered:
-            sets.warn("no management source in %s (microseg_management_cidrs, controller address): SSH port %d is "
-                      "admitted from any %s source so the node stays reachable; add a management CIDR of that "
-                      "family" % ("/".join(uncovered), node["ssh_port"][0], "/".join(uncovered)))
-            flows.append(_flow("management", "accept", "tcp", [node["ssh_port"]], ANY, uncovered, [why]))
+            sets.warn("no management source in %s (microseg_management_cidrs, controller address): SSH port %d from "
+                      "%s sources is passed on to the host's own firewall (neither admitted nor dropped by this plan) "
+                      "so the node stays reachable; add a management CIDR of that family"
+                      % ("/".join(uncovered), node["ssh_port"][0], "/".join(uncovered)))
+            fallback = dict(why, text="%s; no management source in %s: passed on to the host's own firewall"
+                            % (entry.why, "/".join(uncovered)))
+            flows.append(_flow("management", "return", "tcp", [node["ssh_port"]], ANY, uncovered, [fallback]))
     return flows
 
 
 def essential_flows(node, policy):
     """After the blacklist: replies of admitted connections, what kube-proxy/Docker DNAT'ed
-    (less the NodePorts, when they are closed in host mode), essential ICMP, DHCPv6 replies."""
+    (less the NodePorts, when they are closed in host mode), DHCPv6 replies. (The essential ICMP
+    types come before the blacklist: essential_icmp_flows.)"""
     flows = []
     for match, text, source in catalog.ESSENTIAL_MATCHES:
         why = [{"id": match, "text": text, "source": source}]
         if match == "icmp_essential":
-            flows.append(_flow("essential", "accept", "icmp", None, ANY, ["ipv4"], why, catalog.ICMP_ESSENTIAL["ipv4"]))
-            flows.append(_flow("essential", "accept", "icmpv6", None, ANY, ["ipv6"], why,
-                               catalog.ICMP_ESSENTIAL["ipv6"]))
-        elif match == "dhcpv6_client":
+            continue
+        if match == "dhcpv6_client":
             flows.append(_flow("essential", "accept", "udp", [(catalog.DHCPV6_CLIENT["port"],) * 2], ANY, ["ipv6"],
                                why, match=match))
         else:
@@ -285,6 +307,15 @@ def guard_flows(whitelist, action):
         flows.append(_flow("guard", action, proto, ports, ANY, entry["families"], why, icmp_types,
                            destinations=destinations))
     return flows
+
+
+def pass_on_admitted(flows):
+    """monitor and alert: what the plan admits is passed on (return), not accepted. They may
+    count and log, never loosen: an accept in our chain (whose jump comes ahead of ufw's) or in
+    our firewalld policy would admit what the host's own firewall drops. Passed on, each packet
+    meets the host's rules as if we were not there; what the plan does not admit still reaches
+    the state's counter or log line at the end of the chain."""
+    return [dict(flow, action="return") if flow["action"] == "accept" else flow for flow in flows]
 
 
 def merge_flows(flows):
@@ -337,11 +368,30 @@ def _describe(flow):
     return "%s %s from %s" % (flow["proto"], ports, sources)
 
 
+def _essential_icmp_overlap(black):
+    """The families in which a blacklist entry of ICMP (proto icmp or icmpv6) meets the essential
+    ICMP types admitted ahead of it."""
+    if black["proto"] not in ("icmp", "icmpv6"):
+        return []
+    return sorted(black["families"] & {"icmp": {"ipv4"}, "icmpv6": {"ipv6"}}[black["proto"]])
+
+
 def find_conflicts(blacklist, whitelist, management, sets):
-    """Every whitelist flow a blacklist flow overrides, and every blacklisted source that keeps
-    the management SSH path (which comes first), with both entries named; each once."""
+    """Every whitelist flow a blacklist flow overrides, every blacklisted source that keeps the
+    management SSH path (which comes first) and every ICMP blacklist entry that the essential
+    ICMP types (which come first too) get past, with both entries named; each once."""
     conflicts = []
     for black in blacklist:
+        for family in _essential_icmp_overlap(black):
+            types = catalog.ICMP_ESSENTIAL[family]
+            conflicts.append({
+                "blacklist": [why["id"] for why in black["why"]],
+                "whitelist": ["icmp_essential"],
+                "text": "essential ICMP comes first: %s does not drop the %s types %s (errors for path MTU discovery%s), "
+                        "which are admitted ahead of the blacklist; every other %s type is dropped"
+                        % (_describe(black), black["proto"], ",".join(str(kind) for kind in types),
+                           ", neighbour discovery and MLD" if family == "ipv6" else "", black["proto"]),
+            })
         for white in whitelist:
             if _overlap(black, white, sets):
                 conflicts.append({
@@ -349,15 +399,26 @@ def find_conflicts(blacklist, whitelist, management, sets):
                     "whitelist": [why["id"] for why in white["why"]],
                     "text": "the blacklist wins: %s overlaps the admitted %s" % (_describe(black), _describe(white)),
                 })
+        black_families = black["families"]
+        if black["sources"] != ANY and sets is not None:
+            black_families = black_families & sets.families(black["sources"])
         for path in management:
-            if _overlap(black, path, sets):
-                conflicts.append({
-                    "blacklist": [why["id"] for why in black["why"]],
-                    "whitelist": [why["id"] for why in path["why"]],
-                    "text": "the management path comes first: %s overlaps the management SSH path (%s), so those "
-                            "sources keep SSH; take them out of microseg_management_cidrs or the blacklist"
-                            % (_describe(black), _describe(path)),
-                })
+            if not _overlap(black, path, sets) or not black_families & path["families"]:
+                continue
+            if path["action"] == "return":     # the fallback of a family without management sources
+                text = ("the management path comes first: %s overlaps SSH from any %s source (%s), which this plan "
+                        "passes on to the host's own firewall: the blacklist does not drop it there; add a "
+                        "management CIDR of that family" % (_describe(black), "/".join(sorted(path["families"])),
+                                                            _describe(path)))
+            else:
+                text = ("the management path comes first: %s overlaps the management SSH path (%s), so those "
+                        "sources keep SSH; take them out of microseg_management_cidrs or the blacklist"
+                        % (_describe(black), _describe(path)))
+            conflicts.append({
+                "blacklist": [why["id"] for why in black["why"]],
+                "whitelist": [why["id"] for why in path["why"]],
+                "text": text,
+            })
     unique = []
     for conflict in conflicts:
         if conflict not in unique:

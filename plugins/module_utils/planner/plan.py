@@ -9,11 +9,13 @@ byte-identical output) and knows nothing of iptables or nft: backends render it.
 Semantics (product guide, "cluster" section):
 - the blacklist is evaluated first and its result is final: it drops in every whitelist state
   (microseg_blacklist_state can make a new blacklist count or log first), ahead of established
-  connections and of traffic kube-proxy/Docker DNAT'ed; only loopback and the management SSH
-  path come before it;
+  connections and of traffic kube-proxy/Docker DNAT'ed; only loopback, essential ICMP and the
+  management SSH path come before it;
 - no rule configured = everything passes;
 - the whitelist's states: monitor counts, alert logs (rate limited) and lets through, block
-  drops; only block drops what the whitelist does not admit;
+  drops; only block drops what the whitelist does not admit; monitor and alert accept nothing
+  either (what the plan admits is passed on to the host's own firewall, never accepted ahead of it);
+- essential ICMP (PMTU, neighbour discovery, MLD) comes before the blacklist, with loopback;
 - host mode: what the whitelist does not admit gets the state's action;
   service mode: a port with whitelist entries admits only their sources, other ports pass;
 - scope of cluster flows: node_ip (the nodes' own addresses), cidr (trusted CIDRs), port (any).
@@ -31,6 +33,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     find_overridden,
     guard_flows,
     merge_flows,
+    pass_on_admitted,
     sort_key,
     split_full_sets,
     user_flows,
@@ -116,6 +119,8 @@ def compile_plan(node, inventory, policy):
         elif whitelist:
             rules += guard_flows(whitelist, state_action)
         rules = split_full_sets(sorted(merge_flows(rules), key=sort_key), sets)
+        if policy["state"] != "block":
+            rules = pass_on_admitted(rules)
     _check_missing_peers(sets, policy)
 
     used = set()

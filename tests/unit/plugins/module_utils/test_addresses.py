@@ -23,6 +23,16 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors i
     ("fd00::/64", "fd00::/64"),
     ("2001:db8::1", "2001:db8::1/128"),
     (" 10.0.0.0/8 ", "10.0.0.0/8"),
+    # IPv4-mapped IPv6 (issue 34 item 9): the packet is IPv4 on the wire, so is the rule
+    ("::ffff:10.99.0.66", "10.99.0.66/32"),
+    ("::FFFF:10.99.0.66/128", "10.99.0.66/32"),
+    ("::ffff:a63:42", "10.99.0.66/32"),
+    ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+    ("::ffff:0:0/96", "0.0.0.0/0"),
+    # not mapped: a shorter prefix holding the mapped range, and the IPv4-compatible form
+    ("::/80", "::/80"),
+    ("::10.99.0.66", "::10.99.0.66/128"),
+    ("::1:ffff:a63:42", "::1:ffff:a63:42/128"),
 ])
 def test_parse_network_accepts(text, expected):
     assert str(parse_network(text, "x")) == expected
@@ -84,3 +94,24 @@ def test_networks_overlap_agrees_with_netaddr(first, second):
         return [netaddr.IPNetwork("10.0.0.%d/%d" % (host, prefix)).cidr for host, prefix in items]
     expected = bool(netaddr.IPSet(networks(first)) & netaddr.IPSet(networks(second)))
     assert networks_overlap(networks(first), networks(second)) is expected
+
+
+def test_an_ipv4_mapped_source_in_a_user_list_is_planned_as_ipv4():
+    """Issue 34 item 9: ::ffff:10.99.0.66 went into the IPv6 set, matched nothing in the kernel,
+    and the report still said the blacklist wins."""
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+    inventory = {"hosts": {"n1": {"addresses": ["10.99.0.11", "fd00::11"]}}, "groups": {"all": ["n1"]}}
+    plan = compile_plan({"name": "n1"}, inventory, {
+        "mode": "host", "management_cidrs": ["::ffff:10.99.0.0/120"],
+        "whitelist": [{"port": 8080, "from": ["10.99.0.66"]}], "blacklist": [{"from": ["::ffff:10.99.0.66"]}]})
+    black = [rule for rule in plan["rules"] if rule["phase"] == "blacklist"][0]
+    blacklisted = plan["sets"][black["from"][0]]
+    assert blacklisted["ipv4"] == ["10.99.0.66/32"] and blacklisted["ipv6"] == []
+    assert black["families"] == ["ipv4"]
+    assert plan["sets"]["management"]["ipv4"] == ["10.99.0.0/24"]
+    assert [c["whitelist"] for c in plan["conflicts"] if "the blacklist wins" in c["text"]] == [["microseg_whitelist[0]"]]
+    set_name = iptables.set_name(black["from"][0], "ipv4")
+    assert "add %s 10.99.0.66/32" % set_name in iptables.ipsets_file(plan)
+    assert any("--match-set %s src" % set_name in rule and rule.endswith("-j DROP")
+               for rule in iptables.render_rules(plan, "ipv4"))

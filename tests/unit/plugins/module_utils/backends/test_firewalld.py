@@ -133,3 +133,38 @@ def test_ipset_names_keep_to_what_firewalld_takes_and_never_collide():
     colliding["sets"] = {"a_b": {"ipv4": [], "ipv6": []}, "a.b": {"ipv4": [], "ipv6": []}}
     with pytest.raises(ValueError, match="same firewalld ipset name"):
         firewalld.objects(colliding)
+
+
+def _icmpv6_rules(policy):
+    """The policy's IPv6 rules that match ICMPv6, each as its text."""
+    return [rule for rule in policy.split("  <rule")[1:] if 'family="ipv6"' in rule and
+            ("icmp-type" in rule or "ipv6-icmp" in rule)]
+
+
+def test_the_essential_icmpv6_rule_admits_exactly_the_named_types_not_the_protocol():
+    """Issue 34 item 10: the MLD types have no name in firewalld before 2.1, and the whole ICMPv6
+    protocol was accepted in their place, from anywhere, ahead of the zones' icmp-blocks."""
+    policy = firewalld.objects(plan())[firewalld.POLICY_FILE]
+    assert '<protocol value="ipv6-icmp"/>' not in policy and '<protocol value="icmp"/>' not in policy
+    names = sorted(rule.split('name="')[1].split('"')[0] for rule in _icmpv6_rules(policy))
+    assert names == sorted(["destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
+                            "router-solicitation", "router-advertisement", "neighbour-solicitation",
+                            "neighbour-advertisement"])
+    assert all("<source" not in rule for rule in _icmpv6_rules(policy))
+    v4 = sorted(rule.split('name="')[1].split('"')[0] for rule in policy.split("  <rule")[1:]
+                if 'family="ipv4"' in rule and "icmp-type" in rule)
+    assert v4 == ["destination-unreachable", "parameter-problem", "time-exceeded"]
+    # echo request is not essential: no rule of ours admits it
+    assert "echo-request" not in policy
+    # a user's whole protocol stays a whole protocol: that is what the user asked for
+    user = firewalld.objects(plan({"mode": "host", "whitelist": [{"proto": "icmpv6", "from": ["fd00::5"]}]}))
+    assert '<protocol value="ipv6-icmp"/>' in user[firewalld.POLICY_FILE]
+
+
+def test_on_firewalld_iptables_the_direct_rules_admit_the_same_types():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld_direct
+    _chains, rules = firewalld_direct.direct_config(firewalld.objects(plan()))
+    v6 = [args for ipv, chain, _priority, args in rules if ipv == "ipv6" and chain == "MSEG-INPUT" and "icmp" in args]
+    assert "-p ipv6-icmp -j ACCEPT" not in v6
+    assert "-p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT" in v6
+    assert all("--icmpv6-type" in args for args in v6) and len(v6) == 8

@@ -26,11 +26,14 @@ def plan(policy=None, features=("flannel_vxlan",), name="cp1"):
 def test_rules_are_rendered_in_iptables_save_form():
     rules = iptables.render_rules(plan(), "ipv4")
     assert rules[0] == '-i lo -m comment --comment "microseg: loopback" -j ACCEPT'
-    assert rules[1] == ('-p tcp -m tcp --dport 22 -m set --match-set mseg-management-v4 src '
+    # the essential ICMP types, ahead of the blacklist
+    assert rules[1:4] == ['-p icmp -m icmp --icmp-type %d -m comment --comment "microseg: icmp_essential" -j ACCEPT'
+                          % kind for kind in (3, 11, 12)]
+    assert rules[4] == ('-p tcp -m tcp --dport 22 -m set --match-set mseg-management-v4 src '
                         '-m comment --comment "microseg: management_ssh" -j ACCEPT')
     # the blacklist (none here) would come next; then what every host needs
-    assert rules[2] == '-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "microseg: established" -j ACCEPT'
-    assert rules[3] == '-m conntrack --ctstate DNAT -m comment --comment "microseg: dnat" -j ACCEPT'
+    assert rules[5] == '-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "microseg: established" -j ACCEPT'
+    assert rules[6] == '-m conntrack --ctstate DNAT -m comment --comment "microseg: dnat" -j ACCEPT'
     assert ('-p tcp -m tcp --dport 2379:2380 -m set --match-set mseg-control_plane-v4 src '
             '-m comment --comment "microseg: etcd_client,etcd_peer" -j ACCEPT') in rules
     assert ('-p tcp -m multiport --dports 10257,10259 -m set --match-set mseg-self-v4 src '

@@ -345,7 +345,7 @@ def test_management_access_can_only_be_left_out_by_an_explicit_opt_out():
 def test_base_rules_come_first_in_a_fixed_order():
     result = plan("cp1")
     first = [(rule["match"] or rule["proto"]) for rule in result["rules"][:7]]
-    assert first == ["loopback", "tcp", "established", "dnat", "icmp", "icmpv6", "dhcpv6_client"]
+    assert first == ["loopback", "icmp", "icmpv6", "tcp", "established", "dnat", "dhcpv6_client"]
     assert "dnat" not in [r["match"] for r in plan("mon", policy={"whitelist": [{"port": 1}]})["rules"]]
 
 

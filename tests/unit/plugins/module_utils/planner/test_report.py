@@ -66,7 +66,7 @@ def test_brief_says_the_rows_every_node_has_in_one_line():
     common = [number for number, rule in enumerate(plan["rules"], 1) if rule["phase"] in ("base", "essential")]
     assert len(common) >= 5
     summary = [line for line in brief if "base/essential" in line]
-    assert summary == ["  #%s base/essential: loopback, established, dnat, icmp_essential, dhcpv6_client "
+    assert summary == ["  #%s base/essential: loopback, icmp_essential, established, dnat, dhcpv6_client "
                        "(the same on every node)" % ",".join(str(number) for number in common)]
     assert len(full) - len(brief) == len(common) - 1
     assert not [line for line in brief if line.split()[:1] in (["1"], ["3"]) and "essential" in line]
