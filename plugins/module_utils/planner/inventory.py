@@ -25,12 +25,20 @@ def _ip_literal(value):
     return isinstance(value, str) and looks_like_address(value) and "/" not in value
 
 
+# kubespray's address variables (roles/network_facts): the address a node binds cluster services
+# to and the one other nodes reach it at, in each family.
+KUBESPRAY_ADDRESSES = ("ip", "access_ip", "ip6", "access_ip6")
+FACT_FAMILIES = (("ipv4", "default_ipv4", "IPv4"), ("ipv6", "default_ipv6", "IPv6"))
+
+
 def addresses_and_origin(host_vars):
     """(addresses, origin): the addresses peers see a host come from, the first found of
 
     1. ``microseg_node_addresses`` (the user says so);
-    2. kubespray's ``ip`` and ``access_ip`` (the address the node binds cluster services to, and
-       the one other nodes reach it at; both, when they differ);
+    2. kubespray's ``ip``, ``access_ip``, ``ip6`` and ``access_ip6`` (the address the node binds
+       cluster services to, and the one other nodes reach it at, in each family; all that differ).
+       A family none of them gives comes from the gathered default address of that family, as
+       kubespray falls back to it (so a dual-stack node with only ``ip`` set keeps its IPv6);
     3. the gathered default IPv4/IPv6 addresses (what the node routes from);
     4. ``ansible_host`` when it is an IP literal (names are not resolved here), then the inventory
        name when it is one (k3s-ansible's sample inventory names hosts by address).
@@ -38,21 +46,26 @@ def addresses_and_origin(host_vars):
     explicit = host_vars.get("microseg_node_addresses")
     if explicit not in (None, "", []):
         return [str(item) for item in _listify(explicit)], "microseg_node_addresses"
-    installer = []
-    for key in ("ip", "access_ip"):
-        value = host_vars.get(key)
-        if _ip_literal(value) and value not in installer:
-            installer.append(value)
-    if installer:
-        return installer, " and ".join(key for key in ("ip", "access_ip") if host_vars.get(key) in installer)
     facts = host_vars.get("ansible_facts") or {}
-    found = []
-    for key in ("default_ipv4", "default_ipv6"):
-        address = (facts.get(key) or {}).get("address")
-        if address:
-            found.append(str(address))
-    if found:
-        return found, "gathered facts"
+    gathered = dict((family, str((facts.get(key) or {}).get("address")))
+                    for family, key, _label in FACT_FAMILIES if (facts.get(key) or {}).get("address"))
+    installer, keys = [], []
+    for key in KUBESPRAY_ADDRESSES:
+        value = host_vars.get(key)
+        if _ip_literal(value):
+            keys.append(key)
+            if value not in installer:
+                installer.append(value)
+    if installer:
+        covered = set("ipv6" if ":" in address else "ipv4" for address in installer)
+        origin = " and ".join(keys)
+        for family, _key, label in FACT_FAMILIES:
+            if family not in covered and family in gathered:
+                installer.append(gathered[family])
+                origin += " and the gathered %s address" % label
+        return installer, origin
+    if gathered:
+        return [gathered[family] for family, _key, _label in FACT_FAMILIES if family in gathered], "gathered facts"
     for key in ("ansible_host", "inventory_hostname"):
         if _ip_literal(host_vars.get(key)):
             return [host_vars[key]], key

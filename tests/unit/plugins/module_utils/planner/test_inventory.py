@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory, host_addresses
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import (
+    addresses_and_origin,
+    build_inventory,
+    host_addresses,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 FACTS = {"default_ipv4": {"address": "10.0.0.5"}, "default_ipv6": {"address": "fd00::5"}}
 
@@ -17,7 +22,13 @@ FACTS = {"default_ipv4": {"address": "10.0.0.5"}, "default_ipv6": {"address": "f
     ({"ansible_host": "node1.example.com"}, []),
     ({}, []),
     # kubespray: the cluster address before the facts and the (public) connection address
-    ({"ip": "10.3.0.1", "ansible_host": "95.54.0.12", "ansible_facts": FACTS}, ["10.3.0.1"]),
+    # ... and the gathered address of the family none of ip/access_ip/ip6/access_ip6 gives (kubespray's
+    # fallback, roles/network_facts): a dual-stack node with only `ip` set keeps its IPv6
+    ({"ip": "10.3.0.1", "ansible_host": "95.54.0.12", "ansible_facts": FACTS}, ["10.3.0.1", "fd00::5"]),
+    ({"ip": "10.3.0.1", "ip6": "fd00:3::1", "access_ip6": "2001:db8:3::1", "ansible_facts": FACTS},
+     ["10.3.0.1", "fd00:3::1", "2001:db8:3::1"]),
+    ({"ip6": "fd00:3::1", "ansible_facts": FACTS}, ["fd00:3::1", "10.0.0.5"]),
+    ({"ip": "10.3.0.1", "ip6": "fd00:3::1", "access_ip6": "fd00:3::1"}, ["10.3.0.1", "fd00:3::1"]),
     ({"ip": "10.3.0.1", "access_ip": "10.4.0.1", "ansible_host": "95.54.0.12"}, ["10.3.0.1", "10.4.0.1"]),
     ({"ip": "10.3.0.1", "access_ip": "10.3.0.1"}, ["10.3.0.1"]),
     ({"microseg_node_addresses": ["192.0.2.1"], "ip": "10.3.0.1"}, ["192.0.2.1"]),
@@ -55,3 +66,23 @@ def test_cluster_wide_ports_travel_with_the_inventory():
     entry = build_inventory(hostvars, {"all": ["cp"]})["hosts"]["cp"]
     assert entry["cluster_ports"] == {"nodeport_range": "31000-31999"}
     assert entry["cluster_port_origins"] == {"nodeport_range": "manifest"}
+
+
+@pytest.mark.parametrize("host_vars, origin", [
+    ({"ip": "10.3.0.1", "ip6": "fd00:3::1", "access_ip6": "2001:db8:3::1"}, "ip and ip6 and access_ip6"),
+    ({"ip": "10.3.0.1", "ansible_facts": FACTS}, "ip and the gathered IPv6 address"),
+    ({"ip": "10.3.0.1"}, "ip"),
+])
+def test_the_origin_names_kubesprays_variables_and_the_gathered_fallback(host_vars, origin):
+    assert addresses_and_origin(host_vars)[1] == origin
+
+
+def test_a_dual_stack_kubespray_node_is_an_ipv6_cluster_peer():
+    """Issue 34 item 5: kubespray's ip6/access_ip6 reach the cluster node set in IPv6 too."""
+    hostvars = {"node1": {"ip": "10.3.0.1", "ip6": "fd00:3::1"},
+                "node2": {"ip": "10.3.0.2", "access_ip6": "2001:db8:3::2"},
+                "node3": {"ip": "10.3.0.3", "ansible_facts": FACTS}}
+    groups = {"all": ["node1", "node2", "node3"], "kube_control_plane": ["node1"], "kube_node": ["node2", "node3"]}
+    plan = compile_plan({"name": "node2"}, build_inventory(hostvars, groups),
+                        {"mode": "host", "state": "block"})
+    assert plan["sets"]["cluster_nodes"]["ipv6"] == ["2001:db8:3::2/128", "fd00::5/128", "fd00:3::1/128"]
