@@ -137,3 +137,32 @@ def test_a_bad_group_map_is_refused_naming_the_value(tmp_path, group_map, named)
                            "-e", POLICY, "-e", group_map], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode != 0 and named in proc.stdout, proc.stdout[-3000:]
+
+
+def test_an_inventory_of_hostnames_is_shown_for_review_with_what_to_add(tmp_path):
+    """rke2-ansible's sample as shipped names hosts by DNS name: no peer has a known address.
+    plan.yml (and audit.yml, the same report tasks) shows each plan with the warning and the fix;
+    applying in state block still refuses (issue 34, item 12)."""
+    out, plans = plan("rke2-ansible-basic/hosts.yml", tmp_path)
+    server = plans["server0.example.com"]
+    assert server["roles"] == ["etcd", "kube_control_plane"] and server["addresses"] == []
+    refusal = server["warnings"][0]
+    assert refusal.startswith("shown for review only: site.yml refuses to apply this plan: ")
+    assert "agent0.example.com" in refusal and "microseg_node_addresses" in refusal
+    assert "microseg_allow_missing_peers" in refusal
+    assert admits(server, "tcp", 9345) == [["cluster_nodes"]]        # the rule is there; its set is empty
+    assert "shown for review only" in out and "server0.example.com" in plans["agent0.example.com"]["warnings"][0]
+
+
+def test_applying_an_inventory_of_hostnames_in_block_is_still_refused(tmp_path):
+    """The role's plan as site.yml runs it (not for review): each node stops with the refusal."""
+    playbook = tmp_path / "apply.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: [microseg.cluster_firewall.whitelist]\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    binary = str(Path(sys.executable).parent / "ansible-playbook")
+    proc = subprocess.run([binary, "-i", str(INVENTORIES / "rke2-ansible-basic" / "hosts.yml"), str(playbook),
+                           "--tags", "plan", "-e", POLICY], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "state block would cut what the plan admits them" in proc.stdout, proc.stdout[-3000:]
+    assert "shown for review only" not in proc.stdout
