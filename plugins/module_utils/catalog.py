@@ -73,6 +73,8 @@ INSTALLER_LAYOUTS = (
                     "https://github.com/kubernetes-sigs/kubespray (group names before kube_control_plane)"),
     InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
                     "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),
+    InstallerLayout("techno-tim/k3s-ansible", "k3s_cluster", {"master": "kube_control_plane", "node": "kube_node"},
+                    "https://github.com/techno-tim/k3s-ansible inventory/sample/hosts.ini"),
     InstallerLayout("rke2-ansible", None, {"rke2_servers": "kube_control_plane", "rke2_agents": "kube_node"},
                     "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml",
                     {"rke2_servers": ("rke2_supervisor",)}),

@@ -166,3 +166,15 @@ def test_applying_an_inventory_of_hostnames_in_block_is_still_refused(tmp_path):
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "state block would cut what the plan admits them" in proc.stdout, proc.stdout[-3000:]
     assert "shown for review only" not in proc.stdout
+
+
+def test_techno_tim_k3s_ansible_masters_and_nodes(tmp_path):
+    """techno-tim/k3s-ansible's sample as shipped: `master` and `node` inside k3s_cluster (issue 35, item 7)."""
+    _out, plans = plan("techno-tim-k3s-ansible/hosts.ini", tmp_path)
+    assert sorted(plans) == ["192.168.30.%d" % last for last in range(38, 43)]
+    for master in ("192.168.30.38", "192.168.30.39", "192.168.30.40"):
+        assert plans[master]["roles"] == ["etcd", "kube_control_plane"]
+    assert plans["192.168.30.41"]["roles"] == plans["192.168.30.42"]["roles"] == ["kube_node"]
+    assert addresses(plans["192.168.30.38"], "control_plane") == ["192.168.30.38/31", "192.168.30.40/32"]
+    assert admits(plans["192.168.30.38"], "tcp", 2379) == [["control_plane"]]
+    assert not [line for line in plans["192.168.30.41"]["warnings"] if "no cluster role" in line]
