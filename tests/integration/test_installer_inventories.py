@@ -178,3 +178,19 @@ def test_techno_tim_k3s_ansible_masters_and_nodes(tmp_path):
     assert addresses(plans["192.168.30.38"], "control_plane") == ["192.168.30.38/31", "192.168.30.40/32"]
     assert admits(plans["192.168.30.38"], "tcp", 2379) == [["control_plane"]]
     assert not [line for line in plans["192.168.30.41"]["warnings"] if "no cluster role" in line]
+
+
+def test_kubesprays_sample_as_shipped_loads_its_k8s_cluster_group_vars(tmp_path):
+    """kubespray's current sample has no k8s_cluster group (kubespray makes it at run time, from
+    kube_control_plane, kube_node and calico_rr): its group_vars/k8s_cluster/ must load all the
+    same: kube-proxy in IPVS mode, NodeLocal DNSCache, the pod and Service networks (issue 35, item 5)."""
+    out, plans = plan("kubespray-sample/inventory.ini", tmp_path)
+    assert sorted(plans) == ["node%d" % index for index in range(1, 7)]
+    assert plans["node1"]["roles"] == ["etcd", "kube_control_plane"] and plans["node4"]["roles"] == ["kube_node"]
+    worker = plans["node4"]
+    assert {"kube_proxy_ipvs", "nodelocal_dns"} <= set(worker["features"])
+    assert addresses(worker, "nodelocal_dns") == ["169.254.25.10/32"]
+    assert addresses(worker, "pod_network") == ["10.233.64.0/18"]
+    assert addresses(worker, "service_network") == ["10.233.0.0/18"]
+    assert addresses(worker, "cluster_nodes") == ["10.3.0.1/32", "10.3.0.2/31", "10.3.0.4/31", "10.3.0.6/32"]
+    assert "pod network: 10.233.64.0/18 (from kubespray's" in out
