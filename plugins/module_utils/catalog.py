@@ -82,6 +82,10 @@ INSTALLER_LAYOUTS = (
                     {"swarm_managers": "swarm_manager", "swarm_workers": "swarm_worker"}, "this collection"),
 )
 
+# The features of a CNI's data plane (their rows admit the pods' traffic between nodes: tunnels,
+# BGP, health checks): a Kubernetes node with none of them has no such rows.
+CNI_FEATURE_PREFIXES = ("flannel_", "calico_", "canal", "cilium_", "kube_router", "antrea", "weave")
+
 # Protocols: name -> (IP protocol number, families it exists in, takes ports).
 PROTOCOLS = {
     "tcp": (6, ("ipv4", "ipv6"), True),

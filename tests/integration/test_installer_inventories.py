@@ -194,3 +194,33 @@ def test_kubesprays_sample_as_shipped_loads_its_k8s_cluster_group_vars(tmp_path)
     assert addresses(worker, "service_network") == ["10.233.0.0/18"]
     assert addresses(worker, "cluster_nodes") == ["10.3.0.1/32", "10.3.0.2/31", "10.3.0.4/31", "10.3.0.6/32"]
     assert "pod network: 10.233.64.0/18 (from kubespray's" in out
+
+
+@pytest.mark.parametrize("inventory, node, cni_rows", [
+    # kubespray: kube_network_plugin calico, and Calico's mode from kubespray's defaults (VXLAN always)
+    ("kubespray-sample/inventory.ini", "node4", {("udp", 4789): [["cluster_nodes"]],
+                                                 ("tcp", 9099): [["cluster_nodes", "self"]]}),
+    # k3s-io/k3s-ansible: k3s's flannel, VXLAN (no --flannel-backend in extra_server_args)
+    ("k3s-ansible-sample/inventory-sample.yml", "192.16.35.12", {("udp", 8472): [["cluster_nodes"]]}),
+    # techno-tim/k3s-ansible: flannel (flannel_iface, no calico_iface or cilium_iface), VXLAN
+    ("techno-tim-k3s-ansible/hosts.ini", "192.168.30.41", {("udp", 8472): [["cluster_nodes"]]}),
+    # rke2-ansible: RKE2's default canal (flannel VXLAN and felix's health port)
+    ("rke2-ansible-basic/hosts.yml", "agent0.example.com", {("udp", 8472): [["cluster_nodes"]],
+                                                           ("tcp", 9099): [["cluster_nodes", "self"]]}),
+])
+def test_the_cni_and_its_mode_come_from_the_installers_variables(tmp_path, inventory, node, cni_rows):
+    """Issue 35, item 6: offline, the CNI's rows from the installers' own variables as shipped."""
+    _out, plans = plan(inventory, tmp_path)
+    for (proto, port), sources in cni_rows.items():
+        assert admits(plans[node], proto, port) == sources, (proto, port, plans[node]["rules"])
+    assert not [line for line in plans[node]["warnings"] if "no CNI known" in line]
+
+
+def test_a_cluster_whose_cni_is_unknown_is_warned_of_in_host_mode(tmp_path):
+    """No installer variable names the CNI: host mode says the pods' traffic between nodes would be cut."""
+    out, plans = plan("custom-groups.yml", tmp_path,
+                      "-e", '{"microseg_group_map": {"masters": "kube_control_plane", "workers": ["kube_node"]}}')
+    warning = [line for line in plans["w1"]["warnings"] if "no CNI known" in line]
+    assert warning and "state block cuts it" in warning[0] and "microseg_features" in warning[0]
+    assert "no CNI known" in out
+    assert not [line for line in plans["web1"]["warnings"] if "no CNI known" in line]     # no Kubernetes role

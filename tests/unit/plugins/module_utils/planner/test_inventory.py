@@ -6,6 +6,8 @@ import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import (
     addresses_and_origin,
+    installer_cni,
+    installer_variables,
     build_inventory,
     host_addresses,
 )
@@ -86,3 +88,46 @@ def test_a_dual_stack_kubespray_node_is_an_ipv6_cluster_peer():
     plan = compile_plan({"name": "node2"}, build_inventory(hostvars, groups),
                         {"mode": "host", "state": "block"})
     assert plan["sets"]["cluster_nodes"]["ipv6"] == ["2001:db8:3::2/128", "fd00::5/128", "fd00:3::1/128"]
+
+
+@pytest.mark.parametrize("variables, groups, cni, features", [
+    # kubespray: calico with its defaults (VXLAN always), or the BGP + IP-in-IP its older defaults had
+    ({"kube_network_plugin": "calico"}, ["kube_node"], "calico", ["calico_health", "calico_vxlan"]),
+    ({"kube_network_plugin": "calico", "calico_network_backend": "bird", "calico_ipip_mode": "Always",
+      "calico_vxlan_mode": "Never", "typha_enabled": True}, ["kube_node"], "calico",
+     ["calico_health", "calico_bgp", "calico_ipip", "calico_typha"]),
+    ({"kube_network_plugin": "flannel"}, ["kube_node"], "flannel", ["flannel_vxlan"]),
+    ({"kube_network_plugin": "flannel", "flannel_backend_type": "host-gw"}, [], "flannel", ["flannel_host_gw"]),
+    ({"kube_network_plugin": "cilium"}, [], "cilium", ["cilium_health", "cilium_vxlan"]),
+    ({"kube_network_plugin": "custom_cni"}, [], "custom_cni", []),
+    # k3s-ansible: flannel VXLAN unless --flannel-backend (extra_server_args, server_config_yaml) says
+    ({}, ["k3s_cluster", "agent"], "flannel", ["flannel_vxlan"]),
+    ({"extra_server_args": "--flannel-backend=wireguard-native --disable traefik"}, ["k3s_cluster", "server"],
+     "flannel", ["flannel_wireguard"]),
+    ({"server_config_yaml": "write-kubeconfig-mode: 644\nflannel-backend: host-gw\n"}, ["k3s_cluster", "server"],
+     "flannel", ["flannel_host_gw"]),
+    ({"extra_server_args": "--flannel-backend=none"}, ["k3s_cluster", "server"], None, []),
+    # techno-tim/k3s-ansible: calico_iface (tigera operator, VXLANCrossSubnet by its default)
+    ({"calico_iface": "eth0"}, ["k3s_cluster", "master"], "calico", ["calico_health", "calico_bgp", "calico_vxlan"]),
+    ({}, ["agent"], None, None),                                    # `agent` outside k3s_cluster is nothing
+    # rke2-ansible: RKE2's default canal; multus delegates to the next
+    ({}, ["rke2_agents"], "canal", ["canal"]),
+    ({"group_rke2_config": {"cni": ["multus", "canal"]}}, ["rke2_servers"], "canal", ["canal"]),
+    ({"cluster_rke2_config": {"cni": "cilium"}}, ["rke2_servers"], "cilium", []),
+])
+def test_the_cni_from_the_installers_variables(variables, groups, cni, features):
+    found = installer_cni(variables, groups)
+    if features is None:
+        assert found is None
+    else:
+        assert (found["cni"], found["features"]) == (cni, features), found
+
+
+def test_a_variable_that_cannot_be_templated_offline_is_left_out():
+    class HostVars(dict):
+        def get(self, key, default=None):
+            if key == "extra_server_args":
+                raise ValueError("object of type 'dict' has no attribute 'eth0'")
+            return dict.get(self, key, default)
+    variables = installer_variables(HostVars(kube_proxy_mode="ipvs"))
+    assert variables["extra_server_args"] is None and variables["kube_proxy_mode"] == "ipvs"
