@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import INSTALLER_VARIABLES
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_variables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile
 
 
@@ -21,7 +21,7 @@ def node_profile(name, group_names, docker=None, cni=None, features=None, ports=
             raise AnsibleFilterError("node_profile: %s must be a dict, got %r" % (label, type(value).__name__))
     if host_vars is not None and not isinstance(host_vars, Mapping):
         raise AnsibleFilterError("node_profile: host_vars must be the host's variables, got %r" % type(host_vars).__name__)
-    installer = dict((key, host_vars.get(key)) for key in INSTALLER_VARIABLES) if host_vars is not None else None
+    installer = installer_variables(host_vars) if host_vars is not None else None
     try:
         return build_profile(name, group_names, docker, cni, features, ports, pod_cidrs, firewall, group_map,
                              service_cidrs, nodelocal_dns, installer)

@@ -9,14 +9,15 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.review import compile_plans_for_review
 
 
-def whitelist_plans(inputs, inventory):
+def whitelist_plans(inputs, inventory, review=False):
     if not isinstance(inputs, (list, tuple)):
         raise AnsibleFilterError("whitelist_plans: expects a list of {'node': ..., 'policy': ...}, got %r"
                                  % type(inputs).__name__)
     try:
-        return compile_plans(list(inputs), inventory)
+        return (compile_plans_for_review if review else compile_plans)(list(inputs), inventory)
     except PlanError as error:
         raise AnsibleFilterError("whitelist_plans: %s" % error)
 

@@ -73,12 +73,18 @@ INSTALLER_LAYOUTS = (
                     "https://github.com/kubernetes-sigs/kubespray (group names before kube_control_plane)"),
     InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
                     "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),
+    InstallerLayout("techno-tim/k3s-ansible", "k3s_cluster", {"master": "kube_control_plane", "node": "kube_node"},
+                    "https://github.com/techno-tim/k3s-ansible inventory/sample/hosts.ini"),
     InstallerLayout("rke2-ansible", None, {"rke2_servers": "kube_control_plane", "rke2_agents": "kube_node"},
                     "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml",
                     {"rke2_servers": ("rke2_supervisor",)}),
     InstallerLayout("this collection (Docker Swarm)", None,
                     {"swarm_managers": "swarm_manager", "swarm_workers": "swarm_worker"}, "this collection"),
 )
+
+# The features of a CNI's data plane (their rows admit the pods' traffic between nodes: tunnels,
+# BGP, health checks): a Kubernetes node with none of them has no such rows.
+CNI_FEATURE_PREFIXES = ("flannel_", "calico_", "canal", "cilium_", "kube_router", "antrea", "weave")
 
 # Protocols: name -> (IP protocol number, families it exists in, takes ports).
 PROTOCOLS = {

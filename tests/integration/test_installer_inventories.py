@@ -137,3 +137,90 @@ def test_a_bad_group_map_is_refused_naming_the_value(tmp_path, group_map, named)
                            "-e", POLICY, "-e", group_map], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode != 0 and named in proc.stdout, proc.stdout[-3000:]
+
+
+def test_an_inventory_of_hostnames_is_shown_for_review_with_what_to_add(tmp_path):
+    """rke2-ansible's sample as shipped names hosts by DNS name: no peer has a known address.
+    plan.yml (and audit.yml, the same report tasks) shows each plan with the warning and the fix;
+    applying in state block still refuses (issue 34, item 12)."""
+    out, plans = plan("rke2-ansible-basic/hosts.yml", tmp_path)
+    server = plans["server0.example.com"]
+    assert server["roles"] == ["etcd", "kube_control_plane"] and server["addresses"] == []
+    refusal = server["warnings"][0]
+    assert refusal.startswith("shown for review only: site.yml refuses to apply this plan: ")
+    assert "agent0.example.com" in refusal and "microseg_node_addresses" in refusal
+    assert "microseg_allow_missing_peers" in refusal
+    assert admits(server, "tcp", 9345) == [["cluster_nodes"]]        # the rule is there; its set is empty
+    assert "shown for review only" in out and "server0.example.com" in plans["agent0.example.com"]["warnings"][0]
+
+
+def test_applying_an_inventory_of_hostnames_in_block_is_still_refused(tmp_path):
+    """The role's plan as site.yml runs it (not for review): each node stops with the refusal."""
+    playbook = tmp_path / "apply.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles: [microseg.cluster_firewall.whitelist]\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    binary = str(Path(sys.executable).parent / "ansible-playbook")
+    proc = subprocess.run([binary, "-i", str(INVENTORIES / "rke2-ansible-basic" / "hosts.yml"), str(playbook),
+                           "--tags", "plan", "-e", POLICY], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "state block would cut what the plan admits them" in proc.stdout, proc.stdout[-3000:]
+    assert "shown for review only" not in proc.stdout
+
+
+def test_techno_tim_k3s_ansible_masters_and_nodes(tmp_path):
+    """techno-tim/k3s-ansible's sample as shipped: `master` and `node` inside k3s_cluster (issue 35, item 7)."""
+    _out, plans = plan("techno-tim-k3s-ansible/hosts.ini", tmp_path)
+    assert sorted(plans) == ["192.168.30.%d" % last for last in range(38, 43)]
+    for master in ("192.168.30.38", "192.168.30.39", "192.168.30.40"):
+        assert plans[master]["roles"] == ["etcd", "kube_control_plane"]
+    assert plans["192.168.30.41"]["roles"] == plans["192.168.30.42"]["roles"] == ["kube_node"]
+    assert addresses(plans["192.168.30.38"], "control_plane") == ["192.168.30.38/31", "192.168.30.40/32"]
+    assert admits(plans["192.168.30.38"], "tcp", 2379) == [["control_plane"]]
+    assert not [line for line in plans["192.168.30.41"]["warnings"] if "no cluster role" in line]
+
+
+def test_kubesprays_sample_as_shipped_loads_its_k8s_cluster_group_vars(tmp_path):
+    """kubespray's current sample has no k8s_cluster group (kubespray makes it at run time, from
+    kube_control_plane, kube_node and calico_rr): its group_vars/k8s_cluster/ must load all the
+    same: kube-proxy in IPVS mode, NodeLocal DNSCache, the pod and Service networks (issue 35, item 5)."""
+    out, plans = plan("kubespray-sample/inventory.ini", tmp_path)
+    assert sorted(plans) == ["node%d" % index for index in range(1, 7)]
+    assert plans["node1"]["roles"] == ["etcd", "kube_control_plane"] and plans["node4"]["roles"] == ["kube_node"]
+    worker = plans["node4"]
+    assert {"kube_proxy_ipvs", "nodelocal_dns"} <= set(worker["features"])
+    assert addresses(worker, "nodelocal_dns") == ["169.254.25.10/32"]
+    assert addresses(worker, "pod_network") == ["10.233.64.0/18"]
+    assert addresses(worker, "service_network") == ["10.233.0.0/18"]
+    assert addresses(worker, "cluster_nodes") == ["10.3.0.1/32", "10.3.0.2/31", "10.3.0.4/31", "10.3.0.6/32"]
+    assert "pod network: 10.233.64.0/18 (from kubespray's" in out
+
+
+@pytest.mark.parametrize("inventory, node, cni_rows", [
+    # kubespray: kube_network_plugin calico, and Calico's mode from kubespray's defaults (VXLAN always)
+    ("kubespray-sample/inventory.ini", "node4", {("udp", 4789): [["cluster_nodes"]],
+                                                 ("tcp", 9099): [["cluster_nodes", "self"]]}),
+    # k3s-io/k3s-ansible: k3s's flannel, VXLAN (no --flannel-backend in extra_server_args)
+    ("k3s-ansible-sample/inventory-sample.yml", "192.16.35.12", {("udp", 8472): [["cluster_nodes"]]}),
+    # techno-tim/k3s-ansible: flannel (flannel_iface, no calico_iface or cilium_iface), VXLAN
+    ("techno-tim-k3s-ansible/hosts.ini", "192.168.30.41", {("udp", 8472): [["cluster_nodes"]]}),
+    # rke2-ansible: RKE2's default canal (flannel VXLAN and felix's health port)
+    ("rke2-ansible-basic/hosts.yml", "agent0.example.com", {("udp", 8472): [["cluster_nodes"]],
+                                                           ("tcp", 9099): [["cluster_nodes", "self"]]}),
+])
+def test_the_cni_and_its_mode_come_from_the_installers_variables(tmp_path, inventory, node, cni_rows):
+    """Issue 35, item 6: offline, the CNI's rows from the installers' own variables as shipped."""
+    _out, plans = plan(inventory, tmp_path)
+    for (proto, port), sources in cni_rows.items():
+        assert admits(plans[node], proto, port) == sources, (proto, port, plans[node]["rules"])
+    assert not [line for line in plans[node]["warnings"] if "no CNI known" in line]
+
+
+def test_a_cluster_whose_cni_is_unknown_is_warned_of_in_host_mode(tmp_path):
+    """No installer variable names the CNI: host mode says the pods' traffic between nodes would be cut."""
+    out, plans = plan("custom-groups.yml", tmp_path,
+                      "-e", '{"microseg_group_map": {"masters": "kube_control_plane", "workers": ["kube_node"]}}')
+    warning = [line for line in plans["w1"]["warnings"] if "no CNI known" in line]
+    assert warning and "state block cuts it" in warning[0] and "microseg_features" in warning[0]
+    assert "no CNI known" in out
+    assert not [line for line in plans["web1"]["warnings"] if "no CNI known" in line]     # no Kubernetes role

@@ -18,7 +18,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     roles_of,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import NETWORKS
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_settings
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_cni, installer_settings
 
 # Features an installer's variables can turn on (installer_settings): detection decides when it ran.
 INSTALLER_FEATURES = ("kube_proxy_ipvs", "nodelocal_dns")
@@ -74,7 +74,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         if user:
             network_origins[network.key] = network.variable
     notes = list(cni_found.get("notes") or []) + list(docker_found.get("notes") or [])
-    installer = installer_settings(installer)
+    installer_vars, installer = installer, installer_settings(installer)
     if installer.get("features") or installer.get("nodelocal_dns"):
         if detection_ran("kubernetes", docker, cni):
             differ = sorted(set(installer.get("features") or []) ^ (found_features & set(INSTALLER_FEATURES)))
@@ -86,6 +86,15 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
             if not networks["nodelocal_dns"] and installer.get("nodelocal_dns"):
                 networks["nodelocal_dns"] = list(installer["nodelocal_dns"])
                 network_origins["nodelocal_dns"] = installer.get("origin")
+    # Offline (Kubernetes not detected): the CNI and its mode from the installer's variables.
+    cni_from_installer = None if detection_ran("kubernetes", docker, cni) else installer_cni(installer_vars, group_names)
+    if cni_from_installer and cni_from_installer["features"]:
+        found_features |= set(cni_from_installer["features"])
+        for key, value in cni_from_installer["ports"].items():
+            if key not in merged_ports:
+                merged_ports[key], origins[key] = value, cni_from_installer["origin"]
+        notes.append("%s: CNI %s (%s) from %s" % (name, cni_from_installer["cni"],
+                                                  ", ".join(cni_from_installer["features"]), cni_from_installer["origin"]))
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose

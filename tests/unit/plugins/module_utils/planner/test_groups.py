@@ -56,7 +56,7 @@ def test_a_node_that_runs_kubernetes_but_has_no_role_is_named_with_the_fix():
     assert profile["warnings"] == [
         "n1 runs Kubernetes but has no cluster role (its groups: masters): put it in one of kube_control_plane, "
         "kube_node, etcd, kube-master, kube_master, kube-node, rke2_servers, rke2_agents, swarm_managers, "
-        "swarm_workers, server/agent under k3s_cluster, or map one of its groups with microseg_group_map"]
+        "swarm_workers, server/agent under k3s_cluster, master/node under k3s_cluster, or map one of its groups with microseg_group_map"]
     mapped = build_profile("n1", ["masters"], cni={"kubernetes": {"distribution": "kubeadm"}},
                            group_map={"masters": "kube_control_plane"})
     assert mapped["roles"] == ["kube_control_plane"]
@@ -67,3 +67,10 @@ def test_rke2_servers_run_the_supervisor_unless_the_map_says_otherwise():
     assert features_of(["rke2_servers"]) == {"rke2_supervisor"}
     assert features_of(["rke2_agents"]) == set()
     assert features_of(["rke2_servers"], {"rke2_servers": "kube_control_plane"}) == set()
+
+
+def test_techno_tims_master_and_node_count_inside_k3s_cluster_only():
+    """techno-tim/k3s-ansible's inventory/sample/hosts.ini: [master], [node], [k3s_cluster:children]."""
+    assert roles_of(["master", "k3s_cluster"]) == {"kube_control_plane"}
+    assert roles_of(["node", "k3s_cluster"]) == {"kube_node"}
+    assert roles_of(["node"]) == set() and roles_of(["master"]) == set()
