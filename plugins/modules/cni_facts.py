@@ -104,7 +104,11 @@ ansible_facts:
           type: dict
           returned: always
         cni:
-          description: C(config_file), C(name), C(plugins) (types), C(kind).
+          description: >-
+            C(config_file), C(name), C(plugins) (types), C(kind). When the first config is Multus's
+            (type C(multus) or C(multus-shim)), C(name), C(plugins) and C(kind) are those of the CNI it
+            hands the pod network to, and C(multus) says where that was read (C(config_file),
+            C(delegate_file), C(source): its C(delegates) or C(clusterNetwork)).
           type: dict
           returned: always
         flannel:

@@ -55,6 +55,45 @@ def parse_cni_config(text):
     return {"name": config.get("name"), "plugins": types}
 
 
+# Multus sorts first (00-multus.conf) and hands the pod's network to another CNI: the thin plugin
+# ("multus") inlines it in `delegates` (the first is the cluster network) or names it in
+# `clusterNetwork`; the thick plugin's shim ("multus-shim") names it in `clusterNetwork`, a path
+# as the daemon's container sees the host's directory (/host/etc/cni/net.d/10-calico.conflist).
+MULTUS_TYPES = ("multus", "multus-shim")
+
+
+def multus_delegate(text, names, multus_name):
+    """A Multus config -> where its cluster network is: {"delegate": {"name", "plugins"}} (inline),
+    {"file": name} (a config file of the directory), {"network": name} (a network name to find
+    among the directory's files by their `name`, else a NetworkAttachmentDefinition the node
+    cannot read), and always "why". names: the directory's files; without `delegates` or
+    `clusterNetwork` (or a directory as clusterNetwork) the next config file in sort order."""
+    config = json.loads(text)
+    others = sorted(name for name in names if name.endswith(CNI_EXTENSIONS) and name != multus_name)
+    network = config.get("clusterNetwork")
+    if network:
+        network = str(network)
+        base = network.rstrip("/").rsplit("/", 1)[-1]
+        if base in others:
+            return {"file": base, "why": "%s clusterNetwork %s" % (multus_name, network)}
+        if "/" in network and not base.endswith(CNI_EXTENSIONS):
+            # a directory: Multus takes its alphabetically first config (the next one here)
+            chosen = choose_cni_config(others)
+            return {"file": chosen, "why": "%s clusterNetwork %s (a directory: its first config)"
+                    % (multus_name, network)} if chosen else {"network": network, "why": "%s clusterNetwork" % multus_name}
+        stem = [name for name in others if name.rsplit(".", 1)[0] == base]
+        if stem:
+            return {"file": stem[0], "why": "%s clusterNetwork %s" % (multus_name, network)}
+        return {"network": base, "why": "%s clusterNetwork %s" % (multus_name, network)}
+    delegates = config.get("delegates")
+    if isinstance(delegates, list) and delegates and isinstance(delegates[0], dict):
+        return {"delegate": parse_cni_config(json.dumps(delegates[0])),
+                "why": "%s delegates[0]" % multus_name}
+    chosen = choose_cni_config(others)
+    return {"file": chosen, "why": "%s names no cluster network: the next config file" % multus_name} if chosen \
+        else {"network": None, "why": "%s names no cluster network and no other config is there" % multus_name}
+
+
 def cni_kind(config_name, first_type, flannel_seen):
     """flannel / calico / canal / cilium / weave / other. Canal is calico's CNI plugin on top of
     flannel's data path: the file is usually named *canal*, and flannel's state is on the node."""

@@ -97,24 +97,73 @@ def read_microk8s(reader, kubernetes):
     kubernetes.add_microk8s(args, worker, reader.read_text(os.path.join(MICROK8S_DATA, MICROK8S_DQLITE_INFO)))
 
 
+def _read_config(reader, path):
+    """A CNI config file -> {"name", "plugins"} and its text, or (None, None) with a problem said."""
+    text = reader.read_text(path)
+    if text is None:
+        return None, None
+    try:
+        return detect_cni.parse_cni_config(text), text
+    except ValueError as error:
+        reader.problem("%s: malformed CNI config (%s)" % (path, error))
+        return None, None
+
+
 def read_cni_config(reader, directory, flannel_seen):
+    """The config the container runtime uses (the first in sort order); when it is Multus's, the
+    CNI it hands the pod's network to (its `delegates` or `clusterNetwork`) decides the kind."""
     result = {"config_file": None, "name": None, "plugins": [], "kind": None}
-    chosen = detect_cni.choose_cni_config(reader.list_dir(directory))
+    names = reader.list_dir(directory)
+    chosen = detect_cni.choose_cni_config(names)
     if chosen is None:
         return result
     path = os.path.join(directory, chosen)
     result["config_file"] = path
-    text = reader.read_text(path)
-    if text is None:
+    config, text = _read_config(reader, path)
+    if config is None:
         return result
-    try:
-        config = detect_cni.parse_cni_config(text)
-    except ValueError as error:
-        reader.problem("%s: malformed CNI config (%s)" % (path, error))
-        return result
+    kind_name = chosen
+    if config["plugins"][0] in detect_cni.MULTUS_TYPES:
+        result["multus"] = {"config_file": path, "delegate_file": None, "source": None}
+        try:
+            target = detect_cni.multus_delegate(text, names, chosen)
+        except ValueError as error:
+            reader.problem("%s: malformed Multus delegate (%s)" % (path, error))
+            return result
+        result["multus"]["source"] = target["why"]
+        if "file" in target:
+            delegate_path = os.path.join(directory, target["file"])
+            result["multus"]["delegate_file"] = delegate_path
+            config, _text = _read_config(reader, delegate_path)
+            kind_name = target["file"]
+        elif "network" in target:
+            config = _network_named(reader, directory, names, chosen, target["network"], result["multus"])
+            kind_name = (result["multus"]["delegate_file"] or "").rsplit("/", 1)[-1]
+        else:
+            config = target["delegate"]
+            kind_name = config.get("name") or ""
+        if config is None:
+            reader.problem("%s: the CNI Multus hands the pod network to is unknown (%s); planned as another "
+                           "CNI: set microseg_features for its tunnel" % (path, target["why"]))
+            result["kind"] = "other"
+            return result
     result.update(name=config["name"], plugins=config["plugins"],
-                  kind=detect_cni.cni_kind(chosen, config["plugins"][0], flannel_seen))
+                  kind=detect_cni.cni_kind(kind_name, config["plugins"][0], flannel_seen))
     return result
+
+
+def _network_named(reader, directory, names, multus_name, network, multus):
+    """Multus's clusterNetwork by name: the config file of the directory with that `name`."""
+    if network is None:
+        return None
+    for name in sorted(names):
+        if name == multus_name or not name.endswith(detect_cni.CNI_EXTENSIONS):
+            continue
+        config, _text = _read_config(reader, os.path.join(directory, name))
+        if config is not None and config["name"] == network:
+            multus["delegate_file"] = os.path.join(directory, name)
+            return config
+    return None
 
 
 def read_calico(reader, processes, links):
