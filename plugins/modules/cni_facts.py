@@ -38,6 +38,13 @@ description:
     C(var/kubernetes/backend/info.yaml) (or legacy etcd), a worker by its C(var/lock/clustered.lock)."
   - "k3s embedded registry (Spegel): a server's C(--embedded-registry), its peer-to-peer port
     from C(K3S_P2P_PORT) in the k3s process environment."
+  - "k3s's flags given in its environment (C(K3S_URL) is C(--server), C(K3S_CLUSTER_INIT) is
+    C(--cluster-init), every C(K3S_*) that stands for a flag): the environment file k3s's
+    C(install.sh) writes for the process's unit (C(/etc/systemd/system/UNIT.env), OpenRC
+    C(/etc/rancher/k3s/NAME.env)), then the process's environment; the command line and the config
+    files win. The values of secrets (C(K3S_TOKEN), C(K3S_AGENT_TOKEN), C(K3S_VPN_AUTH), the
+    datastore endpoint) are never returned. Config files: C(config.yaml), then C(config.yaml.d/*.yaml)
+    in name order, a key ending in C(+) appending."
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and
     VXLAN modes (IPv4 and IPv6 pools), C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDRs,
     C(FELIX_HEALTHPORT) (canal's health port)."

@@ -166,13 +166,19 @@ def _links_by_name(links):
 
 
 def parse_env_file(text):
-    """KEY=VALUE lines (subnet.env) -> dict; comments and blank lines skipped."""
+    """KEY=VALUE lines (subnet.env, a systemd EnvironmentFile) -> dict; comments and blank lines
+    skipped, one pair of quotes around a value removed (k3s's install.sh writes K3S_URL='...')."""
     values = {}
     for line in text.splitlines():
         line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
         if line and not line.startswith("#") and "=" in line:
             key, _sep, value = line.partition("=")
-            values[key.strip()] = value.strip().strip('"')
+            value = value.strip()
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            values[key.strip()] = value
     return values
 
 

@@ -22,7 +22,10 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
     SUPERVISORS,
     KubernetesFacts,
     flags_from_args,
+    k3s_environment_files,
     parse_nested_scalars,
+    supervisor_of,
+    unit_of_cgroup,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
@@ -68,10 +71,9 @@ def read_kubernetes(reader, params, processes):
     if text is not None:
         kubernetes.add_k0s_config(k0s_config or K0S_CONFIG, text)
     for pid, argv in processes:
-        if kubernetes.add_process(pid, argv) in SUPERVISORS:
-            raw = reader.environ(pid)
-            if raw is not None:
-                kubernetes.add_supervisor_environment(pid, os.path.basename(argv[0]), detect_cni.parse_environ(raw))
+        supervisor = supervisor_of(argv)
+        env = read_supervisor_environment(reader, pid, supervisor) if supervisor else None
+        kubernetes.add_process(pid, argv, env)
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
     text = reader.read_text(config_path, required=bool(params["kubelet_config"]))
     if text is not None:
@@ -80,6 +82,25 @@ def read_kubernetes(reader, params, processes):
         except ValueError as error:
             reader.problem("%s: not a valid kubelet config (%s)" % (config_path, error))
     return kubernetes.result()
+
+
+def read_supervisor_environment(reader, pid, supervisor):
+    """A k3s/RKE2 process's environment, as layers [(variables, where read)], later ones winning:
+    (k3s) the environment file its installer wrote for its unit (the unit from /proc/PID/cgroup),
+    then the process's own environment. Values of secrets never leave detect.kubernetes
+    (k3s_environment_flags)."""
+    layers = []
+    if supervisor[0] == "k3s":
+        unit = unit_of_cgroup(reader.read_text(os.path.join(reader.proc, str(pid), "cgroup")))
+        for path in k3s_environment_files(supervisor[1], unit):
+            text = reader.read_text(path)
+            if text is not None:
+                layers.append((detect_cni.parse_env_file(text), path))
+                break
+    raw = reader.environ(pid)
+    if raw is not None:
+        layers.append((detect_cni.parse_environ(raw), "process %s (%s) environment" % (pid, supervisor[0])))
+    return layers
 
 
 def read_microk8s(reader, kubernetes):
