@@ -112,6 +112,7 @@ SRC_OVERLAY = "https://docs.docker.com/engine/network/drivers/overlay/"
 SRC_DOCKER_TLS = "https://docs.docker.com/engine/security/protect-access/"
 SRC_DOCKER_DRIVERS = "https://docs.docker.com/engine/network/drivers/"
 SRC_FLANNEL = "https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md"
+SRC_TAILSCALE = "https://docs.k3s.io/networking/distributed-multicloud#integration-with-the-tailscale-vpn-provider-experimental"
 SRC_CALICO = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements"
 SRC_CANAL = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel"
 SRC_CILIUM = "https://docs.cilium.io/en/stable/operations/system_requirements/#firewall-rules"
@@ -218,6 +219,9 @@ ENTRIES = (
          "flannel wireguard backend (ListenPort)", SRC_FLANNEL),
     _row("flannel_wireguard_v6", "flannel_wireguard", "udp", 51821, "flannel_wireguard_v6", [PEER_CLUSTER],
          "flannel wireguard backend, IPv6 (ListenPortV6)", SRC_FLANNEL, families=("ipv6",)),
+    # k3s --vpn-auth: flannel's extension backend over Tailscale; tailscaled's WireGuard between nodes.
+    _row("flannel_tailscale", "flannel_tailscale", "udp", 41641, "tailscale", [PEER_CLUSTER],
+         "k3s --vpn-auth (Tailscale): tailscaled's WireGuard between the nodes (tailscaled --port)", SRC_TAILSCALE),
     _row("flannel_ipip", "flannel_ipip", "ipip", None, None, [PEER_CLUSTER],
          "flannel ipip backend (IP protocol 4)", SRC_FLANNEL),
     _row("flannel_ipsec_esp", "flannel_ipsec", "esp", None, None, [PEER_CLUSTER],

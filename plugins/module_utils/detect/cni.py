@@ -15,6 +15,7 @@ Evidence, in the order a node shows it:
 from __future__ import annotations
 
 import json
+import re
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
 
@@ -22,7 +23,8 @@ CNI_EXTENSIONS = (".conf", ".conflist", ".json")
 PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave",
                 "antrea": "antrea"}
 # flannel backend -> its port setting in the catalog (which holds the default)
-FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard"}
+FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard",
+                     "tailscale": "tailscale"}
 CALICO_DEVICES = ("tunl0", "vxlan.calico", "vxlan-v6.calico", "wireguard.cali", "wg-v6.cali")
 CALICO_MODES = {"always": "Always", "crosssubnet": "CrossSubnet", "never": "Never", "off": "Never",
                 "false": "Never", "": "Never"}
@@ -182,6 +184,23 @@ def parse_env_file(text):
     return values
 
 
+_WG_LISTEN_PORT = re.compile(r"\blisten-port\s+(\d+)")
+
+
+def extension_backend(backend):
+    """flannel's `extension` backend runs the commands it is given; k3s writes two (pkg/agent/flannel/
+    setup.go): --vpn-auth's Tailscale (`tailscale set --advertise-routes`) and, before v1.26, the
+    old --flannel-backend=wireguard (`wg set flannel.1 listen-port 51820`) -> (backend, port): tailscale,
+    wireguard with its listen-port, or extension (commands we cannot read a port from)."""
+    commands = " ".join(str(value) for key, value in sorted(backend.items()) if key.endswith("Command"))
+    if "tailscale " in commands:
+        return "tailscale", None
+    match = _WG_LISTEN_PORT.search(commands)
+    if "wg " in commands and match:
+        return "wireguard", int(match.group(1))
+    return "extension", None
+
+
 def parse_net_conf(text):
     """flannel net-conf.json -> {"network", "backend", "port", "vni"}. Raises ValueError when malformed."""
     conf = json.loads(text)
@@ -190,6 +209,8 @@ def parse_net_conf(text):
     backend = conf.get("Backend") or {}
     backend_type = (backend.get("Type") or "vxlan").lower()
     port = backend.get("ListenPort") if backend_type == "wireguard" else backend.get("Port")
+    if backend_type == "extension":
+        backend_type, port = extension_backend(backend)
     return {"network": conf.get("Network"), "backend": backend_type.replace("host-gw", "host_gw"),
             "port": int(port) if port else None, "port_v6": backend.get("ListenPortV6"), "vni": backend.get("VNI")}
 
@@ -200,7 +221,8 @@ def flannel_facts(subnet_env, links, net_conf=None, backend_hint=None):
     --flannel-backend), used when no device or net-conf.json shows the backend."""
     by_name = _links_by_name(links)
     vxlan = [link for link in links if (link["name"] or "").startswith("flannel.") and link["kind"] == "vxlan"]
-    result = {"present": bool(subnet_env or vxlan or "flannel0" in by_name or net_conf or backend_hint),
+    wireguard_1 = any(link["name"] == "flannel.1" and link["kind"] == "wireguard" for link in links)
+    result = {"present": bool(subnet_env or vxlan or wireguard_1 or "flannel0" in by_name or net_conf or backend_hint),
               "network": subnet_env.get("FLANNEL_NETWORK") if subnet_env else None,
               "subnet": subnet_env.get("FLANNEL_SUBNET") if subnet_env else None,
               "backend": None, "port": None, "port_v6": None, "source": None}
@@ -214,6 +236,9 @@ def flannel_facts(subnet_env, links, net_conf=None, backend_hint=None):
         result.update(backend="udp", source="device flannel0 (tun)")
     elif "flannel-wg" in by_name or "flannel-wg-v6" in by_name:
         result.update(backend="wireguard", source="device flannel-wg")
+    elif wireguard_1 and not (net_conf and net_conf["backend"] == "wireguard"):
+        # k3s's old --flannel-backend=wireguard: a wireguard flannel.1 its extension backend made
+        result.update(backend="wireguard", source="device flannel.1 (wireguard)")
     elif "flannel.ipip" in by_name:
         result.update(backend="ipip", source="device flannel.ipip")
     elif net_conf:
@@ -346,11 +371,20 @@ def derive(cni, flannel, calico, cilium=None, antrea=None):
             features.add("canal")
             if backend == "wireguard":
                 features.add("canal_wireguard")
+        elif backend == "extension":
+            # commands of someone's own: nothing to read a port from; the batch goes on without it
+            notes.append("flannel: its extension backend runs commands of its own (%s); what its traffic between "
+                         "nodes needs is unknown and not planned: add it to microseg_whitelist" % flannel["source"])
         elif backend:
             features.add("flannel_" + backend)
-        if backend in ("vxlan", "udp", "wireguard") and flannel["port"]:
-            ports["flannel_" + backend] = flannel["port"]
-            origins["flannel_" + backend] = flannel["source"]
+        if backend in FLANNEL_PORT_KEYS and flannel["port"]:
+            ports[FLANNEL_PORT_KEYS[backend]] = flannel["port"]
+            origins[FLANNEL_PORT_KEYS[backend]] = flannel.get("port_source") or flannel["source"]
+        if backend == "tailscale":
+            notes.append("flannel over Tailscale (k3s --vpn-auth): tailscaled's port %s/udp is admitted from the "
+                         "cluster's nodes; when the nodes talk over their tailnet addresses (100.64.0.0/10, "
+                         "fd7a:115c:a1e0::/48), the inventory must give those addresses (microseg_node_addresses)"
+                         % flannel["port"])
         if backend == "wireguard" and flannel["port_v6"]:
             ports["flannel_wireguard_v6"] = flannel["port_v6"]
             origins["flannel_wireguard_v6"] = "net-conf.json ListenPortV6"

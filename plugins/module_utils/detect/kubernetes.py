@@ -368,6 +368,7 @@ class KubernetesFacts(object):
         if role == "agent":
             if distribution == "k3s":
                 self.k3s = self.k3s or "agent"
+                self._k3s_vpn(flags, config, where)
             self.components.setdefault("kubelet", where)
             return distribution
         if distribution == "k3s":
@@ -395,15 +396,27 @@ class KubernetesFacts(object):
         """A k3s server's --flannel-backend (agents take the servers'; k3s's default is vxlan)."""
         if self.distribution != "k3s":
             return
+        value = None
         if "--flannel-backend" in flags:
             value, origin = flags["--flannel-backend"], "%s --flannel-backend" % where
         elif "--flannel-backend" in config:
             value, origin = config["--flannel-backend"]
-        else:
+        if value is not None and value.strip().lower() in K3S_FLANNEL_BACKENDS:
+            self.flannel_backend = (K3S_FLANNEL_BACKENDS[value.strip().lower()], origin)
+        self._k3s_vpn(flags, config, where)
+
+    def _k3s_vpn(self, flags, config, where):
+        """k3s --vpn-auth (or --vpn-auth-file): flannel runs over the VPN (Tailscale), on servers
+        and agents alike; the value is a secret and is not kept."""
+        if self.distribution != "k3s":
             return
-        value = value.strip().lower()
-        if value in K3S_FLANNEL_BACKENDS:
-            self.flannel_backend = (K3S_FLANNEL_BACKENDS[value], origin)
+        for flag in ("--vpn-auth", "--vpn-auth-file"):
+            if flag in flags:
+                self.flannel_backend = ("tailscale", "%s %s" % (where, flag))
+                return
+            if flag in config:
+                self.flannel_backend = ("tailscale", config[flag][1])
+                return
 
     def add_supervisor_environment(self, pid, name, env):
         """A k3s/RKE2 process's environment: K3S_P2P_PORT moves Spegel's peer-to-peer port."""

@@ -187,6 +187,22 @@ def _network_named(reader, directory, names, multus_name, network, multus):
     return None
 
 
+def read_tailscaled_port(reader, processes, flannel):
+    """Flannel over Tailscale (k3s --vpn-auth): tailscaled's WireGuard port is its --port (the
+    distributions' units pass --port=${PORT}; 41641 when not given; 0 picks one at random)."""
+    for pid, argv in processes:
+        if os.path.basename(argv[0]) != "tailscaled":
+            continue
+        value = (flags_from_args([("-" + arg) if arg.startswith("-port") else arg for arg in argv[1:]])
+                 .get("--port") or "").strip()
+        if value.isdigit() and int(value) > 0:
+            flannel.update(port=int(value), port_source="process %s (tailscaled) --port" % pid)
+        elif value == "0":
+            reader.problem("process %s (tailscaled) --port=0: tailscaled picks its port at random; planned as %s, "
+                           "give it a fixed --port" % (pid, flannel["port"]))
+        return
+
+
 def read_calico(reader, processes, links):
     env, source, runs_typha = {}, "calico-node environment", False
     for pid, argv in processes:
@@ -282,6 +298,8 @@ def gather(module, outputs=None):
     if hint and hint[0] is None:
         hint = None                    # k3s --flannel-backend=none: another CNI
     flannel = detect_cni.flannel_facts(subnet_env, links, net_conf, tuple(hint) if hint else None)
+    if flannel["backend"] == "tailscale":
+        read_tailscaled_port(reader, processes, flannel)
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     calico = read_calico(reader, processes, links)
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)

@@ -32,6 +32,7 @@ EXPECTED = {
     "flannel_vxlan": {("udp", 8472, ("cluster_nodes",))},
     "flannel_udp": {("udp", 8285, ("cluster_nodes",))},
     "flannel_wireguard": {("udp", 51820, ("cluster_nodes",)), ("udp", 51821, ("cluster_nodes",))},
+    "flannel_tailscale": {("udp", 41641, ("cluster_nodes",))},
     "flannel_ipip": {("ipip", None, ("cluster_nodes",))},
     "calico_bgp": {("tcp", 179, ("cluster_nodes",))},
     "calico_ipip": {("ipip", None, ("cluster_nodes",))},

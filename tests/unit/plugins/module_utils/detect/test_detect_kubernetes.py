@@ -347,3 +347,15 @@ def test_the_kubelets_read_only_port_only_when_set():
     flag = k8s.KubernetesFacts()
     flag.add_process(770, ["kubelet", "--read-only-port=10266"])
     assert flag.result()["ports"] == {"kubelet_readonly": 10266}
+
+
+def test_k3s_vpn_auth_puts_flannel_over_tailscale_on_servers_and_agents():
+    for argv in (["k3s", "server", "--vpn-auth-file", "/etc/k3s-vpn"], ["k3s", "agent", "--vpn-auth=name=tailscale"]):
+        facts = k8s.KubernetesFacts()
+        facts.add_process(760, argv)
+        assert facts.result()["flannel_backend"][0] == "tailscale", argv
+        assert "name=tailscale" not in str(facts.result())
+    env = k8s.KubernetesFacts()
+    env.add_process(761, ["k3s", "agent"], [({"K3S_VPN_AUTH": "name=tailscale,joinKey=tskey-secret"}, "k3s-agent.env")])
+    assert env.result()["flannel_backend"] == ["tailscale", "k3s-agent.env K3S_VPN_AUTH"]
+    assert "tskey-secret" not in str(env.result())
