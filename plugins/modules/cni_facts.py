@@ -56,6 +56,9 @@ description:
     read through the process's root) and the Open vSwitch tunnel devices (C(genev_sys_PORT),
     C(vxlan_sys_PORT), C(stt_sys_PORT), C(gre_sys)) - the encap mode, the tunnel and its port,
     IPsec or WireGuard, the agent, controller and memberlist ports, BGPPolicy, proxyAll's health port."
+  - "k0s: C(spec.network.provider) of C(k0s.yaml) (C(kuberouter) by default, C(calico) with
+    C(spec.network.calico.mode), C(vxlanPort), C(wireguard), or C(custom): a note), planned on a
+    controller that runs pods (C(--enable-worker), C(--single)); workers show the provider's process."
   - kube-proxy's mode (iptables, ipvs via C(kube-ipvs0), nftables via the C(kube-proxy) nft table).
   - "The cluster's networks: the Service CIDR from kube-apiserver or kube-controller-manager
     C(--service-cluster-ip-range) (k3s C(--service-cidr)), the pod CIDR from

@@ -108,6 +108,11 @@ MICROK8S_WORKER_LOCK = "var/lock/clustered.lock"
 MICROK8S_DQLITE_INFO = "var/kubernetes/backend/info.yaml"
 # kube-router (k0s's default network provider): its BGP port and overlay from its flags.
 KUBE_ROUTER_PORTS = {"kube_router_bgp": "--bgp-port", "kube_router_fou": "--overlay-encap-port"}
+# k0s's network provider (spec.network.provider: kuberouter by default, calico, custom) and, for
+# calico, its mode (vxlan by default, bird, or the legacy ipip) -> the features it brings.
+K0S_PROVIDER = "spec.network.provider"
+K0S_CALICO_MODES = {"vxlan": ("calico_vxlan",), "bird": ("calico_bgp", "calico_ipip"),
+                    "ipip": ("calico_bgp", "calico_ipip")}
 _CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*\+?)["']?\s*:\s*(.*?)\s*$""")
 _CONFIG_ITEM = re.compile(r"^\s+-\s*(.*?)\s*$")
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
@@ -303,6 +308,8 @@ class KubernetesFacts(object):
         self.k0s_config = None   # (path, {dotted key: value}) of k0s.yaml
         self.flannel_backend = None   # (backend or None, where) from k3s --flannel-backend
         self.absent = {}         # feature the node's roles bring but it does not run -> why
+        self.network_provider = None  # (k0s spec.network.provider, where)
+        self.notes = []
 
     def add_k0s_config(self, path, text):
         self.k0s_config = (path, parse_nested_scalars(text))
@@ -332,6 +339,7 @@ class KubernetesFacts(object):
             # rows would open ports nothing serves.
             self.absent["kubelet"] = self.absent["k8s_nodeport"] = "%s: a k0s controller without --enable-worker" % where
         self._add_feature("k0s_controller")
+        self._k0s_provider(path, config, "--enable-worker" in flags or "--single" in flags)
         if config.get("spec.network.controlPlaneLoadBalancing.enabled", "").lower() == "true":
             self._add_feature("k0s_cplb")
         for key, dotted in K0S_PORTS.items():
@@ -341,6 +349,41 @@ class KubernetesFacts(object):
             if dotted in config:
                 self._set_networks({key: "--" + key}, {"--" + key: config[dotted]}, None, "%s %s" % (path, dotted))
         return "k0s"
+
+    def _k0s_provider(self, path, config, runs_pods):
+        """k0s.yaml's network provider: its features on a controller that runs pods (--enable-worker,
+        --single); a controller alone runs none of it (its workers show the provider's process)."""
+        provider = (config.get(K0S_PROVIDER) or "kuberouter").strip().lower()
+        where = "%s %s" % (path, K0S_PROVIDER) if K0S_PROVIDER in config else "k0s's default network provider"
+        self.network_provider = (provider, where)
+        if provider == "custom":
+            self.notes.append("k0s: %s is custom: the CNI is the one you installed, planned from what the node "
+                              "shows of it (its CNI config, process, devices)" % where)
+            return
+        if not runs_pods:
+            return
+        if provider == "kuberouter":
+            self._add_feature("kube_router")
+        elif provider == "calico":
+            mode = (config.get("spec.network.calico.mode") or "vxlan").strip().lower()
+            overlay = (config.get("spec.network.calico.overlay") or "Always").strip().lower()
+            features = K0S_CALICO_MODES.get(mode)
+            if features is None:
+                self.notes.append("k0s: %s spec.network.calico.mode %r is not vxlan, bird or ipip: Calico's "
+                                  "tunnel is not planned from the file" % (path, mode))
+                features = ()
+            for feature in ("calico_health",) + tuple(features):
+                if feature == "calico_ipip" and overlay == "never":
+                    continue
+                self._add_feature(feature)
+            if "calico_vxlan" in features and "spec.network.calico.vxlanPort" in config:
+                self._set_ports({"calico_vxlan": "--vxlan-port"}, {"--vxlan-port": config["spec.network.calico.vxlanPort"]},
+                                None, "%s spec.network.calico.vxlanPort" % path)
+            if config.get("spec.network.calico.wireguard", "").lower() == "true":
+                self._add_feature("calico_wireguard")
+        else:
+            self.notes.append("k0s: %s is %r, not kuberouter, calico or custom: nothing planned from it"
+                              % (where, provider))
 
     def add_supervisor_config(self, distribution, path, text):
         """A k3s/RKE2 config file (config.yaml, then config.yaml.d/* in name order: later wins)."""
@@ -556,6 +599,8 @@ class KubernetesFacts(object):
             "features": list(self.features) + (["kubelet_readonly"] if self.readonly_kubelet() else []),
             "absent_features": dict(sorted(self.absent.items())),
             "flannel_backend": list(self.flannel_backend) if self.flannel_backend else None,
+            "network_provider": list(self.network_provider) if self.network_provider else None,
+            "notes": list(self.notes),
             "ports": dict(sorted(self._ports_in_use().items())),
             "port_origins": dict(sorted((key, origin) for key, origin in self.origins.items()
                                         if key in self._ports_in_use())),

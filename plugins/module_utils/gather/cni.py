@@ -323,6 +323,7 @@ def gather(module, outputs=None):
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])
+    derived["notes"].extend(kubernetes["notes"])
     ports = dict(kubernetes["ports"])
     ports.update(derived["ports"])
     origins = dict(kubernetes["port_origins"])
