@@ -114,6 +114,7 @@ SRC_DOCKER_DRIVERS = "https://docs.docker.com/engine/network/drivers/"
 SRC_FLANNEL = "https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md"
 SRC_TAILSCALE = "https://docs.k3s.io/networking/distributed-multicloud#integration-with-the-tailscale-vpn-provider-experimental"
 SRC_CALICO = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements"
+SRC_CALICO_FELIX = "https://docs.tigera.io/calico/latest/reference/felix/configuration (DefaultEndpointToHostAction)"
 SRC_CANAL = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel"
 SRC_CILIUM = "https://docs.cilium.io/en/stable/operations/system_requirements/#firewall-rules"
 SRC_ANTREA = "https://github.com/antrea-io/antrea/blob/main/docs/network-requirements.md"
@@ -246,6 +247,11 @@ ENTRIES = (
          "calico-node (felix) health checks (FELIX_HEALTHPORT)", SRC_RKE2),
     _row("calico_typha_health", "calico_typha", "tcp", 9098, "calico_typha_health", [PEER_SELF, PEER_CLUSTER],
          "Calico Typha health checks, on the nodes that run it", SRC_RKE2),
+    _row("calico_endpoint_to_host_accept", "calico_endpoint_to_host_accept", None, None, None, [],
+         "Calico FELIX_DEFAULTENDPOINTTOHOSTACTION=ACCEPT: with the iptables backend Calico's cali-wl-to-host "
+         "accepts pods' traffic to this host before our chain, so that traffic is Calico's to police (host "
+         "endpoint policy) and our blacklist and whitelist do not see it; the nftables and firewalld backends' "
+         "table still filters it: the backends differ for traffic from pods", SRC_CALICO_FELIX),
     _row("calico_wireguard", "calico_wireguard", "udp", 51820, "calico_wireguard", [PEER_CLUSTER],
          "Calico WireGuard (FELIX_WIREGUARDLISTENINGPORT)", SRC_CALICO),
     _row("calico_wireguard_v6", "calico_wireguard", "udp", 51821, "calico_wireguard_v6", [PEER_CLUSTER],

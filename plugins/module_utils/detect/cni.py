@@ -298,7 +298,7 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
               "backend": None, "ipip": "Never", "vxlan": "Never", "vxlan_port": None, "wireguard": False,
               "wireguard_port": None, "wireguard_port_v6": None, "typha_client": False,
               "runs_typha": bool(runs_typha), "pool_cidr": None, "pool_cidr_v6": None, "vxlan_v6": "Never",
-              "health_port": None, "sources": {}}
+              "health_port": None, "endpoint_to_host_action": None, "sources": {}}
     if not result["present"]:
         return result
     sources = result["sources"]
@@ -352,6 +352,12 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
     if port.isdigit():
         result["health_port"] = int(port)
         sources["health_port"] = "%s FELIX_HEALTHPORT" % env_source
+    # What Felix does with a pod's traffic to its own host after the pod's policy (cali-wl-to-host):
+    # Drop (Felix's default), Accept (the manifests' and the operator's setting) or Return.
+    action = env.get("FELIX_DEFAULTENDPOINTTOHOSTACTION", "").strip().upper()
+    result["endpoint_to_host_action"] = action or "DROP"
+    sources["endpoint_to_host_action"] = ("%s FELIX_DEFAULTENDPOINTTOHOSTACTION" % env_source if action
+                                          else "Felix's default (Drop)")
     return result
 
 
@@ -414,6 +420,13 @@ def derive(cni, flannel, calico, cilium=None, antrea=None):
                 origins["calico_wireguard_v6"] = "calico-node environment FELIX_WIREGUARDLISTENINGPORTV6"
         if calico["runs_typha"]:
             features.add("calico_typha")
+        action = calico.get("endpoint_to_host_action")
+        if action == "ACCEPT":
+            features.add("calico_endpoint_to_host_accept")
+        elif action == "DROP" and calico["sources"].get("endpoint_to_host_action", "").endswith("ACTION"):
+            notes.append("calico: FELIX_DEFAULTENDPOINTTOHOSTACTION is DROP (%s): Calico drops pods' traffic to "
+                         "this host that no host endpoint policy allows, whatever the plan admits from the pod "
+                         "network" % calico["sources"]["endpoint_to_host_action"])
         for key, variable in (("pool_cidr", "CALICO_IPV4POOL_CIDR"), ("pool_cidr_v6", "CALICO_IPV6POOL_CIDR")):
             if calico[key] and calico[key] not in pod_cidrs:
                 pod_cidrs.append(calico[key])

@@ -70,7 +70,7 @@ EXPECTED = {
 }
 # Features that need nothing opened (and say so in the plan's notes).
 NOTHING_NEEDED = {"flannel_host_gw", "docker_bridge", "docker_host", "docker_macvlan",
-                  "cilium_kube_proxy_replacement", "cilium_host_firewall"}
+                  "cilium_kube_proxy_replacement", "cilium_host_firewall", "calico_endpoint_to_host_accept"}
 
 
 @pytest.mark.parametrize("feature", sorted(EXPECTED))

@@ -263,3 +263,33 @@ def test_an_unknown_extension_backend_is_reported_not_planned_and_fails_nothing(
     derived = cni.derive({"kind": "flannel"}, flannel, cni.calico_facts({}, []))
     assert set(derived["features"]) <= set(catalog.FEATURES)
     assert any("extension backend" in note and "not planned" in note for note in derived["notes"])
+
+
+# ------------------------------------------------------------------ Calico's endpoint-to-host action (issue 35, item 9)
+
+def calico_manifest_env():
+    return cni.parse_env_file((FIXTURES / "calico" / "calico-node.env").read_text())
+
+
+def test_calicos_manifest_accepts_pod_to_host_and_the_plan_says_so():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+    calico = cni.calico_facts(calico_manifest_env(), [])
+    assert calico["endpoint_to_host_action"] == "ACCEPT"
+    derived = cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    assert {"calico_endpoint_to_host_accept", "calico_bgp", "calico_ipip"} <= set(derived["features"])
+    inventory = {"hosts": {"w1": {"addresses": ["192.0.2.21"]}}, "groups": {"kube_node": ["w1"]}}
+    plan = compile_plan({"name": "w1", "features": derived["features"], "pod_cidrs": ["10.244.0.0/16"]}, inventory,
+                        {"mode": "host"})
+    notes = [note["text"] for note in plan["notes"]]
+    assert any("cali-wl-to-host" in text and "Calico's to police" in text for text in notes), notes
+
+
+def test_calicos_default_endpoint_to_host_action_is_drop_and_return_says_nothing():
+    env = calico_manifest_env()
+    del env["FELIX_DEFAULTENDPOINTTOHOSTACTION"]
+    calico = cni.calico_facts(env, [])
+    assert calico["endpoint_to_host_action"] == "DROP"
+    assert "calico_endpoint_to_host_accept" not in cni.derive({"kind": "calico"}, cni.flannel_facts({}, []),
+                                                              calico)["features"]
+    env["FELIX_DEFAULTENDPOINTTOHOSTACTION"] = "Return"
+    assert cni.calico_facts(env, [])["endpoint_to_host_action"] == "RETURN"
