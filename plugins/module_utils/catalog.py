@@ -37,7 +37,8 @@ PEER_CLASSES = (PEER_ANY, PEER_SELF, PEER_MANAGEMENT, PEER_POD_NETWORK) + tuple(
 # link-local address on the nodelocaldns device). The planner turns each into a named address set.
 DEST_SERVICE_NETWORK = "service_network"     # the Service CIDR(s)
 DEST_NODELOCAL_DNS = "nodelocal_dns"         # NodeLocal DNSCache's listen addresses
-DESTINATIONS = (DEST_SERVICE_NETWORK, DEST_NODELOCAL_DNS)
+DEST_IPVS_ADDRESSES = "ipvs_addresses"       # the addresses kube-proxy (IPVS) put on kube-ipvs0 (node facts)
+DESTINATIONS = (DEST_SERVICE_NETWORK, DEST_NODELOCAL_DNS, DEST_IPVS_ADDRESSES)
 
 # Cluster roles, the inventory group each is read from, and the features each turns on.
 ROLE_GROUPS = {
@@ -184,6 +185,11 @@ ENTRIES = (
     _row("k8s_service_ipvs", "kube_proxy_ipvs", "all", None, None, [PEER_POD_NETWORK, PEER_CLUSTER],
          "Services in kube-proxy IPVS mode: every ClusterIP is a local address (kube-ipvs0), so traffic to "
          "a Service crosses INPUT before IPVS forwards it", SRC_IPVS, to=DEST_SERVICE_NETWORK),
+    _row("k8s_service_ipvs_local", "kube_proxy_ipvs", "all", None, None, [PEER_ANY],
+         "Services in kube-proxy IPVS mode: the LoadBalancer, externalIP and ClusterIP addresses kube-proxy put "
+         "on kube-ipvs0 are local, not DNAT'ed before INPUT: admitted from any source as the DNAT rule admits "
+         "them in iptables mode (kube-proxy's own filter polices their ports and loadBalancerSourceRanges)",
+         SRC_IPVS, to=DEST_IPVS_ADDRESSES),
     _row("nodelocal_dns_udp", "nodelocal_dns", "udp", 53, "nodelocal_dns", [PEER_POD_NETWORK],
          "NodeLocal DNSCache: pods ask the cache on their own node", SRC_NODELOCAL, to=DEST_NODELOCAL_DNS),
     _row("nodelocal_dns_tcp", "nodelocal_dns", "tcp", 53, "nodelocal_dns", [PEER_POD_NETWORK],

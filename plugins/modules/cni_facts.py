@@ -63,8 +63,9 @@ description:
   - "The cluster's networks: the Service CIDR from kube-apiserver or kube-controller-manager
     C(--service-cluster-ip-range) (k3s C(--service-cidr)), the pod CIDR from
     kube-controller-manager or kube-proxy C(--cluster-cidr) (k3s C(--cluster-cidr)) and the CNI;
-    NodeLocal DNSCache from the addresses on its C(nodelocaldns) device; in IPVS mode the ClusterIPs
-    on C(kube-ipvs0) (a partial stand-in when no host shows the Service CIDR)."
+    NodeLocal DNSCache from the addresses on its C(nodelocaldns) device; in IPVS mode every address
+    on C(kube-ipvs0) (ClusterIP, LoadBalancer and external IPs: the plan admits Service traffic to
+    them, and they stand in for the Service CIDR when no host shows it)."
   - Every value says where it was read. A file that cannot be read or parsed gives a warning
     naming it; the module still returns every other fact.
 options: {}

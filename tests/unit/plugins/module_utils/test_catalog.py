@@ -12,7 +12,7 @@ EXPECTED = {
     "k8s_control_plane": {("tcp", 6443, ("any",)), ("tcp", 10259, ("self",)), ("tcp", 10257, ("self",))},
     "etcd": {("tcp", 2379, ("control_plane",)), ("tcp", 2380, ("control_plane",))},
     "kubelet": {("tcp", 10250, ("self", "cluster_nodes", "pod_network"))},
-    "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes"))},
+    "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes")), ("all", None, ("any",))},
     "rke2_supervisor": {("tcp", 9345, ("cluster_nodes",))},
     "k3s_embedded_registry": {("tcp", 5001, ("cluster_nodes",)), ("tcp", 6443, ("cluster_nodes",))},
     "kubelet_readonly": {("tcp", 10255, ("self", "cluster_nodes", "pod_network"))},
@@ -107,7 +107,7 @@ def test_every_row_is_documented_and_well_formed():
 def test_rows_to_local_addresses_that_are_not_the_nodes_own():
     destinations = dict((entry.id, entry.to) for entry in catalog.ENTRIES if entry.to)
     assert destinations == {"k8s_service_ipvs": "service_network", "nodelocal_dns_udp": "nodelocal_dns",
-                            "nodelocal_dns_tcp": "nodelocal_dns"}
+                            "nodelocal_dns_tcp": "nodelocal_dns", "k8s_service_ipvs_local": "ipvs_addresses"}
     assert set(destinations.values()) <= set(catalog.DESTINATIONS)
 
 
