@@ -81,8 +81,10 @@ def multus_delegate(text, names, multus_name):
         if "/" in network and not base.endswith(CNI_EXTENSIONS):
             # a directory: Multus takes its alphabetically first config (the next one here)
             chosen = choose_cni_config(others)
-            return {"file": chosen, "why": "%s clusterNetwork %s (a directory: its first config)"
-                    % (multus_name, network)} if chosen else {"network": network, "why": "%s clusterNetwork" % multus_name}
+            if chosen is None:
+                return {"network": network, "why": "%s clusterNetwork" % multus_name}
+            return {"file": chosen,
+                    "why": "%s clusterNetwork %s (a directory: its first config)" % (multus_name, network)}
         stem = [name for name in others if name.rsplit(".", 1)[0] == base]
         if stem:
             return {"file": stem[0], "why": "%s clusterNetwork %s" % (multus_name, network)}

@@ -377,8 +377,9 @@ class KubernetesFacts(object):
                     continue
                 self._add_feature(feature)
             if "calico_vxlan" in features and "spec.network.calico.vxlanPort" in config:
-                self._set_ports({"calico_vxlan": "--vxlan-port"}, {"--vxlan-port": config["spec.network.calico.vxlanPort"]},
-                                None, "%s spec.network.calico.vxlanPort" % path)
+                port = config["spec.network.calico.vxlanPort"]
+                self._set_ports({"calico_vxlan": "--vxlan-port"}, {"--vxlan-port": port}, None,
+                                "%s spec.network.calico.vxlanPort" % path)
             if config.get("spec.network.calico.wireguard", "").lower() == "true":
                 self._add_feature("calico_wireguard")
         else:

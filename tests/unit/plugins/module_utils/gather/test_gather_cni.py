@@ -132,8 +132,10 @@ def k3s_node(tmp_path, monkeypatch, role, env_file, unit, environ=b"PATH=/usr/bi
     monkeypatch.setattr(gather_cni, "MICROK8S_DATA", str(tmp_path / "microk8s"))
     monkeypatch.setattr(gather_cni, "DEFAULT_KUBELET_CONFIG", str(tmp_path / "kubelet.yaml"))
     real = gather_cni.NodeReader
-    monkeypatch.setattr(gather_cni, "NodeReader", lambda module, outputs=None: real(module, str(tmp_path / "proc"),
-                                                                                   outputs))
+
+    def reader_of_the_fake_proc(module, outputs=None):
+        return real(module, str(tmp_path / "proc"), outputs)
+    monkeypatch.setattr(gather_cni, "NodeReader", reader_of_the_fake_proc)
     return gather_cni.gather(GatherModule(tmp_path))
 
 
