@@ -37,7 +37,8 @@ PEER_CLASSES = (PEER_ANY, PEER_SELF, PEER_MANAGEMENT, PEER_POD_NETWORK) + tuple(
 # link-local address on the nodelocaldns device). The planner turns each into a named address set.
 DEST_SERVICE_NETWORK = "service_network"     # the Service CIDR(s)
 DEST_NODELOCAL_DNS = "nodelocal_dns"         # NodeLocal DNSCache's listen addresses
-DESTINATIONS = (DEST_SERVICE_NETWORK, DEST_NODELOCAL_DNS)
+DEST_IPVS_ADDRESSES = "ipvs_addresses"       # the addresses kube-proxy (IPVS) put on kube-ipvs0 (node facts)
+DESTINATIONS = (DEST_SERVICE_NETWORK, DEST_NODELOCAL_DNS, DEST_IPVS_ADDRESSES)
 
 # Cluster roles, the inventory group each is read from, and the features each turns on.
 ROLE_GROUPS = {
@@ -118,7 +119,10 @@ SRC_OVERLAY = "https://docs.docker.com/engine/network/drivers/overlay/"
 SRC_DOCKER_TLS = "https://docs.docker.com/engine/security/protect-access/"
 SRC_DOCKER_DRIVERS = "https://docs.docker.com/engine/network/drivers/"
 SRC_FLANNEL = "https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md"
+SRC_TAILSCALE = ("https://docs.k3s.io/networking/distributed-multicloud"
+                 "#integration-with-the-tailscale-vpn-provider-experimental")
 SRC_CALICO = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements"
+SRC_CALICO_FELIX = "https://docs.tigera.io/calico/latest/reference/felix/configuration (DefaultEndpointToHostAction)"
 SRC_CANAL = "https://docs.tigera.io/calico/latest/getting-started/kubernetes/flannel/install-for-flannel"
 SRC_CILIUM = "https://docs.cilium.io/en/stable/operations/system_requirements/#firewall-rules"
 SRC_ANTREA = "https://github.com/antrea-io/antrea/blob/main/docs/network-requirements.md"
@@ -188,6 +192,11 @@ ENTRIES = (
     _row("k8s_service_ipvs", "kube_proxy_ipvs", "all", None, None, [PEER_POD_NETWORK, PEER_CLUSTER],
          "Services in kube-proxy IPVS mode: every ClusterIP is a local address (kube-ipvs0), so traffic to "
          "a Service crosses INPUT before IPVS forwards it", SRC_IPVS, to=DEST_SERVICE_NETWORK),
+    _row("k8s_service_ipvs_local", "kube_proxy_ipvs", "all", None, None, [PEER_ANY],
+         "Services in kube-proxy IPVS mode: the LoadBalancer, externalIP and ClusterIP addresses kube-proxy put "
+         "on kube-ipvs0 are local, not DNAT'ed before INPUT: admitted from any source as the DNAT rule admits "
+         "them in iptables mode (kube-proxy's own filter polices their ports and loadBalancerSourceRanges)",
+         SRC_IPVS, to=DEST_IPVS_ADDRESSES),
     _row("nodelocal_dns_udp", "nodelocal_dns", "udp", 53, "nodelocal_dns", [PEER_POD_NETWORK],
          "NodeLocal DNSCache: pods ask the cache on their own node", SRC_NODELOCAL, to=DEST_NODELOCAL_DNS),
     _row("nodelocal_dns_tcp", "nodelocal_dns", "tcp", 53, "nodelocal_dns", [PEER_POD_NETWORK],
@@ -224,6 +233,9 @@ ENTRIES = (
          "flannel wireguard backend (ListenPort)", SRC_FLANNEL),
     _row("flannel_wireguard_v6", "flannel_wireguard", "udp", 51821, "flannel_wireguard_v6", [PEER_CLUSTER],
          "flannel wireguard backend, IPv6 (ListenPortV6)", SRC_FLANNEL, families=("ipv6",)),
+    # k3s --vpn-auth: flannel's extension backend over Tailscale; tailscaled's WireGuard between nodes.
+    _row("flannel_tailscale", "flannel_tailscale", "udp", 41641, "tailscale", [PEER_CLUSTER],
+         "k3s --vpn-auth (Tailscale): tailscaled's WireGuard between the nodes (tailscaled --port)", SRC_TAILSCALE),
     _row("flannel_ipip", "flannel_ipip", "ipip", None, None, [PEER_CLUSTER],
          "flannel ipip backend (IP protocol 4)", SRC_FLANNEL),
     _row("flannel_ipsec_esp", "flannel_ipsec", "esp", None, None, [PEER_CLUSTER],
@@ -248,6 +260,11 @@ ENTRIES = (
          "calico-node (felix) health checks (FELIX_HEALTHPORT)", SRC_RKE2),
     _row("calico_typha_health", "calico_typha", "tcp", 9098, "calico_typha_health", [PEER_SELF, PEER_CLUSTER],
          "Calico Typha health checks, on the nodes that run it", SRC_RKE2),
+    _row("calico_endpoint_to_host_accept", "calico_endpoint_to_host_accept", None, None, None, [],
+         "Calico FELIX_DEFAULTENDPOINTTOHOSTACTION=ACCEPT: with the iptables backend Calico's cali-wl-to-host "
+         "accepts pods' traffic to this host before our chain, so that traffic is Calico's to police (host "
+         "endpoint policy) and our blacklist and whitelist do not see it; the nftables and firewalld backends' "
+         "table still filters it: the backends differ for traffic from pods", SRC_CALICO_FELIX),
     _row("calico_wireguard", "calico_wireguard", "udp", 51820, "calico_wireguard", [PEER_CLUSTER],
          "Calico WireGuard (FELIX_WIREGUARDLISTENINGPORT)", SRC_CALICO),
     _row("calico_wireguard_v6", "calico_wireguard", "udp", 51821, "calico_wireguard_v6", [PEER_CLUSTER],

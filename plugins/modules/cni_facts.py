@@ -38,6 +38,13 @@ description:
     C(var/kubernetes/backend/info.yaml) (or legacy etcd), a worker by its C(var/lock/clustered.lock)."
   - "k3s embedded registry (Spegel): a server's C(--embedded-registry), its peer-to-peer port
     from C(K3S_P2P_PORT) in the k3s process environment."
+  - "k3s's flags given in its environment (C(K3S_URL) is C(--server), C(K3S_CLUSTER_INIT) is
+    C(--cluster-init), every C(K3S_*) that stands for a flag): the environment file k3s's
+    C(install.sh) writes for the process's unit (C(/etc/systemd/system/UNIT.env), OpenRC
+    C(/etc/rancher/k3s/NAME.env)), then the process's environment; the command line and the config
+    files win. The values of secrets (C(K3S_TOKEN), C(K3S_AGENT_TOKEN), C(K3S_VPN_AUTH), the
+    datastore endpoint) are never returned. Config files: C(config.yaml), then C(config.yaml.d/*.yaml)
+    in name order, a key ending in C(+) appending."
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and
     VXLAN modes (IPv4 and IPv6 pools), C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDRs,
     C(FELIX_HEALTHPORT) (canal's health port)."
@@ -49,12 +56,16 @@ description:
     read through the process's root) and the Open vSwitch tunnel devices (C(genev_sys_PORT),
     C(vxlan_sys_PORT), C(stt_sys_PORT), C(gre_sys)) - the encap mode, the tunnel and its port,
     IPsec or WireGuard, the agent, controller and memberlist ports, BGPPolicy, proxyAll's health port."
+  - "k0s: C(spec.network.provider) of C(k0s.yaml) (C(kuberouter) by default, C(calico) with
+    C(spec.network.calico.mode), C(vxlanPort), C(wireguard), or C(custom): a note), planned on a
+    controller that runs pods (C(--enable-worker), C(--single)); workers show the provider's process."
   - kube-proxy's mode (iptables, ipvs via C(kube-ipvs0), nftables via the C(kube-proxy) nft table).
   - "The cluster's networks: the Service CIDR from kube-apiserver or kube-controller-manager
     C(--service-cluster-ip-range) (k3s C(--service-cidr)), the pod CIDR from
     kube-controller-manager or kube-proxy C(--cluster-cidr) (k3s C(--cluster-cidr)) and the CNI;
-    NodeLocal DNSCache from the addresses on its C(nodelocaldns) device; in IPVS mode the ClusterIPs
-    on C(kube-ipvs0) (a partial stand-in when no host shows the Service CIDR)."
+    NodeLocal DNSCache from the addresses on its C(nodelocaldns) device; in IPVS mode every address
+    on C(kube-ipvs0) (ClusterIP, LoadBalancer and external IPs: the plan admits Service traffic to
+    them, and they stand in for the Service CIDR when no host shows it)."
   - Every value says where it was read. A file that cannot be read or parsed gives a warning
     naming it; the module still returns every other fact.
 options: {}
@@ -104,7 +115,11 @@ ansible_facts:
           type: dict
           returned: always
         cni:
-          description: C(config_file), C(name), C(plugins) (types), C(kind).
+          description: >-
+            C(config_file), C(name), C(plugins) (types), C(kind). When the first config is Multus's
+            (type C(multus) or C(multus-shim)), C(name), C(plugins) and C(kind) are those of the CNI it
+            hands the pod network to, and C(multus) says where that was read (C(config_file),
+            C(delegate_file), C(source): its C(delegates) or C(clusterNetwork)).
           type: dict
           returned: always
         flannel:

@@ -15,6 +15,7 @@ Evidence, in the order a node shows it:
 from __future__ import annotations
 
 import json
+import re
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
 
@@ -22,7 +23,8 @@ CNI_EXTENSIONS = (".conf", ".conflist", ".json")
 PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave",
                 "antrea": "antrea"}
 # flannel backend -> its port setting in the catalog (which holds the default)
-FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard"}
+FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard",
+                     "tailscale": "tailscale"}
 CALICO_DEVICES = ("tunl0", "vxlan.calico", "vxlan-v6.calico", "wireguard.cali", "wg-v6.cali")
 CALICO_MODES = {"always": "Always", "crosssubnet": "CrossSubnet", "never": "Never", "off": "Never",
                 "false": "Never", "": "Never"}
@@ -53,6 +55,47 @@ def parse_cni_config(text):
     if not types:
         raise ValueError("no plugin 'type'")
     return {"name": config.get("name"), "plugins": types}
+
+
+# Multus sorts first (00-multus.conf) and hands the pod's network to another CNI: the thin plugin
+# ("multus") inlines it in `delegates` (the first is the cluster network) or names it in
+# `clusterNetwork`; the thick plugin's shim ("multus-shim") names it in `clusterNetwork`, a path
+# as the daemon's container sees the host's directory (/host/etc/cni/net.d/10-calico.conflist).
+MULTUS_TYPES = ("multus", "multus-shim")
+
+
+def multus_delegate(text, names, multus_name):
+    """A Multus config -> where its cluster network is: {"delegate": {"name", "plugins"}} (inline),
+    {"file": name} (a config file of the directory), {"network": name} (a network name to find
+    among the directory's files by their `name`, else a NetworkAttachmentDefinition the node
+    cannot read), and always "why". names: the directory's files; without `delegates` or
+    `clusterNetwork` (or a directory as clusterNetwork) the next config file in sort order."""
+    config = json.loads(text)
+    others = sorted(name for name in names if name.endswith(CNI_EXTENSIONS) and name != multus_name)
+    network = config.get("clusterNetwork")
+    if network:
+        network = str(network)
+        base = network.rstrip("/").rsplit("/", 1)[-1]
+        if base in others:
+            return {"file": base, "why": "%s clusterNetwork %s" % (multus_name, network)}
+        if "/" in network and not base.endswith(CNI_EXTENSIONS):
+            # a directory: Multus takes its alphabetically first config (the next one here)
+            chosen = choose_cni_config(others)
+            if chosen is None:
+                return {"network": network, "why": "%s clusterNetwork" % multus_name}
+            return {"file": chosen,
+                    "why": "%s clusterNetwork %s (a directory: its first config)" % (multus_name, network)}
+        stem = [name for name in others if name.rsplit(".", 1)[0] == base]
+        if stem:
+            return {"file": stem[0], "why": "%s clusterNetwork %s" % (multus_name, network)}
+        return {"network": base, "why": "%s clusterNetwork %s" % (multus_name, network)}
+    delegates = config.get("delegates")
+    if isinstance(delegates, list) and delegates and isinstance(delegates[0], dict):
+        return {"delegate": parse_cni_config(json.dumps(delegates[0])),
+                "why": "%s delegates[0]" % multus_name}
+    chosen = choose_cni_config(others)
+    return {"file": chosen, "why": "%s names no cluster network: the next config file" % multus_name} if chosen \
+        else {"network": None, "why": "%s names no cluster network and no other config is there" % multus_name}
 
 
 def cni_kind(config_name, first_type, flannel_seen):
@@ -127,14 +170,37 @@ def _links_by_name(links):
 
 
 def parse_env_file(text):
-    """KEY=VALUE lines (subnet.env) -> dict; comments and blank lines skipped."""
+    """KEY=VALUE lines (subnet.env, a systemd EnvironmentFile) -> dict; comments and blank lines
+    skipped, one pair of quotes around a value removed (k3s's install.sh writes K3S_URL='...')."""
     values = {}
     for line in text.splitlines():
         line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
         if line and not line.startswith("#") and "=" in line:
             key, _sep, value = line.partition("=")
-            values[key.strip()] = value.strip().strip('"')
+            value = value.strip()
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            values[key.strip()] = value
     return values
+
+
+_WG_LISTEN_PORT = re.compile(r"\blisten-port\s+(\d+)")
+
+
+def extension_backend(backend):
+    """flannel's `extension` backend runs the commands it is given; k3s writes two (pkg/agent/flannel/
+    setup.go): --vpn-auth's Tailscale (`tailscale set --advertise-routes`) and, before v1.26, the
+    old --flannel-backend=wireguard (`wg set flannel.1 listen-port 51820`) -> (backend, port): tailscale,
+    wireguard with its listen-port, or extension (commands we cannot read a port from)."""
+    commands = " ".join(str(value) for key, value in sorted(backend.items()) if key.endswith("Command"))
+    if "tailscale " in commands:
+        return "tailscale", None
+    match = _WG_LISTEN_PORT.search(commands)
+    if "wg " in commands and match:
+        return "wireguard", int(match.group(1))
+    return "extension", None
 
 
 def parse_net_conf(text):
@@ -145,6 +211,8 @@ def parse_net_conf(text):
     backend = conf.get("Backend") or {}
     backend_type = (backend.get("Type") or "vxlan").lower()
     port = backend.get("ListenPort") if backend_type == "wireguard" else backend.get("Port")
+    if backend_type == "extension":
+        backend_type, port = extension_backend(backend)
     return {"network": conf.get("Network"), "backend": backend_type.replace("host-gw", "host_gw"),
             "port": int(port) if port else None, "port_v6": backend.get("ListenPortV6"), "vni": backend.get("VNI")}
 
@@ -155,7 +223,8 @@ def flannel_facts(subnet_env, links, net_conf=None, backend_hint=None):
     --flannel-backend), used when no device or net-conf.json shows the backend."""
     by_name = _links_by_name(links)
     vxlan = [link for link in links if (link["name"] or "").startswith("flannel.") and link["kind"] == "vxlan"]
-    result = {"present": bool(subnet_env or vxlan or "flannel0" in by_name or net_conf or backend_hint),
+    wireguard_1 = any(link["name"] == "flannel.1" and link["kind"] == "wireguard" for link in links)
+    result = {"present": bool(subnet_env or vxlan or wireguard_1 or "flannel0" in by_name or net_conf or backend_hint),
               "network": subnet_env.get("FLANNEL_NETWORK") if subnet_env else None,
               "subnet": subnet_env.get("FLANNEL_SUBNET") if subnet_env else None,
               "backend": None, "port": None, "port_v6": None, "source": None}
@@ -169,6 +238,9 @@ def flannel_facts(subnet_env, links, net_conf=None, backend_hint=None):
         result.update(backend="udp", source="device flannel0 (tun)")
     elif "flannel-wg" in by_name or "flannel-wg-v6" in by_name:
         result.update(backend="wireguard", source="device flannel-wg")
+    elif wireguard_1 and not (net_conf and net_conf["backend"] == "wireguard"):
+        # k3s's old --flannel-backend=wireguard: a wireguard flannel.1 its extension backend made
+        result.update(backend="wireguard", source="device flannel.1 (wireguard)")
     elif "flannel.ipip" in by_name:
         result.update(backend="ipip", source="device flannel.ipip")
     elif net_conf:
@@ -228,7 +300,7 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
               "backend": None, "ipip": "Never", "vxlan": "Never", "vxlan_port": None, "wireguard": False,
               "wireguard_port": None, "wireguard_port_v6": None, "typha_client": False,
               "runs_typha": bool(runs_typha), "pool_cidr": None, "pool_cidr_v6": None, "vxlan_v6": "Never",
-              "health_port": None, "sources": {}}
+              "health_port": None, "endpoint_to_host_action": None, "sources": {}}
     if not result["present"]:
         return result
     sources = result["sources"]
@@ -282,6 +354,12 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
     if port.isdigit():
         result["health_port"] = int(port)
         sources["health_port"] = "%s FELIX_HEALTHPORT" % env_source
+    # What Felix does with a pod's traffic to its own host after the pod's policy (cali-wl-to-host):
+    # Drop (Felix's default), Accept (the manifests' and the operator's setting) or Return.
+    action = env.get("FELIX_DEFAULTENDPOINTTOHOSTACTION", "").strip().upper()
+    result["endpoint_to_host_action"] = action or "DROP"
+    sources["endpoint_to_host_action"] = ("%s FELIX_DEFAULTENDPOINTTOHOSTACTION" % env_source if action
+                                          else "Felix's default (Drop)")
     return result
 
 
@@ -301,11 +379,20 @@ def derive(cni, flannel, calico, cilium=None, antrea=None):
             features.add("canal")
             if backend == "wireguard":
                 features.add("canal_wireguard")
+        elif backend == "extension":
+            # commands of someone's own: nothing to read a port from; the batch goes on without it
+            notes.append("flannel: its extension backend runs commands of its own (%s); what its traffic between "
+                         "nodes needs is unknown and not planned: add it to microseg_whitelist" % flannel["source"])
         elif backend:
             features.add("flannel_" + backend)
-        if backend in ("vxlan", "udp", "wireguard") and flannel["port"]:
-            ports["flannel_" + backend] = flannel["port"]
-            origins["flannel_" + backend] = flannel["source"]
+        if backend in FLANNEL_PORT_KEYS and flannel["port"]:
+            ports[FLANNEL_PORT_KEYS[backend]] = flannel["port"]
+            origins[FLANNEL_PORT_KEYS[backend]] = flannel.get("port_source") or flannel["source"]
+        if backend == "tailscale":
+            notes.append("flannel over Tailscale (k3s --vpn-auth): tailscaled's port %s/udp is admitted from the "
+                         "cluster's nodes; when the nodes talk over their tailnet addresses (100.64.0.0/10, "
+                         "fd7a:115c:a1e0::/48), the inventory must give those addresses (microseg_node_addresses)"
+                         % flannel["port"])
         if backend == "wireguard" and flannel["port_v6"]:
             ports["flannel_wireguard_v6"] = flannel["port_v6"]
             origins["flannel_wireguard_v6"] = "net-conf.json ListenPortV6"
@@ -335,6 +422,13 @@ def derive(cni, flannel, calico, cilium=None, antrea=None):
                 origins["calico_wireguard_v6"] = "calico-node environment FELIX_WIREGUARDLISTENINGPORTV6"
         if calico["runs_typha"]:
             features.add("calico_typha")
+        action = calico.get("endpoint_to_host_action")
+        if action == "ACCEPT":
+            features.add("calico_endpoint_to_host_accept")
+        elif action == "DROP" and calico["sources"].get("endpoint_to_host_action", "").endswith("ACTION"):
+            notes.append("calico: FELIX_DEFAULTENDPOINTTOHOSTACTION is DROP (%s): Calico drops pods' traffic to "
+                         "this host that no host endpoint policy allows, whatever the plan admits from the pod "
+                         "network" % calico["sources"]["endpoint_to_host_action"])
         for key, variable in (("pool_cidr", "CALICO_IPV4POOL_CIDR"), ("pool_cidr_v6", "CALICO_IPV6POOL_CIDR")):
             if calico[key] and calico[key] not in pod_cidrs:
                 pod_cidrs.append(calico[key])

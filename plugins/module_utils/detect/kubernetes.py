@@ -52,6 +52,44 @@ K3S_FLANNEL_BACKENDS = {"vxlan": "vxlan", "host-gw": "host_gw", "wireguard-nativ
                         "wireguard": "wireguard", "ipsec": "ipsec", "none": None}
 # The environment variable that moves k3s's embedded registry's peer-to-peer port (default 5001).
 K3S_P2P_PORT = "K3S_P2P_PORT"
+# k3s reads most of its flags from the environment too (K3S_URL is --server, K3S_CLUSTER_INIT is
+# --cluster-init), and its install.sh writes every K3S_* it was given to the service's environment
+# file (systemd: /etc/systemd/system/<unit>.env; OpenRC: /etc/rancher/k3s/<service>.env). The
+# variable is K3S_ and the flag's name in capitals, '-' as '_', except for these; K3S_P2P_PORT and
+# the installer's own variables stand for no flag. A flag given on the command line or in a config
+# file wins over its variable.
+K3S_ENV_FLAGS = {"K3S_URL": "--server", "K3S_CONFIG_FILE": "--config", "K3S_KUBECONFIG_OUTPUT": "--write-kubeconfig",
+                 "K3S_KUBECONFIG_MODE": "--write-kubeconfig-mode", "K3S_KUBECONFIG_GROUP": "--write-kubeconfig-group"}
+K3S_ENV_NOT_FLAGS = (K3S_P2P_PORT,)
+K3S_ENV_DIRS = ("/etc/systemd/system", "/etc/rancher/k3s")
+# Variables whose values are secrets (tokens, join keys, credentials in a datastore's DSN): only
+# that they are set is kept, never their value, so it cannot leave the node in the facts.
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "ACCESS_KEY", "VPN_AUTH", "DATASTORE_ENDPOINT")
+SECRET_VALUE = "(secret, not read)"
+
+
+def k3s_environment_flags(env, where):
+    """k3s's environment (a process's, or an environment file's KEY=VALUE) -> {flag: (value, origin)}:
+    booleans as k3s reads them (true -> a bare flag "", false -> None: off), secrets' values withheld."""
+    flags = {}
+    for name, value in sorted(env.items()):
+        if not name.startswith("K3S_") or name in K3S_ENV_NOT_FLAGS or name == "K3S_":
+            continue
+        flag = K3S_ENV_FLAGS.get(name) or "--" + name[4:].lower().replace("_", "-")
+        value = (value or "").strip()
+        if any(word in name for word in _SECRET_WORDS):
+            value = SECRET_VALUE if value else ""
+        elif value.lower() in ("false", "0") and flag in K3S_BOOLEAN_FLAGS:
+            value = None                     # off: it also turns off what an earlier layer set
+        elif value.lower() in ("true", "1") and flag in K3S_BOOLEAN_FLAGS:
+            value = ""
+        flags[flag] = (value, "%s %s" % (where, name))
+    return flags
+
+
+# k3s's boolean flags a variable may set (only these read "1"/"true" as a bare flag)
+K3S_BOOLEAN_FLAGS = ("--cluster-init", "--cluster-reset", "--debug", "--selinux", "--embedded-registry",
+                     "--disable-agent", "--rootless", "--secrets-encryption", "--prefer-bundled-bin")
 SERVER_COMPONENTS = ("kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubelet")
 # k0s: `k0s controller` (the control plane; a kubelet only with --enable-worker or --single) and
 # `k0s worker`; its settings are nested keys of k0s.yaml (--config, default /etc/k0s/k0s.yaml).
@@ -70,7 +108,12 @@ MICROK8S_WORKER_LOCK = "var/lock/clustered.lock"
 MICROK8S_DQLITE_INFO = "var/kubernetes/backend/info.yaml"
 # kube-router (k0s's default network provider): its BGP port and overlay from its flags.
 KUBE_ROUTER_PORTS = {"kube_router_bgp": "--bgp-port", "kube_router_fou": "--overlay-encap-port"}
-_CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*)["']?\s*:\s*(.*?)\s*$""")
+# k0s's network provider (spec.network.provider: kuberouter by default, calico, custom) and, for
+# calico, its mode (vxlan by default, bird, or the legacy ipip) -> the features it brings.
+K0S_PROVIDER = "spec.network.provider"
+K0S_CALICO_MODES = {"vxlan": ("calico_vxlan",), "bird": ("calico_bgp", "calico_ipip"),
+                    "ipip": ("calico_bgp", "calico_ipip")}
+_CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*\+?)["']?\s*:\s*(.*?)\s*$""")
 _CONFIG_ITEM = re.compile(r"^\s+-\s*(.*?)\s*$")
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
@@ -103,7 +146,8 @@ def _config_value(text):
 def parse_flat_config(text):
     """A k3s/RKE2 config file (flat YAML: `key: value`, `key: [a, b]`, or `key:` then `- item`
     lines) -> flags {"--key": "value"}, lists joined with commas, `true` as a bare flag ("") and
-    `false` left out. Nested maps are not part of this format and are skipped."""
+    `false` left out. Nested maps are not part of this format and are skipped. A key ending in
+    `+` (config.yaml.d: append to the value of the files before) stays `--key+`."""
     flags, key = {}, None
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
@@ -213,6 +257,40 @@ def _port_value(flag, raw):
     return raw.strip() or None
 
 
+def _argv(argv):
+    if len(argv) == 1 and " " in argv[0]:      # a process that rewrote its title
+        return argv[0].split()
+    return argv
+
+
+def supervisor_of(argv):
+    """(distribution, role) of a `k3s|rke2 server|agent` process, else None."""
+    argv = _argv(argv)
+    if len(argv) > 1 and os.path.basename(argv[0]) in SUPERVISORS and argv[1] in ("server", "agent"):
+        return os.path.basename(argv[0]), argv[1]
+    return None
+
+
+def k3s_environment_files(role, unit=None):
+    """The environment files k3s's installer writes for a server or agent: the unit's (from its
+    cgroup) or the installer's default names, for systemd and OpenRC, in the order to try."""
+    names = [unit or ("k3s.service" if role == "server" else "k3s-agent.service")]
+    paths = []
+    for name in names:
+        paths.append(os.path.join(K3S_ENV_DIRS[0], name + ".env"))
+        paths.append(os.path.join(K3S_ENV_DIRS[1], name[:-len(".service")] + ".env"))
+    return list(dict.fromkeys(paths))
+
+
+def unit_of_cgroup(text):
+    """/proc/PID/cgroup -> the systemd service the process runs in (k3s.service), or None."""
+    for line in (text or "").splitlines():
+        for part in line.split("/"):
+            if part.endswith(".service"):
+                return part
+    return None
+
+
 class KubernetesFacts(object):
     """Collects evidence, then answers: roles, components (with their source), ports (with origin)."""
 
@@ -230,6 +308,8 @@ class KubernetesFacts(object):
         self.k0s_config = None   # (path, {dotted key: value}) of k0s.yaml
         self.flannel_backend = None   # (backend or None, where) from k3s --flannel-backend
         self.absent = {}         # feature the node's roles bring but it does not run -> why
+        self.network_provider = None  # (k0s spec.network.provider, where)
+        self.notes = []
 
     def add_k0s_config(self, path, text):
         self.k0s_config = (path, parse_nested_scalars(text))
@@ -259,6 +339,7 @@ class KubernetesFacts(object):
             # rows would open ports nothing serves.
             self.absent["kubelet"] = self.absent["k8s_nodeport"] = "%s: a k0s controller without --enable-worker" % where
         self._add_feature("k0s_controller")
+        self._k0s_provider(path, config, "--enable-worker" in flags or "--single" in flags)
         if config.get("spec.network.controlPlaneLoadBalancing.enabled", "").lower() == "true":
             self._add_feature("k0s_cplb")
         for key, dotted in K0S_PORTS.items():
@@ -269,21 +350,69 @@ class KubernetesFacts(object):
                 self._set_networks({key: "--" + key}, {"--" + key: config[dotted]}, None, "%s %s" % (path, dotted))
         return "k0s"
 
+    def _k0s_provider(self, path, config, runs_pods):
+        """k0s.yaml's network provider: its features on a controller that runs pods (--enable-worker,
+        --single); a controller alone runs none of it (its workers show the provider's process)."""
+        provider = (config.get(K0S_PROVIDER) or "kuberouter").strip().lower()
+        where = "%s %s" % (path, K0S_PROVIDER) if K0S_PROVIDER in config else "k0s's default network provider"
+        self.network_provider = (provider, where)
+        if provider == "custom":
+            self.notes.append("k0s: %s is custom: the CNI is the one you installed, planned from what the node "
+                              "shows of it (its CNI config, process, devices)" % where)
+            return
+        if not runs_pods:
+            return
+        if provider == "kuberouter":
+            self._add_feature("kube_router")
+        elif provider == "calico":
+            mode = (config.get("spec.network.calico.mode") or "vxlan").strip().lower()
+            overlay = (config.get("spec.network.calico.overlay") or "Always").strip().lower()
+            features = K0S_CALICO_MODES.get(mode)
+            if features is None:
+                self.notes.append("k0s: %s spec.network.calico.mode %r is not vxlan, bird or ipip: Calico's "
+                                  "tunnel is not planned from the file" % (path, mode))
+                features = ()
+            for feature in ("calico_health",) + tuple(features):
+                if feature == "calico_ipip" and overlay == "never":
+                    continue
+                self._add_feature(feature)
+            if "calico_vxlan" in features and "spec.network.calico.vxlanPort" in config:
+                port = config["spec.network.calico.vxlanPort"]
+                self._set_ports({"calico_vxlan": "--vxlan-port"}, {"--vxlan-port": port}, None,
+                                "%s spec.network.calico.vxlanPort" % path)
+            if config.get("spec.network.calico.wireguard", "").lower() == "true":
+                self._add_feature("calico_wireguard")
+        else:
+            self.notes.append("k0s: %s is %r, not kuberouter, calico or custom: nothing planned from it"
+                              % (where, provider))
+
     def add_supervisor_config(self, distribution, path, text):
         """A k3s/RKE2 config file (config.yaml, then config.yaml.d/* in name order: later wins)."""
         found = self.configs.setdefault(distribution, {})
         for flag, value in parse_flat_config(text).items():
+            if flag.endswith("+"):       # appended to what the files before gave
+                flag = flag[:-1]
+                if found.get(flag, ("",))[0]:
+                    value = found[flag][0] + "," + value
             found[flag] = (value, "%s %s" % (path, flag[2:]))
 
-    def _supervisor(self, distribution, role, flags, where):
+    def _supervisor(self, distribution, role, flags, where, env=None):
         """`k3s|rke2 server|agent`: roles, ports and networks from its flags, then from its config
-        files for the flags the command line does not give."""
+        files, then (k3s) from its environment, for the flags the command line does not give.
+        env: the process's environment as layers [(variables, where they were read)], later ones
+        winning (its unit's environment file, then its own environment)."""
         spec = SUPERVISORS[distribution]
-        config = dict((flag, entry) for flag, entry in self.configs.get(distribution, {}).items() if flag not in flags)
+        config = {}
+        for variables, env_where in (env or []) if distribution == "k3s" else []:
+            config.update(k3s_environment_flags(variables, env_where))
+            self._k3s_p2p_port(variables, env_where)
+        config.update(self.configs.get(distribution, {}))
+        config = dict((flag, entry) for flag, entry in config.items() if flag not in flags and entry[0] is not None)
         self.distribution = distribution
         if role == "agent":
             if distribution == "k3s":
                 self.k3s = self.k3s or "agent"
+                self._k3s_vpn(flags, config, where)
             self.components.setdefault("kubelet", where)
             return distribution
         if distribution == "k3s":
@@ -311,22 +440,38 @@ class KubernetesFacts(object):
         """A k3s server's --flannel-backend (agents take the servers'; k3s's default is vxlan)."""
         if self.distribution != "k3s":
             return
+        value = None
         if "--flannel-backend" in flags:
             value, origin = flags["--flannel-backend"], "%s --flannel-backend" % where
         elif "--flannel-backend" in config:
             value, origin = config["--flannel-backend"]
-        else:
+        if value is not None and value.strip().lower() in K3S_FLANNEL_BACKENDS:
+            self.flannel_backend = (K3S_FLANNEL_BACKENDS[value.strip().lower()], origin)
+        self._k3s_vpn(flags, config, where)
+
+    def _k3s_vpn(self, flags, config, where):
+        """k3s --vpn-auth (or --vpn-auth-file): flannel runs over the VPN (Tailscale), on servers
+        and agents alike; the value is a secret and is not kept."""
+        if self.distribution != "k3s":
             return
-        value = value.strip().lower()
-        if value in K3S_FLANNEL_BACKENDS:
-            self.flannel_backend = (K3S_FLANNEL_BACKENDS[value], origin)
+        for flag in ("--vpn-auth", "--vpn-auth-file"):
+            if flag in flags:
+                self.flannel_backend = ("tailscale", "%s %s" % (where, flag))
+                return
+            if flag in config:
+                self.flannel_backend = ("tailscale", config[flag][1])
+                return
 
     def add_supervisor_environment(self, pid, name, env):
         """A k3s/RKE2 process's environment: K3S_P2P_PORT moves Spegel's peer-to-peer port."""
-        value = (env.get(K3S_P2P_PORT) or "").strip() if name == "k3s" else ""
+        if name == "k3s":
+            self._k3s_p2p_port(env, "process %s (k3s) environment" % pid)
+
+    def _k3s_p2p_port(self, env, where):
+        value = (env.get(K3S_P2P_PORT) or "").strip()
         if value.isdigit():
             self.ports["k3s_spegel_p2p"] = int(value)
-            self.origins["k3s_spegel_p2p"] = "process %s (k3s) environment %s" % (pid, K3S_P2P_PORT)
+            self.origins["k3s_spegel_p2p"] = "%s %s" % (where, K3S_P2P_PORT)
 
     def _set_networks(self, table, flags, where, origin=None):
         for key, flag in table.items():
@@ -354,11 +499,11 @@ class KubernetesFacts(object):
         self._set_networks(COMPONENT_NETWORKS.get(component, {}), flags, path)
         return component
 
-    def add_process(self, pid, argv):
+    def add_process(self, pid, argv, env=None):
         """A running process. Static-pod flags win over a process of the same component
-        (they are the same program); for the kubelet, flags win over its config file."""
-        if len(argv) == 1 and " " in argv[0]:      # a process that rewrote its title
-            argv = argv[0].split()
+        (they are the same program); for the kubelet, flags win over its config file.
+        env: for a supervisor (supervisor_of), its environment as layers [(variables, where read)]."""
+        argv = _argv(argv)
         if not argv:
             return None
         name = os.path.basename(argv[0])
@@ -373,7 +518,7 @@ class KubernetesFacts(object):
             self._set_ports(KUBE_ROUTER_PORTS, flags, where)
             return name
         if name in SUPERVISORS and len(argv) > 1 and argv[1] in ("server", "agent"):
-            return self._supervisor(name, argv[1], flags_from_args(argv[2:]), where)
+            return self._supervisor(name, argv[1], flags_from_args(argv[2:]), where, env)
         if name not in COMPONENTS:
             return None
         seen_in_manifest = name in self.components and not self.components[name].startswith("process ")
@@ -455,6 +600,8 @@ class KubernetesFacts(object):
             "features": list(self.features) + (["kubelet_readonly"] if self.readonly_kubelet() else []),
             "absent_features": dict(sorted(self.absent.items())),
             "flannel_backend": list(self.flannel_backend) if self.flannel_backend else None,
+            "network_provider": list(self.network_provider) if self.network_provider else None,
+            "notes": list(self.notes),
             "ports": dict(sorted(self._ports_in_use().items())),
             "port_origins": dict(sorted((key, origin) for key, origin in self.origins.items()
                                         if key in self._ports_in_use())),

@@ -22,7 +22,10 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
     SUPERVISORS,
     KubernetesFacts,
     flags_from_args,
+    k3s_environment_files,
     parse_nested_scalars,
+    supervisor_of,
+    unit_of_cgroup,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
@@ -68,10 +71,9 @@ def read_kubernetes(reader, params, processes):
     if text is not None:
         kubernetes.add_k0s_config(k0s_config or K0S_CONFIG, text)
     for pid, argv in processes:
-        if kubernetes.add_process(pid, argv) in SUPERVISORS:
-            raw = reader.environ(pid)
-            if raw is not None:
-                kubernetes.add_supervisor_environment(pid, os.path.basename(argv[0]), detect_cni.parse_environ(raw))
+        supervisor = supervisor_of(argv)
+        env = read_supervisor_environment(reader, pid, supervisor) if supervisor else None
+        kubernetes.add_process(pid, argv, env)
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
     text = reader.read_text(config_path, required=bool(params["kubelet_config"]))
     if text is not None:
@@ -80,6 +82,25 @@ def read_kubernetes(reader, params, processes):
         except ValueError as error:
             reader.problem("%s: not a valid kubelet config (%s)" % (config_path, error))
     return kubernetes.result()
+
+
+def read_supervisor_environment(reader, pid, supervisor):
+    """A k3s/RKE2 process's environment, as layers [(variables, where read)], later ones winning:
+    (k3s) the environment file its installer wrote for its unit (the unit from /proc/PID/cgroup),
+    then the process's own environment. Values of secrets never leave detect.kubernetes
+    (k3s_environment_flags)."""
+    layers = []
+    if supervisor[0] == "k3s":
+        unit = unit_of_cgroup(reader.read_text(os.path.join(reader.proc, str(pid), "cgroup")))
+        for path in k3s_environment_files(supervisor[1], unit):
+            text = reader.read_text(path)
+            if text is not None:
+                layers.append((detect_cni.parse_env_file(text), path))
+                break
+    raw = reader.environ(pid)
+    if raw is not None:
+        layers.append((detect_cni.parse_environ(raw), "process %s (%s) environment" % (pid, supervisor[0])))
+    return layers
 
 
 def read_microk8s(reader, kubernetes):
@@ -97,24 +118,89 @@ def read_microk8s(reader, kubernetes):
     kubernetes.add_microk8s(args, worker, reader.read_text(os.path.join(MICROK8S_DATA, MICROK8S_DQLITE_INFO)))
 
 
+def _read_config(reader, path):
+    """A CNI config file -> {"name", "plugins"} and its text, or (None, None) with a problem said."""
+    text = reader.read_text(path)
+    if text is None:
+        return None, None
+    try:
+        return detect_cni.parse_cni_config(text), text
+    except ValueError as error:
+        reader.problem("%s: malformed CNI config (%s)" % (path, error))
+        return None, None
+
+
 def read_cni_config(reader, directory, flannel_seen):
+    """The config the container runtime uses (the first in sort order); when it is Multus's, the
+    CNI it hands the pod's network to (its `delegates` or `clusterNetwork`) decides the kind."""
     result = {"config_file": None, "name": None, "plugins": [], "kind": None}
-    chosen = detect_cni.choose_cni_config(reader.list_dir(directory))
+    names = reader.list_dir(directory)
+    chosen = detect_cni.choose_cni_config(names)
     if chosen is None:
         return result
     path = os.path.join(directory, chosen)
     result["config_file"] = path
-    text = reader.read_text(path)
-    if text is None:
+    config, text = _read_config(reader, path)
+    if config is None:
         return result
-    try:
-        config = detect_cni.parse_cni_config(text)
-    except ValueError as error:
-        reader.problem("%s: malformed CNI config (%s)" % (path, error))
-        return result
+    kind_name = chosen
+    if config["plugins"][0] in detect_cni.MULTUS_TYPES:
+        result["multus"] = {"config_file": path, "delegate_file": None, "source": None}
+        try:
+            target = detect_cni.multus_delegate(text, names, chosen)
+        except ValueError as error:
+            reader.problem("%s: malformed Multus delegate (%s)" % (path, error))
+            return result
+        result["multus"]["source"] = target["why"]
+        if "file" in target:
+            delegate_path = os.path.join(directory, target["file"])
+            result["multus"]["delegate_file"] = delegate_path
+            config, _text = _read_config(reader, delegate_path)
+            kind_name = target["file"]
+        elif "network" in target:
+            config = _network_named(reader, directory, names, chosen, target["network"], result["multus"])
+            kind_name = (result["multus"]["delegate_file"] or "").rsplit("/", 1)[-1]
+        else:
+            config = target["delegate"]
+            kind_name = config.get("name") or ""
+        if config is None:
+            reader.problem("%s: the CNI Multus hands the pod network to is unknown (%s); planned as another "
+                           "CNI: set microseg_features for its tunnel" % (path, target["why"]))
+            result["kind"] = "other"
+            return result
     result.update(name=config["name"], plugins=config["plugins"],
-                  kind=detect_cni.cni_kind(chosen, config["plugins"][0], flannel_seen))
+                  kind=detect_cni.cni_kind(kind_name, config["plugins"][0], flannel_seen))
     return result
+
+
+def _network_named(reader, directory, names, multus_name, network, multus):
+    """Multus's clusterNetwork by name: the config file of the directory with that `name`."""
+    if network is None:
+        return None
+    for name in sorted(names):
+        if name == multus_name or not name.endswith(detect_cni.CNI_EXTENSIONS):
+            continue
+        config, _text = _read_config(reader, os.path.join(directory, name))
+        if config is not None and config["name"] == network:
+            multus["delegate_file"] = os.path.join(directory, name)
+            return config
+    return None
+
+
+def read_tailscaled_port(reader, processes, flannel):
+    """Flannel over Tailscale (k3s --vpn-auth): tailscaled's WireGuard port is its --port (the
+    distributions' units pass --port=${PORT}; 41641 when not given; 0 picks one at random)."""
+    for pid, argv in processes:
+        if os.path.basename(argv[0]) != "tailscaled":
+            continue
+        value = (flags_from_args([("-" + arg) if arg.startswith("-port") else arg for arg in argv[1:]])
+                 .get("--port") or "").strip()
+        if value.isdigit() and int(value) > 0:
+            flannel.update(port=int(value), port_source="process %s (tailscaled) --port" % pid)
+        elif value == "0":
+            reader.problem("process %s (tailscaled) --port=0: tailscaled picks its port at random; planned as %s, "
+                           "give it a fixed --port" % (pid, flannel["port"]))
+        return
 
 
 def read_calico(reader, processes, links):
@@ -212,6 +298,8 @@ def gather(module, outputs=None):
     if hint and hint[0] is None:
         hint = None                    # k3s --flannel-backend=none: another CNI
     flannel = detect_cni.flannel_facts(subnet_env, links, net_conf, tuple(hint) if hint else None)
+    if flannel["backend"] == "tailscale":
+        read_tailscaled_port(reader, processes, flannel)
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     calico = read_calico(reader, processes, links)
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
@@ -235,6 +323,7 @@ def gather(module, outputs=None):
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])
+    derived["notes"].extend(kubernetes["notes"])
     ports = dict(kubernetes["ports"])
     ports.update(derived["ports"])
     origins = dict(kubernetes["port_origins"])

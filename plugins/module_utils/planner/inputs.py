@@ -63,6 +63,9 @@ NETWORKS = (
     Network("nodelocal_dns", "NodeLocal DNSCache addresses", "microseg_nodelocal_dns_addresses", False),
 )
 NETWORK_BY_KEY = dict((network.key, network) for network in NETWORKS)
+# kube-ipvs0's addresses as a destination: read on the node only (no variable sets them)
+IPVS_ADDRESSES = Network("cluster_ips", "addresses on kube-ipvs0 (ClusterIP, LoadBalancer and external IPs)",
+                         None, False)
 NODE_NETWORKS = tuple(network.key for network in NETWORKS)
 CLUSTER_NETWORKS = tuple(network.key for network in NETWORKS if network.cluster)
 RULE_KEYS = ("port", "proto", "from", "comment")
@@ -217,6 +220,9 @@ def _node_networks(node, cluster, name, warnings):
                     warnings.append(warning)
     cluster_ips = [parse_network(item, "node %s: cluster_ips[%d]" % (name, index))
                    for index, item in enumerate(as_list(node.get("cluster_ips"), "node %s cluster_ips" % name))]
+    # IPVS: every address on kube-ipvs0 (ClusterIPs, LoadBalancer and external IPs), a destination
+    result["cluster_ips"] = cluster_ips
+    origins["cluster_ips"] = "device kube-ipvs0 (node facts)" if cluster_ips else "unknown"
     if not result["service_cidrs"] and cluster_ips:
         # IPVS: the ClusterIPs on kube-ipvs0 now are all that is known; a Service made later is missed.
         result["service_cidrs"] = cluster_ips
@@ -291,6 +297,7 @@ def normalise_node(node, cluster):
         "pod_cidrs": networks["pod_cidrs"],
         "service_cidrs": networks["service_cidrs"],
         "nodelocal_dns": networks["nodelocal_dns"],
+        "cluster_ips": networks["cluster_ips"],
         "network_origins": network_origins,
         "addresses": host["addresses"],
         "address_origin": host["address_origin"],

@@ -22,6 +22,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresse
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import (
     ANY,
+    IPVS_ADDRESSES,
     NETWORK_BY_KEY,
     SET_POD_NETWORK,
     SET_TRUSTED,
@@ -232,13 +233,17 @@ class AddressSets(object):
     DESTINATIONS = {
         catalog.DEST_SERVICE_NETWORK: NETWORK_BY_KEY["service_cidrs"],
         catalog.DEST_NODELOCAL_DNS: NETWORK_BY_KEY["nodelocal_dns"],
+        catalog.DEST_IPVS_ADDRESSES: IPVS_ADDRESSES,
     }
 
     def destination(self, name):
         """A row's destination (catalog.DESTINATIONS) -> set name: the Service CIDRs, the NodeLocal
         DNSCache addresses. An unknown one makes an empty set (its rules admit nothing) and a warning."""
         network = self.DESTINATIONS[name]
-        if not self.node[network.key]:
+        if not self.node[network.key] and network.variable is None:
+            self.warn("the %s unknown (this node's facts do not show them: an offline plan, or facts not "
+                      "gathered): the rules to them admit nothing; plan with the node's facts" % network.label)
+        elif not self.node[network.key]:
             self.warn("the %s unknown (not shown by this node or any other, no %s): the rules to it admit nothing; "
                       "set %s" % (network.label, network.variable, network.variable))
         return self._add(name, self.node[network.key], "the %s (%s)"

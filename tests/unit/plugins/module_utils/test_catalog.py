@@ -12,7 +12,7 @@ EXPECTED = {
     "k8s_control_plane": {("tcp", 6443, ("any",)), ("tcp", 10259, ("self",)), ("tcp", 10257, ("self",))},
     "etcd": {("tcp", 2379, ("control_plane",)), ("tcp", 2380, ("control_plane",))},
     "kubelet": {("tcp", 10250, ("self", "cluster_nodes", "pod_network"))},
-    "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes"))},
+    "kube_proxy_ipvs": {("all", None, ("pod_network", "cluster_nodes")), ("all", None, ("any",))},
     "rke2_supervisor": {("tcp", 9345, ("cluster_nodes",))},
     "k3s_embedded_registry": {("tcp", 5001, ("cluster_nodes",)), ("tcp", 6443, ("cluster_nodes",))},
     "kubelet_readonly": {("tcp", 10255, ("self", "cluster_nodes", "pod_network"))},
@@ -32,6 +32,7 @@ EXPECTED = {
     "flannel_vxlan": {("udp", 8472, ("cluster_nodes",))},
     "flannel_udp": {("udp", 8285, ("cluster_nodes",))},
     "flannel_wireguard": {("udp", 51820, ("cluster_nodes",)), ("udp", 51821, ("cluster_nodes",))},
+    "flannel_tailscale": {("udp", 41641, ("cluster_nodes",))},
     "flannel_ipip": {("ipip", None, ("cluster_nodes",))},
     "calico_bgp": {("tcp", 179, ("cluster_nodes",))},
     "calico_ipip": {("ipip", None, ("cluster_nodes",))},
@@ -69,7 +70,7 @@ EXPECTED = {
 }
 # Features that need nothing opened (and say so in the plan's notes).
 NOTHING_NEEDED = {"flannel_host_gw", "docker_bridge", "docker_host", "docker_macvlan",
-                  "cilium_kube_proxy_replacement", "cilium_host_firewall"}
+                  "cilium_kube_proxy_replacement", "cilium_host_firewall", "calico_endpoint_to_host_accept"}
 
 
 @pytest.mark.parametrize("feature", sorted(EXPECTED))
@@ -106,7 +107,7 @@ def test_every_row_is_documented_and_well_formed():
 def test_rows_to_local_addresses_that_are_not_the_nodes_own():
     destinations = dict((entry.id, entry.to) for entry in catalog.ENTRIES if entry.to)
     assert destinations == {"k8s_service_ipvs": "service_network", "nodelocal_dns_udp": "nodelocal_dns",
-                            "nodelocal_dns_tcp": "nodelocal_dns"}
+                            "nodelocal_dns_tcp": "nodelocal_dns", "k8s_service_ipvs_local": "ipvs_addresses"}
     assert set(destinations.values()) <= set(catalog.DESTINATIONS)
 
 

@@ -227,3 +227,69 @@ def test_calico_ipv6_pools():
     from_device = cni.calico_facts({}, device)
     assert from_device["present"] and from_device["vxlan_v6"] == "Always" and from_device["vxlan_port"] == 4791
     assert from_device["sources"]["vxlan_port"] == "device vxlan-v6.calico (vxlan dstport)"
+
+
+# ------------------------------------------------------------------ flannel's extension backend (issue 35, item 3)
+
+def k3s_net_conf(name):
+    return cni.parse_net_conf((FIXTURES / "k3s" / name).read_text())
+
+
+def test_k3s_vpn_auth_tailscale_plans_tailscaleds_port():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+    net_conf = k3s_net_conf("net-conf.tailscale.json")
+    assert net_conf["backend"] == "tailscale"
+    flannel = cni.flannel_facts({}, links("plain.json"), net_conf)
+    derived = cni.derive({"kind": None}, flannel, cni.calico_facts({}, []))
+    assert "flannel_tailscale" in derived["features"] and derived["ports"]["tailscale"] == 41641
+    assert set(derived["features"]) <= set(catalog.FEATURES)
+    assert any("Tailscale" in note for note in derived["notes"])
+
+
+def test_k3s_old_wireguard_backend_is_flannel_wireguard_on_its_listen_port():
+    net_conf = k3s_net_conf("net-conf.wireguard-old.json")
+    assert (net_conf["backend"], net_conf["port"]) == ("wireguard", 51820)
+    flannel = cni.flannel_facts({}, [{"name": "flannel.1", "kind": "wireguard", "port": None, "vni": None,
+                                      "addresses": []}], net_conf)
+    derived = cni.derive({"kind": "flannel"}, flannel, cni.calico_facts({}, []))
+    assert "flannel_wireguard" in derived["features"] and derived["ports"]["flannel_wireguard"] == 51820
+
+
+def test_an_unknown_extension_backend_is_reported_not_planned_and_fails_nothing():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
+    net_conf = cni.parse_net_conf('{"Network": "10.42.0.0/16", "Backend": {"Type": "extension", '
+                                  '"PostStartupCommand": "my-overlay up"}}')
+    flannel = cni.flannel_facts({}, [], net_conf)
+    derived = cni.derive({"kind": "flannel"}, flannel, cni.calico_facts({}, []))
+    assert set(derived["features"]) <= set(catalog.FEATURES)
+    assert any("extension backend" in note and "not planned" in note for note in derived["notes"])
+
+
+# ------------------------------------------------------------------ Calico's endpoint-to-host action (issue 35, item 9)
+
+def calico_manifest_env():
+    return cni.parse_env_file((FIXTURES / "calico" / "calico-node.env").read_text())
+
+
+def test_calicos_manifest_accepts_pod_to_host_and_the_plan_says_so():
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+    calico = cni.calico_facts(calico_manifest_env(), [])
+    assert calico["endpoint_to_host_action"] == "ACCEPT"
+    derived = cni.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    assert {"calico_endpoint_to_host_accept", "calico_bgp", "calico_ipip"} <= set(derived["features"])
+    inventory = {"hosts": {"w1": {"addresses": ["192.0.2.21"]}}, "groups": {"kube_node": ["w1"]}}
+    plan = compile_plan({"name": "w1", "features": derived["features"], "pod_cidrs": ["10.244.0.0/16"]}, inventory,
+                        {"mode": "host"})
+    notes = [note["text"] for note in plan["notes"]]
+    assert any("cali-wl-to-host" in text and "Calico's to police" in text for text in notes), notes
+
+
+def test_calicos_default_endpoint_to_host_action_is_drop_and_return_says_nothing():
+    env = calico_manifest_env()
+    del env["FELIX_DEFAULTENDPOINTTOHOSTACTION"]
+    calico = cni.calico_facts(env, [])
+    assert calico["endpoint_to_host_action"] == "DROP"
+    assert "calico_endpoint_to_host_accept" not in cni.derive({"kind": "calico"}, cni.flannel_facts({}, []),
+                                                              calico)["features"]
+    env["FELIX_DEFAULTENDPOINTTOHOSTACTION"] = "Return"
+    assert cni.calico_facts(env, [])["endpoint_to_host_action"] == "RETURN"

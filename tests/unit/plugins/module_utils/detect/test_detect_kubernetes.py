@@ -238,7 +238,8 @@ def test_a_k0s_worker_and_a_controller_that_also_runs_pods():
     both.add_process(720, ["k0s", "controller", "--enable-worker"])
     result = both.result()
     assert result["roles"] == ["kube_control_plane"]                  # kine: no etcd
-    assert "kubelet" in result["components"] and result["features"] == ["k0s_controller"]
+    # it runs pods: k0s's default network provider (kube-router) with them
+    assert "kubelet" in result["components"] and result["features"] == ["k0s_controller", "kube_router"]
     assert result["absent_features"] == {"etcd": "/etc/k0s/k0s.yaml spec.storage.type is kine: no etcd"}
 
 
@@ -347,3 +348,44 @@ def test_the_kubelets_read_only_port_only_when_set():
     flag = k8s.KubernetesFacts()
     flag.add_process(770, ["kubelet", "--read-only-port=10266"])
     assert flag.result()["ports"] == {"kubelet_readonly": 10266}
+
+
+def test_k3s_vpn_auth_puts_flannel_over_tailscale_on_servers_and_agents():
+    for argv in (["k3s", "server", "--vpn-auth-file", "/etc/k3s-vpn"], ["k3s", "agent", "--vpn-auth=name=tailscale"]):
+        facts = k8s.KubernetesFacts()
+        facts.add_process(760, argv)
+        assert facts.result()["flannel_backend"][0] == "tailscale", argv
+        assert "name=tailscale" not in str(facts.result())
+    env = k8s.KubernetesFacts()
+    env.add_process(761, ["k3s", "agent"], [({"K3S_VPN_AUTH": "name=tailscale,joinKey=tskey-secret"}, "k3s-agent.env")])
+    assert env.result()["flannel_backend"] == ["tailscale", "k3s-agent.env K3S_VPN_AUTH"]
+    assert "tskey-secret" not in str(env.result())
+
+
+def k0s_yaml(name):
+    return (FIXTURES.parent / "k0s" / name).read_text()
+
+
+def test_k0s_network_provider_from_k0s_yaml():
+    """issue 35, item 4: the provider from the file, not only once its pod's process runs."""
+    single = k8s.KubernetesFacts()
+    single.add_k0s_config("/etc/k0s/k0s.yaml", k0s_yaml("k0s.yaml"))
+    single.add_process(770, ["k0s", "controller", "--single"])
+    result = single.result()
+    assert "kube_router" in result["features"]
+    assert result["network_provider"] == ["kuberouter", "/etc/k0s/k0s.yaml spec.network.provider"]
+    calico = k8s.KubernetesFacts()
+    calico.add_k0s_config("/etc/k0s/k0s.yaml", k0s_yaml("k0s.calico.yaml"))
+    calico.add_process(771, ["k0s", "controller", "--enable-worker"])
+    result = calico.result()
+    assert {"calico_vxlan", "calico_health"} <= set(result["features"]) and "kube_router" not in result["features"]
+    assert result["ports"]["calico_vxlan"] == 4790
+    assert result["port_origins"]["calico_vxlan"] == "/etc/k0s/k0s.yaml spec.network.calico.vxlanPort"
+    alone = k8s.KubernetesFacts()                    # a controller alone runs no CNI
+    alone.add_k0s_config("/etc/k0s/k0s.yaml", k0s_yaml("k0s.calico.yaml"))
+    alone.add_process(772, ["k0s", "controller"])
+    assert not {"calico_vxlan", "kube_router"} & set(alone.result()["features"])
+    custom = k8s.KubernetesFacts()
+    custom.add_k0s_config("/etc/k0s/k0s.yaml", k0s_yaml("k0s.yaml").replace("provider: kuberouter", "provider: custom"))
+    custom.add_process(773, ["k0s", "controller", "--single"])
+    assert "kube_router" not in custom.result()["features"] and "custom" in custom.result()["notes"][0]
