@@ -399,7 +399,8 @@ def test_a_revert_while_firewalld_is_stopped_still_puts_our_table_back(cluster):
         cp.sh("systemctl stop firewalld")
         assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": False}    # our table cuts
         cp.sh("sleep 10")
-        rc, late = cp.run_module("host_firewall", json.dumps({"state": "confirm", "confirm_token": cut["confirm_token"]}))
+        rc, late = cp.run_module("host_firewall",
+                                 json.dumps({"state": "confirm", "confirm_token": cut["confirm_token"]}))
         assert rc != 0 and "revert to its previous rules failed" in late["msg"], late
         # our table is the confirmed one again: the service answers, the port the plan leaves out is blocked
         assert normalise(cp.sh("nft list table inet microseg").stdout) == table, late
