@@ -379,6 +379,9 @@ def host_block_args(ip, port, **extra):
     return json.dumps(args)
 
 
+CUT_TIMEOUT = 20          # long enough to stop firewalld and probe on a loaded machine before the revert
+
+
 def test_a_revert_while_firewalld_is_stopped_still_puts_our_table_back(cluster):
     """A plan that cuts the node's service, firewalld stopped during the confirm window (issue 34,
     item 3): firewalld's part of the revert cannot run, but our table, which is what cuts, is put back
@@ -392,13 +395,17 @@ def test_a_revert_while_firewalld_is_stopped_still_puts_our_table_back(cluster):
     table = normalise(cp.sh("nft list table inet microseg").stdout)
 
     # the cut: only 7001 admitted, confirmed too late
-    rc, cut = cp.run_module("host_firewall", host_block_args(ip, 7001, confirm_timeout=8, auto_confirm=False))
+    rc, cut = cp.run_module("host_firewall", host_block_args(ip, 7001, confirm_timeout=CUT_TIMEOUT,
+                                                             auto_confirm=False))
+    armed = time.time()                  # the node's clock started before this: it reverts by armed + CUT_TIMEOUT
     assert rc == 0 and cut["confirm_token"], cut
     try:
         assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": False}
         cp.sh("systemctl stop firewalld")
         assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": False}    # our table cuts
-        cp.sh("sleep 10")
+        # the revert is still to come (else this test would not be about a stopped firewalld)
+        assert cp.sh("test -e /run/microseg/pending.json", check=False).returncode == 0, "reverted too early"
+        time.sleep(max(0, armed + CUT_TIMEOUT + 3 - time.time()))
         rc, late = cp.run_module("host_firewall",
                                  json.dumps({"state": "confirm", "confirm_token": cut["confirm_token"]}))
         assert rc != 0 and "revert to its previous rules failed" in late["msg"], late
