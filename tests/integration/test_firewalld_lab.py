@@ -288,3 +288,136 @@ def test_a_late_confirm_puts_firewalld_and_our_table_back_as_they_were(cluster):
     assert "remove firewalld policies/microseg" in late["rolled_back"], late
     assert cp.sh(FIREWALLD_STATE).stdout == before
     assert cp.sh("nft list table inet microseg", check=False).returncode != 0
+
+
+# A user's own direct rule and chain in a direct.xml written on one line, as a tool or a hand may
+# write it (issue 34, item 8: the apply used to raise ValueError on it, after arming the revert)
+USER_DIRECT = ('<?xml version="1.0" encoding="utf-8"?><direct><chain ipv="ipv4" table="filter" chain="USER-CHAIN"/>'
+               '<rule ipv="ipv4" table="filter" chain="INPUT" priority="0">-p tcp --dport 7071 -m comment --comment '
+               'user-direct -j ACCEPT</rule></direct>\n')
+# the same, cut short: not well-formed XML
+MALFORMED_DIRECT = USER_DIRECT.replace("</rule></direct>", "</direct>")
+DIRECT_FILE = "/etc/firewalld/direct.xml"
+
+
+def user_direct_live(node):
+    """Whether firewalld runs the user's direct rule and chain (its runtime listing)."""
+    return ("ipv4 filter INPUT 0 -p tcp --dport 7071 -m comment --comment user-direct -j ACCEPT"
+            in node.sh("firewall-cmd --direct --get-all-rules").stdout
+            and "ipv4 filter USER-CHAIN" in node.sh("firewall-cmd --direct --get-all-chains").stdout)
+
+
+def user_direct_kept(node):
+    """Whether direct.xml is well-formed and still holds the user's rule and chain, as elements."""
+    return node.sh("python3 - <<'EOF'\nimport sys, xml.etree.ElementTree as ET\nroot = ET.parse('%s').getroot()\n"
+                   "rules = [r.text for r in root.findall('rule') if r.get('chain') == 'INPUT']\n"
+                   "chains = [c.get('chain') for c in root.findall('chain')]\n"
+                   "sys.exit(0 if '-p tcp --dport 7071 -m comment --comment user-direct -j ACCEPT' in rules "
+                   "and 'USER-CHAIN' in chains else 1)\nEOF" % DIRECT_FILE, check=False).returncode == 0
+
+
+def test_a_one_line_direct_xml_is_merged_kept_and_a_malformed_one_refused_on_firewalld_iptables(cluster):
+    """firewalld on its iptables backend, where our openings are direct rules kept in direct.xml
+    (issue 34, item 8): a malformed file fails the run (check mode too) before anything changes,
+    naming the file; a one-line file with the user's rule is merged, the user's rule stays live and
+    in the file through site.yml, a second run, firewalld's reload and remove.yml."""
+    cp, worker, _ip, inventory = cluster
+    cp.sh("sed -i 's/^FirewallBackend=.*/FirewallBackend=iptables/' /etc/firewalld/firewalld.conf && "
+          "systemctl restart firewalld")
+    wait_for_firewalld(cp)
+    try:
+        ip = address(cp)                                 # an earlier test's reboot may have changed it
+        cp.write(DIRECT_FILE, MALFORMED_DIRECT)
+        nothing = DIRECT_STATE + "; iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'; nft list tables"
+        before = cp.sh(nothing).stdout
+        for check in (["--check"], []):
+            proc, recap = playbook("site.yml", inventory, *check)
+            assert proc.returncode != 0 and recap[cp.name]["failed"] == 1, proc.stdout[-3000:]
+            assert DIRECT_FILE in proc.stdout and "not well-formed XML" in proc.stdout, proc.stdout[-3000:]
+            assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout[-3000:]
+            assert cp.sh(nothing).stdout == before, check                        # nothing changed, nothing armed
+            assert cp.sh("test -e /run/microseg/pending.json", check=False).returncode != 0
+            assert cp.sh("cat %s" % DIRECT_FILE).stdout == MALFORMED_DIRECT
+
+        cp.write(DIRECT_FILE, USER_DIRECT)
+        cp.sh("firewall-cmd --reload")
+        assert user_direct_live(cp)                      # firewalld reads the one-line file itself
+        assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
+
+        proc, recap = playbook("site.yml", inventory)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert "firewalld direct rules" in proc.stdout and "Traceback" not in proc.stdout, proc.stdout[-4000:]
+        assert matrix(worker, ip) == PLANNED
+        assert user_direct_live(cp) and user_direct_kept(cp), cp.sh("cat " + DIRECT_FILE).stdout
+        assert "MSEG-INPUT" in cp.sh("cat " + DIRECT_FILE).stdout                # ours merged into the file
+
+        proc, recap = playbook("site.yml", inventory)
+        assert proc.returncode == 0 and all(counts["changed"] == 0 for counts in recap.values()), proc.stdout[-3000:]
+        cp.sh("firewall-cmd --reload")                   # firewalld reads the merged file back: both are there
+        assert user_direct_live(cp) and matrix(worker, ip) == PLANNED
+
+        proc, recap = playbook("remove.yml", inventory)
+        assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
+        assert user_direct_live(cp) and user_direct_kept(cp), cp.sh("cat " + DIRECT_FILE).stdout
+        assert "MSEG" not in cp.sh("cat %s; firewall-cmd --direct --get-all-rules" % DIRECT_FILE).stdout
+        assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": True}
+        cp.sh("firewall-cmd --reload")
+        assert user_direct_live(cp)
+    finally:
+        cp.sh("rm -f %s && sed -i 's/^FirewallBackend=.*/FirewallBackend=nftables/' /etc/firewalld/firewalld.conf && "
+              "systemctl restart firewalld" % DIRECT_FILE)
+        wait_for_firewalld(cp)
+
+
+def host_block_args(ip, port, **extra):
+    """host_firewall's arguments for a host/block plan of fwd-cp admitting only `port` (and SSH)."""
+    plan = compile_plan({"name": "fwd-cp", "features": []}, {"hosts": {"fwd-cp": {"addresses": [ip]}}, "groups": {}},
+                        {"mode": "host", "state": "block", "whitelist": [{"port": port}]})
+    args = {"backend": "firewalld", "nft_ruleset": nftables.ruleset_file(plan),
+            "firewalld_objects": firewalld.objects_file(plan)}
+    args.update(extra)
+    return json.dumps(args)
+
+
+CUT_TIMEOUT = 20          # long enough to stop firewalld and probe on a loaded machine before the revert
+
+
+def test_a_revert_while_firewalld_is_stopped_still_puts_our_table_back(cluster):
+    """A plan that cuts the node's service, firewalld stopped during the confirm window (issue 34,
+    item 3): firewalld's part of the revert cannot run, but our table, which is what cuts, is put back
+    first, so the node answers as before the cut; the confirm says what was and was not put back."""
+    cp, worker, _ip, _inventory = cluster
+    ip = address(cp)
+    before = cp.sh(FIREWALLD_STATE).stdout
+    rc, result = cp.run_module("host_firewall", host_block_args(ip, 6443))    # the confirmed plan: 6443
+    assert rc == 0 and result["changed"], result
+    assert matrix(worker, ip) == PLANNED
+    table = normalise(cp.sh("nft list table inet microseg").stdout)
+
+    # the cut: only 7001 admitted, confirmed too late
+    rc, cut = cp.run_module("host_firewall", host_block_args(ip, 7001, confirm_timeout=CUT_TIMEOUT,
+                                                             auto_confirm=False))
+    armed = time.time()                  # the node's clock started before this: it reverts by armed + CUT_TIMEOUT
+    assert rc == 0 and cut["confirm_token"], cut
+    try:
+        assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": False}
+        cp.sh("systemctl stop firewalld")
+        assert matrix(worker, ip) == {"6443 (planned)": False, "9999 (not planned)": False}    # our table cuts
+        # the revert is still to come (else this test would not be about a stopped firewalld)
+        assert cp.sh("test -e /run/microseg/pending.json", check=False).returncode == 0, "reverted too early"
+        time.sleep(max(0, armed + CUT_TIMEOUT + 3 - time.time()))
+        rc, late = cp.run_module("host_firewall",
+                                 json.dumps({"state": "confirm", "confirm_token": cut["confirm_token"]}))
+        assert rc != 0 and "revert to its previous rules failed" in late["msg"], late
+        # our table is the confirmed one again: the service answers, the port the plan leaves out is blocked
+        assert normalise(cp.sh("nft list table inet microseg").stdout) == table, late
+        assert matrix(worker, ip) == PLANNED, late
+        assert "our firewalld policy and ipsets" in late["msg"], late          # what was not put back, named
+    finally:
+        cp.sh("systemctl start firewalld")
+        wait_for_firewalld(cp)
+    # a next run (here: removal) repairs what firewalld could not take back
+    rc, removed = cp.run_module("host_firewall", json.dumps({"backend": "firewalld", "state": "absent"}))
+    assert rc == 0, removed
+    assert cp.sh(FIREWALLD_STATE).stdout == before
+    assert cp.sh("nft list table inet microseg", check=False).returncode != 0

@@ -32,6 +32,16 @@ BEFORE_UNITS = ("network-pre.target", "shutdown.target", "kubelet.service", "kub
                 "k3s.service", "k3s-agent.service", "rke2-server.service", "rke2-agent.service", "ufw.service",
                 "firewalld.service")
 
+# The units that load a whole saved ruleset at boot and wipe what is there before: Debian's
+# nftables.service (/etc/nftables.conf starts with `flush ruleset`), netfilter-persistent.service
+# (iptables-restore without --noflush flushes each table it restores), EL's iptables.service and
+# ip6tables.service (the same), and ipset.service, which loads the saved sets before them. Started in parallel
+# with ours they may run after it and take our rules out again, so ours comes after them (where they
+# are present and enabled; After= on a unit that is not there is ignored). They all come before
+# network-pre.target, as ours does.
+AFTER_UNITS = ("local-fs.target", "systemd-modules-load.service", "nftables.service", "netfilter-persistent.service",
+               "iptables.service", "ip6tables.service", "ipset.service")
+
 
 def script(keep_dir, restore_commands):
     """The restore script's text: a common head, then the backend's own commands
@@ -52,7 +62,7 @@ def unit(script_path, keep_dir):
         "DefaultDependencies=no",     # not held back behind basic.target: we must come before the network
         "Wants=network-pre.target",
         "Before=%s" % " ".join(BEFORE_UNITS),
-        "After=local-fs.target systemd-modules-load.service",
+        "After=%s" % " ".join(AFTER_UNITS),
         "Conflicts=shutdown.target",
         "",
         "[Service]",

@@ -35,6 +35,23 @@ def test_the_restore_runs_before_kubelet_the_container_runtimes_and_the_network(
     assert directive(unit, "WantedBy") == [["multi-user.target"]]
 
 
+def test_the_restore_runs_after_the_units_that_load_a_saved_ruleset_and_flush_what_is_there():
+    """nftables.service (`flush ruleset`), netfilter-persistent.service and EL's iptables.service and
+    ip6tables.service (iptables-restore without --noflush) would wipe our rules if they ran after us
+    (issue 34, item 6): the unit is ordered after them, and still after the file systems and modules."""
+    unit = boot_restore.unit("/usr/local/sbin/microseg-restore", "/etc/microseg")
+    after = directive(unit, "After")
+    assert len(after) == 1, unit
+    for name in ("nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service",
+                 "ipset.service", "local-fs.target", "systemd-modules-load.service"):
+        assert name in after[0], name
+    # an ordering both ways would be a cycle systemd breaks by dropping a unit at boot
+    assert not set(after[0]) & set(directive(unit, "Before")[0])
+    # After= only orders: it must not pull those units in where the user has not enabled them
+    assert not [line for line in unit.splitlines() if line.startswith(("Requires=", "BindsTo="))]
+    assert directive(unit, "Wants") == [["network-pre.target"]]
+
+
 @pytest.mark.parametrize("variant, tool", [("legacy", "legacy"), ("nf_tables", "nft")])
 def test_the_iptables_script_restores_our_sets_chain_and_jump_with_the_variant_in_use(variant, tool):
     script = boot_restore.script("/etc/micro seg", commands("iptables", variant))
