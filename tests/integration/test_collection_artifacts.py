@@ -32,10 +32,17 @@ def test_collection_builds_into_a_clean_tarball(tmp_path):
                    "tests/unit/plugins/module_utils/backends/test_firewalld.py"):
         assert wanted in names
     assert not [name for name in names if name.startswith((".venv", ".collections", "build/"))]
-    # lab-only content needs the repository's lab, which the tarball does not carry
-    assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/"))
-                or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt",
-                            "tests/unit/test_benchmarks.py")]
+    # lab-only content needs the repository's lab, which the tarball does not carry; nor does it
+    # carry development-only files (tool settings, unreleased changelog fragments, the docs generator)
+    assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/", "molecule/",
+                                                            "benchmarks/", "tests/galaxy", "tests/sanity/", "tools/",
+                                                            "changelogs/fragments"))
+                or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt", ".ansible-lint",
+                            ".gitignore", "execution-environment.yml", "changelogs/.plugin-cache.yaml",
+                            "tests/unit/test_benchmarks.py", "tests/unit/test_docs.py")]
+    for wanted in ("README.md", "CHANGELOG.md", "changelogs/changelog.yaml", "meta/execution-environment.yml",
+                   "inventories/example/hosts.yml", "awx/site-survey.json", "docs/observe.md"):
+        assert wanted in names
     assert not [name for name in names if "__pycache__" in name]
 
 
