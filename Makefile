@@ -24,14 +24,17 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 SCENARIOS := swarm k8s-flannel k8s-calico
 LAB := inventories/lab
 
-.PHONY: help setup deps images demo demo-down plan test pytest molecule test-vm vm-deps vm-down sanity lint galaxy bench build clean
+.PHONY: help setup deps demo-deps images demo-images demo demo-down plan test unit lab pytest molecule test-vm vm-deps vm-down \
+	sanity lint galaxy bench build clean
 
 help:
 	@echo "make demo       bring up the lab (podman: a swarm and a Kubernetes-shaped cluster), apply the"
 	@echo "                whitelist (site.yml), print each node's table and the verify matrix"
 	@echo "make demo-down  remove the lab"
 	@echo "make plan       plan the example inventory offline and print each node's whitelist"
-	@echo "make test       pytest (unit, integration, lab), molecule scenarios, ansible-test sanity, ansible-lint,"
+	@echo "make unit       the unit and property tests: no root, no containers, under a minute (the inner loop)"
+	@echo "make lab        the integration tests (pytest -m lab: podman nodes, network namespaces, real ansible)"
+	@echo "make test       every stage, timed: unit, lab, molecule scenarios, ansible-test sanity, ansible-lint,"
 	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
 	@echo "make test-vm    the vagrant scenario on real VMs (libvirt, plain qemu emulation): calico IPIP and"
 	@echo "                WireGuard, kube-proxy IPVS, a real reboot, a lockout over a real NIC; not part of"
@@ -42,10 +45,11 @@ help:
 	@echo "make build      build the collection tarball into build/ (needs only ansible-core)"
 	@echo "make clean      remove .venv, build/ and the collection link"
 
+# --no-compile: byte-compiling the bundled collections at install costs ~25 s; Python compiles what
+# it imports anyway.
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-compile -r requirements-dev.txt
 	touch $@
 
 $(COLLECTION_LINK):
@@ -57,17 +61,22 @@ setup: $(STAMP) $(COLLECTION_LINK)
 deps:
 	bash lab/deps.sh
 
-# The lab's node images (lab/image.sh; built once per machine, rebuilt when the package list changes).
+demo-deps:
+	bash lab/deps.sh demo
+
+# The lab's node images (lab/image.sh; built once per machine, rebuilt when the package list
+# changes), two at a time: debootstrap waits on downloads more than on the CPU.
 images: deps
-	lab/image.sh base >/dev/null
-	lab/image.sh docker >/dev/null
-	lab/image.sh systemd >/dev/null
-	lab/image.sh trixie >/dev/null
+	lab/images.sh base docker systemd trixie
+
+# The demo uses two of them.
+demo-images: demo-deps
+	lab/images.sh base docker
 
 # The main job on the built-in lab: nodes up and prepared (lab/up.yml), the whitelist applied
 # (site.yml prints every node's table: what is admitted, from where, why), then the real-traffic
 # verify matrix (verify.yml). Running it again keeps the lab and changes nothing.
-demo: setup images
+demo: setup demo-images
 	ansible-playbook -i $(LAB) lab/up.yml
 	ansible-playbook -i $(LAB) playbooks/site.yml
 	ansible-playbook -i $(LAB) playbooks/verify.yml
@@ -78,10 +87,20 @@ demo-down: setup
 plan: setup
 	ansible-playbook playbooks/plan.yml
 
-test: pytest molecule sanity lint galaxy
+# Every stage, one after the other, with the time each took (lab/stages.sh prints the table).
+test:
+	@lab/stages.sh unit lab molecule sanity lint galaxy
 
-pytest: setup deps
-	pytest -q
+# The inner loop: run after every edit.
+unit: setup
+	pytest -q -m "not lab and not vm"
+
+# Integration tests (tests/integration is marked lab as a whole, see its conftest.py). They fail,
+# not skip, when their tooling is missing. The 15 slowest are listed at the end.
+lab: setup images
+	pytest -q -m lab --durations=15
+
+pytest: unit lab
 
 $(SANITY_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(SANITY_VENV)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and the lab need, only those missing (shellcheck is
 # for ansible-test sanity, chromium renders the observe report in a test).
+# `lab/deps.sh demo` installs only what `make demo` needs (podman and debootstrap for its nodes).
 # `lab/deps.sh vm` installs what the VM lab needs instead (make test-vm): Vagrant, vagrant-libvirt,
 # libvirt's daemon and qemu (plain emulation; KVM is not needed).
 # Needs root (CI runs as root); prints the command to run otherwise.
 set -euo pipefail
 packages=(iproute2 iptables nftables ipset conntrack docker.io podman runc debootstrap busybox-static shellcheck chromium)
-if [ "${1:-}" = vm ]; then
+if [ "${1:-}" = demo ]; then
+  packages=(podman runc debootstrap)
+elif [ "${1:-}" = vm ]; then
   packages=(debootstrap vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
             qemu-system-x86 qemu-utils dnsmasq-base)
 fi

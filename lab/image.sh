@@ -24,6 +24,9 @@ case "$kind" in
   *) echo "lab/image.sh: unknown image kind '$kind'; allowed: base, docker, systemd, trixie" >&2; exit 2 ;;
 esac
 image="localhost/microseg-lab:$kind"
+# one build of an image at a time (make images builds two kinds at once; test workers may ask too)
+exec 9>"/var/tmp/microseg-image-$kind.lock"
+flock 9
 # what the image is built from, kept in its label (Debian 12 images keep their plain package list)
 recipe=$packages
 [ "$suite" = bookworm ] || recipe="$suite:$packages"

@@ -21,6 +21,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is an integration test: marked lab, so `make unit`
+    (-m "not lab and not vm") leaves it out and `make lab` (-m lab) runs it."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.lab)
 
 
 def ansible_env(**extra):

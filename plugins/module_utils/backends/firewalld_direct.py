@@ -206,9 +206,35 @@ def element_lines(chains, rules):
     return lines
 
 
+def parse_file(text):
+    """direct.xml's text -> its root element (comments kept), None for no file or an empty one.
+    ValueError, naming the file and what is wrong, when it is not XML or not a <direct> element:
+    firewalld itself would not load it, and our lines cannot be found in it or added to it."""
+    if not (text or "").strip():
+        return None
+    parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder(insert_comments=True))
+    try:
+        root = ElementTree.fromstring(text, parser=parser)
+    except ElementTree.ParseError as error:
+        raise ValueError("/etc/firewalld/direct.xml is not well-formed XML (%s): firewalld cannot load it either; "
+                         "fix it or remove it, then run again" % error)
+    if root.tag != "direct":
+        raise ValueError("/etc/firewalld/direct.xml has no <direct> element to add our rules to (its root is <%s>)"
+                         % root.tag)
+    return root
+
+
+def is_our_element(element):
+    """Whether a child of <direct> is one of our chains or rules."""
+    if element.tag not in ("chain", "rule") or element.get("table", TABLE) != TABLE:
+        return False
+    if element.tag == "chain":
+        return is_our_chain(element.get("chain", ""))
+    return is_our_rule(element.get("chain", ""), " ".join((element.text or "").split()))
+
+
 def _our_element(line):
-    """One line of direct.xml -> the chain or rule element of ours on it, else None (firewalld
-    rewrites the file in its own layout when the user changes it: each element is read)."""
+    """One line of direct.xml -> the chain or rule element of ours on it, else None."""
     text = line.strip()
     if not (text.startswith("<chain") or text.startswith("<rule")):
         return None
@@ -216,11 +242,7 @@ def _our_element(line):
         element = ElementTree.fromstring(text)
     except ElementTree.ParseError:
         return None
-    if element.get("table", TABLE) != TABLE:
-        return None
-    if element.tag == "chain":
-        return element if is_our_chain(element.get("chain", "")) else None
-    return element if is_our_rule(element.get("chain", ""), " ".join((element.text or "").split())) else None
+    return element if is_our_element(element) else None
 
 
 def _our_line(line):
@@ -229,10 +251,13 @@ def _our_line(line):
 
 
 def file_entries(text):
-    """(chains, rules) of ours in a direct.xml text, as direct_config() gives them."""
+    """(chains, rules) of ours in a direct.xml text, as direct_config() gives them; read as XML,
+    whatever the layout (firewalld rewrites the file in its own, users write theirs).
+    ValueError as parse_file()."""
     chains, rules = [], []
-    for element in (_our_element(line) for line in (text or "").splitlines()):
-        if element is None:
+    root = parse_file(text)
+    for element in root if root is not None else []:
+        if not is_our_element(element):
             continue
         if element.tag == "chain":
             chains.append((element.get("ipv"), element.get("chain")))
@@ -242,10 +267,34 @@ def file_entries(text):
     return sorted(chains), sorted(rules)
 
 
+def _element_text(element):
+    """One child of <direct> as one line of XML (its tail, the whitespace after it, left out)."""
+    tail, element.tail = element.tail, None
+    try:
+        return ElementTree.tostring(element, encoding="unicode")
+    finally:
+        element.tail = tail
+
+
+def _lines(text, root):
+    """The file as lines in which each of our elements and markers and </direct> (or <direct/>)
+    stands alone: the file's own lines when they already do (the user's lines stay exactly as
+    they are), else the file laid out again, one element a line (a file on one line, say)."""
+    lines = text.splitlines()
+    kept = [line for line in lines if not _our_line(line)]
+    closing = [line.strip() for line in kept].count("</direct>") + [line.strip() for line in kept].count("<direct/>")
+    if closing == 1 and file_entries("\n".join(kept)) == ([], []):
+        return lines
+    declaration = [HEADER] if text.lstrip().startswith("<?xml") else []
+    return declaration + ["<direct>"] + ["  " + _element_text(element) for element in root] + ["</direct>"]
+
+
 def merged_file(text, chains, rules):
-    """direct.xml with our block replaced by (chains, rules) and the user's lines untouched ->
-    the new text, or None when the file is to be removed (we created it and nothing else is left)."""
-    lines = (text or "").splitlines()
+    """direct.xml with our block replaced by (chains, rules) and the user's elements untouched ->
+    the new text, or None when the file is to be removed (we created it and nothing else is left).
+    ValueError (naming the file) when it is not a well-formed <direct> document."""
+    root = parse_file(text)
+    lines = _lines(text, root) if root is not None else []
     created = BEGIN_CREATED in lines or not lines
     kept = [line for line in lines if not _our_line(line)]
     if not chains and not rules:
@@ -259,7 +308,5 @@ def merged_file(text, chains, rules):
     if "</direct>" in stripped:
         at = len(stripped) - 1 - stripped[::-1].index("</direct>")
         return "\n".join(kept[:at] + block + kept[at:]) + "\n"
-    if "<direct/>" in stripped:
-        at = stripped.index("<direct/>")
-        return "\n".join(kept[:at] + ["<direct>"] + block + ["</direct>"] + kept[at + 1:]) + "\n"
-    raise ValueError("/etc/firewalld/direct.xml has no <direct> element to add our rules to")
+    at = stripped.index("<direct/>")
+    return "\n".join(kept[:at] + ["<direct>"] + block + ["</direct>"] + kept[at + 1:]) + "\n"

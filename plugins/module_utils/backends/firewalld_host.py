@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct, nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, no_change
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
     NftablesBackend,
@@ -221,15 +221,31 @@ class DirectChange(object):
         running = host.running()
         on_iptables = running and host.backend() == "iptables"
         self.file_text = _read(os.path.join(host.config_dir, DIRECT_FILE))
-        self.put_back, self.put_back_text = put_back, file_text
+        self.put_back = put_back
         self.desired = tuple(desired) if (on_iptables or put_back) and not remove else ([], [])
-        self.kept = firewalld_direct.file_entries(self.file_text)
+        try:
+            self.kept = firewalld_direct.file_entries(self.file_text)
+        except ValueError as error:
+            if on_iptables and not put_back:
+                # before anything changes (check mode says it too): the file is ours to write there
+                raise BackendError(str(error), path=os.path.join(host.config_dir, DIRECT_FILE))
+            # a revert puts back the text it found; elsewhere the file is not ours to touch
+            self.kept = ([], [])
+            if not put_back:
+                self.reported.append("%s; no direct rule of ours can be in it" % error)
         self.runtime, all_rules = ([], []), ""
         if running and (on_iptables or self.kept != ([], [])):
             all_rules = host.run("--direct", "--get-all-rules")
             self.runtime = (firewalld_direct.parse_chains(host.run("--direct", "--get-all-chains")),
                             firewalld_direct.parse_rules(all_rules))
         self.write_file = self.file_text != file_text if put_back else self.kept != self.desired
+        self.new_text = file_text
+        if self.write_file and not put_back:
+            # merged now, not in apply(): a file we cannot merge into fails before anything changes
+            try:
+                self.new_text = firewalld_direct.merged_file(self.file_text, *self.desired)
+            except ValueError as error:
+                raise BackendError(str(error), path=os.path.join(host.config_dir, DIRECT_FILE))
         self.add = [sorted(set(want) - set(have)) for want, have in zip(self.desired, self.runtime)]
         self.drop = [sorted(set(have) - set(want)) for want, have in zip(self.desired, self.runtime)]
         self.changed = self.write_file or any(self.add) or any(self.drop)
@@ -249,7 +265,7 @@ class DirectChange(object):
 
     def apply(self):
         if self.write_file:
-            text = self.put_back_text if self.put_back else firewalld_direct.merged_file(self.file_text, *self.desired)
+            text = self.new_text
             path = os.path.join(self.host.config_dir, DIRECT_FILE)
             if text is None:
                 os.remove(path)
@@ -311,7 +327,7 @@ class FirewalldBackend(NftablesBackend):
             return no_change
         objects = desired_objects(self.params.get("firewalld_objects"))
         table = NftablesHost(self.runner)
-        host = FirewalldHost(self.runner)
+        host = self.firewalld_host()
         self.result["families"] = ["ipv4", "ipv6"]
         try:
             direct = firewalld_direct.direct_config(objects) if not remove else ([], [])
@@ -320,18 +336,44 @@ class FirewalldBackend(NftablesBackend):
         return lambda: CombinedChange(FirewalldChange(host, objects, remove), DirectChange(host, direct, remove),
                                       NftablesChange(table, self.params["nft_ruleset"], remove))
 
+    def firewalld_host(self):
+        return FirewalldHost(self.runner)
+
     def revert(self, change):
-        """Back to our objects and table as they were before this change."""
+        """Back to our table and objects as they were before this change.
+
+        Our table first, and whatever the rest does: it is what restricts, so it is what cuts a
+        node off, and putting it back needs nothing of firewalld. firewalld's part can fail
+        (firewalld stopped, runtime-only changes made during the confirm window, --check-config
+        refusing); each part is tried, and the error says what is back and what is not."""
         before_files = dict(change.parts[0].live)
         before_direct, before_file = change.parts[1].runtime, change.parts[1].file_text
         table_revert = NftablesBackend.revert(self, change.parts[2])
-        runner = self.runner
 
         def revert():
-            host = FirewalldHost(runner)
-            undo = FirewalldChange(host, before_files, remove=not before_files)
-            undo.apply()
-            direct = DirectChange(host, before_direct, remove=False, put_back=True, file_text=before_file)
-            direct.apply()
-            return undo.actions + direct.actions + table_revert()
+            actions, failures = [], []
+
+            def attempt(name, undo):
+                try:
+                    actions.extend(undo())
+                except Exception as error:  # pylint: disable=broad-except
+                    # the next part is still tried: a half revert beats none
+                    failures.append("%s: %s" % (name, error))
+            attempt("our table %s %s" % (nftables.FAMILY, nftables.TABLE), table_revert)
+            host = self.firewalld_host()
+            attempt("our firewalld policy and ipsets",
+                    lambda: _applied(FirewalldChange(host, before_files, remove=not before_files)))
+            attempt("our firewalld direct rules",
+                    lambda: _applied(DirectChange(host, before_direct, remove=False, put_back=True,
+                                                  file_text=before_file)))
+            if failures:
+                raise BackendError("the revert failed for %s; what it did: %s"
+                                   % ("; ".join(failures), "; ".join(actions) or "nothing"),
+                                   actions=actions, failures=failures)
+            return actions
         return revert
+
+
+def _applied(change):
+    change.apply()
+    return change.actions

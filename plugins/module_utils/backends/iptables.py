@@ -295,7 +295,7 @@ def create_line(name, family, count):
 
 def set_changes(desired, live):
     """-> (ipset restore script for creations/updates, [obsolete set names], [descriptions])."""
-    lines, notes = [], []
+    lines, notes, temporary = [], [], set()
     for name in sorted(desired):
         if observe.is_record_set(name):            # the kernel fills them: created once, never rewritten
             if name not in live:
@@ -315,13 +315,16 @@ def set_changes(desired, live):
             notes.append("create ipset %s (%d entries)" % (name, len(members)))
         else:
             temp = name + "-new"
+            temporary.add(temp)
             lines.append(create_line(temp, family, len(members)) + " -exist")
             lines.append("flush %s" % temp)
             lines.extend("add %s %s" % (temp, member) for member in members)
             lines.append("swap %s %s" % (temp, name))
             lines.append("destroy %s" % temp)
             notes.append("update ipset %s (%d entries)" % (name, len(members)))
-    obsolete = sorted(name for name in live if name not in desired and not name.endswith("-new"))
+    # a temporary set (NAME-new) this script does not fill and swap is one a killed or failed swap
+    # left behind: it goes, like any set of ours nothing wants (a removal leaves none of them)
+    obsolete = sorted(name for name in live if name not in desired and name not in temporary)
     return "\n".join(lines) + ("\n" if lines else ""), obsolete, notes
 
 

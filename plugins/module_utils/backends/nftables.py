@@ -220,9 +220,8 @@ def normalise(text, protocol_numbers=None):
     text = re.sub(r"elements = \{([^}]*)\}", elements, text, flags=re.S)
 
     def protocol(match):
-        name = match.group(1)
-        return "meta l4proto %s" % number_of(name, protocol_numbers)
-    text = re.sub(r"meta l4proto (\S+)", protocol, text)
+        return "meta l4proto %s%s" % (match.group(1) or "", number_of(match.group(2), protocol_numbers))
+    text = re.sub(r"meta l4proto (!= )?(\S+)", protocol, text)
     lines = []
     for line in text.splitlines():
         line = " ".join(line.split())

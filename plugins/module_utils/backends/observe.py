@@ -90,23 +90,29 @@ def nft_definitions():
     for family in ("ipv4", "ipv6"):
         address = NFT_ADDRESS[family][0]
         icmp = ICMP[family]
-        keys = (("meta l4proto { %s }" % _ordered(PORT_PROTOCOLS), "th dport"),
-                ("meta l4proto %s" % icmp, "th sport"),
-                ("meta l4proto != { %s }" % _ordered(PORT_PROTOCOLS + (icmp,)), "0"))
+        # The ICMP key has no protocol match of its own: it comes last, after the port protocols
+        # and all but ICMP have returned. `meta l4proto icmp` before `th sport` is a match nft
+        # 1.0 leaves out when it lists the rule (it takes it for th's dependency), so a table
+        # reloaded from that listing recorded every packet by its source port. Written so, the
+        # rule holds nothing nft can leave out: the listing is the rule.
+        keys = (("meta l4proto { %s }" % _ordered(PORT_PROTOCOLS), "th dport", " return"),
+                ("meta l4proto != %s" % icmp, "0", " return"),
+                ("", "th sport", ""))
         lines.append("\tchain %s {" % nft_chain(family))
-        for match, port in keys:
+        for match, port, end in keys:
             key = "%s saddr . meta l4proto . %s" % (address, port)
-            lines.append("\t\t%s update @%s { %s } add @%s { %s }"
-                         % (match, nft_set("observed", family), key, nft_set("first_seen", family), key))
+            lines.append("\t\t%s" % " ".join(part for part in (
+                match, "update @%s { %s } add @%s { %s }%s"
+                % (nft_set("observed", family), key, nft_set("first_seen", family), key, end)) if part))
         lines += ["\t}", ""]
     return lines
 
 
 def nft_strip_records(text):
     """Our table's listing without what the kernel fills in (the records in the record sets;
-    the peer sets keep their elements), without the ICMP match nft 1.0 leaves out when it lists
-    the record rule, and with the key written as we write it: what remains compares with what
-    we render, whatever nft version lists it."""
+    the peer sets keep their elements), with the key written as we write it: what remains
+    compares with what we render, whatever nft version lists it. The record rules themselves
+    are kept as listed: a record rule that differs from ours is a change to make."""
     record_sets = set("set %s {" % nft_set(name, family) for name in NFT_SETS for family in ("ipv4", "ipv6"))
     out, in_record_set, skipping = [], False, False
     for line in (text or "").splitlines():
@@ -122,12 +128,7 @@ def nft_strip_records(text):
         elif in_record_set and stripped == "}":
             in_record_set = False
         # nft 1.1 lists the ICMP key's first two header bytes as raw payload
-        line = line.replace("@th,0,16", "th sport").replace("@th,16,16", "th dport")
-        for family in ("ipv4", "ipv6"):
-            for match in ("meta l4proto %s " % ICMP[family], "meta l4proto %d " % PROTOCOL_ORDER[ICMP[family]]):
-                if stripped.startswith(match + "update @%s " % nft_set("observed", family)):
-                    line = line.replace(match, "", 1)
-        out.append(line)
+        out.append(line.replace("@th,0,16", "th sport").replace("@th,16,16", "th dport"))
     return "\n".join(out)
 
 

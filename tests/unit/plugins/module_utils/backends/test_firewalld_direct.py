@@ -4,9 +4,13 @@
 direct.xml among the user's."""
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import DirectChange
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},
@@ -107,3 +111,82 @@ def test_a_direct_xml_we_created_is_removed_and_a_bare_one_is_refused():
     assert "<direct>" in firewalld_direct.merged_file('<?xml version="1.0"?>\n<direct/>\n', chains, rules)
     with pytest.raises(ValueError, match="no <direct> element"):
         firewalld_direct.merged_file("<other/>\n", chains, rules)
+
+
+# ---------------------------------------------------------------- direct.xml as XML (issue 34, 8)
+
+ONE_LINE = ('<?xml version="1.0" encoding="utf-8"?><direct><rule priority="0" table="filter" ipv="ipv4" '
+            'chain="INPUT">-p tcp --dport 2222 -j ACCEPT</rule><passthrough ipv="ipv4">-t nat -A POSTROUTING '
+            '-o eth1 -j MASQUERADE</passthrough><!-- the user\'s note --></direct>')
+
+
+def users(text):
+    """The user's elements of a direct.xml, as firewalld reads them."""
+    root = firewalld_direct.parse_file(text)
+    return [(element.tag, sorted(element.attrib.items()), element.text) for element in root
+            if element.tag is not ElementTree.Comment and not firewalld_direct.is_our_element(element)]
+
+
+def test_a_direct_xml_on_one_line_takes_our_rules_and_gives_them_back_keeping_the_users():
+    chains, rules = firewalld_direct.direct_config(objects({"mode": "host"}))
+    merged = firewalld_direct.merged_file(ONE_LINE, chains, rules)
+    assert firewalld_direct.file_entries(merged) == (chains, rules)
+    assert users(merged) == users(ONE_LINE) and len(users(ONE_LINE)) == 2
+    assert "<!-- the user's note -->" in merged
+    assert firewalld_direct.merged_file(merged, chains, rules) == merged              # idempotent
+    removed = firewalld_direct.merged_file(merged, [], [])
+    assert firewalld_direct.file_entries(removed) == ([], []) and users(removed) == users(ONE_LINE)
+    # ours on the same line as the user's (written by hand so): found, and replaced
+    crammed = merged.replace("\n", "")
+    assert firewalld_direct.file_entries(crammed) == (chains, rules)
+    again = firewalld_direct.merged_file(crammed, chains[:1], [])
+    assert firewalld_direct.file_entries(again) == (chains[:1], []) and users(again) == users(ONE_LINE)
+    assert firewalld_direct.merged_file("<direct></direct>", chains, rules).count("</direct>") == 1
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("<direct><rule ipv='ipv4' table='filter' chain='INPUT' priority='0'>-j ACCEPT</direct>", "not well-formed XML"),
+    ("<?xml version='1.0'?>\n<direct>\n", "not well-formed XML"),
+    ("<other/>\n", "no <direct> element"),
+])
+def test_a_malformed_direct_xml_is_refused_naming_the_file(text, fragment):
+    with pytest.raises(ValueError, match=fragment) as raised:
+        firewalld_direct.merged_file(text, [("ipv4", "MSEG-INPUT")], [])
+    assert "/etc/firewalld/direct.xml" in str(raised.value)
+    with pytest.raises(ValueError, match=fragment):
+        firewalld_direct.file_entries(text)
+
+
+class DirectHost(object):
+    """What DirectChange asks of FirewalldHost: firewalld on its iptables backend, no direct rule yet."""
+
+    def __init__(self, config_dir):
+        self.config_dir, self.ran = str(config_dir), []
+
+    def running(self):
+        return True
+
+    def backend(self):
+        return "iptables"
+
+    def run(self, *args):
+        self.ran.append(args)
+        return ""
+
+
+def test_direct_change_on_a_one_line_file_and_on_a_malformed_one(tmp_path):
+    desired = firewalld_direct.direct_config(objects({"mode": "host"}))
+    (tmp_path / "direct.xml").write_text(ONE_LINE)
+    host = DirectHost(tmp_path)
+    change = DirectChange(host, desired, remove=False)
+    assert change.changed and change.new_text is not None
+    change.apply()
+    written = (tmp_path / "direct.xml").read_text()
+    assert firewalld_direct.file_entries(written) == tuple(desired) and users(written) == users(ONE_LINE)
+    assert any(args[:2] == ("--direct", "--add-rule") for args in host.ran)
+    # malformed: refused when the change is computed (check mode too), before any command or write
+    (tmp_path / "direct.xml").write_text(ONE_LINE.replace("</rule>", "", 1))
+    host = DirectHost(tmp_path)
+    with pytest.raises(BackendError, match="direct.xml is not well-formed XML"):
+        DirectChange(host, desired, remove=False)
+    assert host.ran == [] and (tmp_path / "direct.xml").read_text() == ONE_LINE.replace("</rule>", "", 1)

@@ -4,9 +4,21 @@
 and firewalld's runtime view of our policy and ipsets against it (a reload nobody did is done)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import (
     RELOAD_NOTE,
+    FirewalldBackend,
     FirewalldChange,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+    REMOVE,
+    NftablesChange,
+    NftablesHost,
 )
 
 POLICY_FILE = "policies/microseg.xml"
@@ -74,3 +86,67 @@ def test_a_policy_ahead_of_ours_that_drops_is_reported():
     change = FirewalldChange(Host(FILES, [early, OURS], [OURS], ["microseg-self-v4"]), dict(FILES), remove=False)
     assert not change.changed
     assert [line for line in change.reported if line.startswith("firewalld policy early")]
+
+
+# ---------------------------------------------------------------- the revert (issue 34, 3)
+
+class Kernel(object):
+    """nft as the module's run_command sees it: our table is whatever was loaded last."""
+
+    def __init__(self, table):
+        self.table, self.loads = table, []
+
+    def get_bin_path(self, name):
+        return "/usr/sbin/" + name
+
+    def run_command(self, argv, data=None, binary_data=False, environ_update=None):
+        if argv[1:3] == ["list", "table"]:
+            return (0, self.table, "") if self.table else (1, "", "Error: No such file or directory")
+        if argv[1:] == ["-f", "-"]:
+            self.loads.append(data)
+            self.table = nftables.table_body(data)
+        return 0, "", ""
+
+
+class StoppedOrRefusing(Host):
+    """firewalld as the revert may find it: stopped, holding runtime-only changes, or refusing
+    our files at --check-config."""
+
+    def __init__(self, fault, config_dir):
+        Host.__init__(self, {POLICY_FILE: "<policy new/>\n"}, [OURS], [OURS], ["microseg-self-v4"], listings={
+            ("--list-all-zones",): "public\n  services: ssh http\n" if fault == "runtime-only" else "",
+            ("--permanent", "--list-all-zones"): "public\n  services: ssh\n" if fault == "runtime-only" else ""})
+        self.fault, self.config_dir, self.cmd, self.written = fault, config_dir, "/usr/bin/firewall-cmd", []
+        self.runner = self
+
+    def running(self):
+        return self.fault != "stopped"
+
+    def write(self, files, remove):
+        self.written.append((dict(files), list(remove)))
+
+    def output(self, argv):
+        return (1, "", "INVALID_POLICY: bad") if self.fault == "check-config" else (0, "", "")
+
+
+@pytest.mark.parametrize("fault", ["stopped", "runtime-only", "check-config"])
+def test_a_failing_firewalld_revert_still_puts_our_table_back_first(tmp_path, monkeypatch, fault):
+    monkeypatch.setattr(nftables_host, "LOADED", str(tmp_path / "loaded.nft"))
+    old = "table inet microseg {\n\tchain input {\n\t\tcounter accept\n\t}\n}\n"
+    cutting = "table inet microseg {\n\tchain input {\n\t\tcounter drop\n\t}\n}\n"
+    kernel = Kernel(old)
+    backend = FirewalldBackend(kernel, {"nft_ruleset": REMOVE + cutting}, {})
+    firewalld_host = StoppedOrRefusing(fault, str(tmp_path))
+    backend.firewalld_host = lambda: firewalld_host
+    table = NftablesChange(NftablesHost(backend.runner), REMOVE + cutting, remove=False)
+    change = SimpleNamespace(parts=[SimpleNamespace(live=dict(FILES)), SimpleNamespace(runtime=([], []), file_text=None),
+                                    table])
+    revert = backend.revert(change)
+    table.apply()
+    assert "drop" in kernel.table
+    with pytest.raises(BackendError) as raised:
+        revert()
+    assert kernel.loads[-1] == REMOVE + old and "drop" not in kernel.table        # our table is back
+    message = str(raised.value)
+    assert "our firewalld policy and ipsets" in message and "replace table inet microseg" in message
+    assert raised.value.details["actions"] == ["replace table inet microseg"]

@@ -114,12 +114,44 @@ def test_nft_listing_compares_without_the_records_but_with_the_peer_sets():
 }"""
     stripped = observe.nft_strip_records(listing)
     assert "10.89.1.6 . tcp" not in stripped and "elements = { 10.89.0.11 }" in stripped
-    rendered = "\t\tmeta l4proto icmp update @observed_v4 { ip saddr . meta l4proto . th sport } add @first_seen_v4 " \
-               "{ ip saddr . meta l4proto . th sport }"
-    assert observe.nft_strip_records(rendered).strip() == stripped.splitlines()[-3].strip()
-    trixie = "\t\tmeta l4proto icmp update @observed_v4 { ip saddr . meta l4proto . @th,0,16 } add @first_seen_v4 " \
-             "{ ip saddr . meta l4proto . th sport }"                # nft 1.1.3 (Debian 13) lists it so
+    ours = [line for line in observe.nft_definitions() if "th sport" in line and "_v4" in line][0]
+    assert observe.nft_strip_records(ours).strip() == stripped.splitlines()[-3].strip()
+    trixie = "\t\tupdate @observed_v4 { ip saddr . meta l4proto . @th,0,16 } add @first_seen_v4 " \
+             "{ ip saddr . meta l4proto . th sport }"                # nft 1.1.3 (Debian 13) lists th sport so
     assert observe.nft_strip_records(trixie).strip() == stripped.splitlines()[-3].strip()
+
+
+def test_a_record_rule_that_differs_from_ours_is_a_change():
+    """Issue 34, 1: the comparison once removed `meta l4proto icmp` from the record rules before
+    comparing, so a table whose ICMP record rule had lost it (every packet recorded by its source
+    port) compared equal and was never repaired. Every match of every record rule counts."""
+    table = nftables.render_table(plan({"mode": "host", "state": "block"}))
+    wanted = nftables.normalise(table)
+    record_rules = [line for line in table.splitlines() if "update @observed_" in line]
+    assert len(record_rules) == 6
+    for line in record_rules:
+        match = line.strip().split(" update ", 1)[0]
+        if match.startswith("update"):
+            continue                                      # the ICMP rule has no match to lose
+        assert nftables.normalise(table.replace(line, line.replace(match + " ", "", 1))) != wanted, line
+        assert nftables.normalise(table.replace(line, line.replace(" return", ""))) != wanted, line
+    # the rule as 05537da rendered it, and as nft 1.0.6 listed it: neither is ours
+    for old in ("\t\tmeta l4proto icmp update @observed_v4 { ip saddr . meta l4proto . th sport } add @first_seen_v4 "
+                "{ ip saddr . meta l4proto . th sport }",
+                "\t\tupdate @observed_v4 { ip saddr . meta l4proto . th sport } add @first_seen_v4 "
+                "{ ip saddr . meta l4proto . th sport }"):
+        broken = [line for line in table.splitlines() if "_v4 { ip saddr . meta l4proto . 0 }" not in line]
+        broken = "\n".join(old if "th sport" in line and "_v4" in line else line for line in broken)
+        assert nftables.normalise(broken) != wanted
+
+
+def test_the_record_rules_hold_no_match_nft_leaves_out():
+    """nft 1.0 lists `meta l4proto icmp` before `th sport` as nothing (th's dependency): no record
+    rule may hold a protocol match followed by a transport header field."""
+    for line in observe.nft_definitions():
+        if "th sport" in line or "th dport" in line:
+            match = line.strip().split(" update ", 1)[0]
+            assert match.startswith("update") or "{" in match, line      # none, or a set nft prints
 
 
 def test_record_sets_are_created_once_and_never_rewritten():

@@ -204,6 +204,20 @@ def test_set_changes_create_swap_and_destroy():
     assert notes == ["update ipset mseg-a-v4 (1 entries)", "create ipset mseg-b-v6 (1 entries)"]
 
 
+def test_a_temporary_set_a_failed_swap_left_goes_unless_this_change_swaps_through_it():
+    """Issue 34, 7: mseg-*-new sets were never obsolete, so a removal left them behind and a second
+    removal said nothing was left to change."""
+    live = iptables.parse_ipset_save("create mseg-a-v4 hash:net family inet\nadd mseg-a-v4 10.0.0.1\n"
+                                     "create mseg-a-v4-new hash:net family inet\nadd mseg-a-v4-new 10.0.0.9\n"
+                                     "create mseg-b-v6-new hash:net family inet6\n")
+    assert iptables.set_changes({}, live)[1] == ["mseg-a-v4", "mseg-a-v4-new", "mseg-b-v6-new"]        # removal
+    script, obsolete, _notes = iptables.set_changes({"mseg-a-v4": ["10.0.0.1/32"]}, live)
+    assert script == "" and obsolete == ["mseg-a-v4-new", "mseg-b-v6-new"]                        # nothing reuses them
+    script, obsolete, _notes = iptables.set_changes({"mseg-a-v4": ["10.0.0.2/32"]}, live)
+    assert "swap mseg-a-v4-new mseg-a-v4" in script and "destroy mseg-a-v4-new" in script
+    assert obsolete == ["mseg-b-v6-new"]                 # mseg-a-v4-new is flushed, swapped and destroyed by the script
+
+
 def test_rendered_files_round_trip_through_the_module_parsers():
     one = plan({"mode": "host", "blacklist": [{"from": ["10.89.0.99"]}]})
     assert parse_ruleset(iptables.ruleset_file(one, "ipv4"), "ipv4") == iptables.render_rules(one, "ipv4")
