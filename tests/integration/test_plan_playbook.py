@@ -97,3 +97,15 @@ def test_a_relative_plan_dir_is_where_ansible_playbook_runs(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(path.name for path in (tmp_path / "plans").iterdir()) == ["cp1.json", "cp1.md"]
     assert not (ROOT / "playbooks" / "plans").exists()
+
+
+def test_a_validation_failure_prints_a_short_line_and_no_deprecation_warning():
+    """The argument-spec failure prints the entry point's spec for every host: one-line descriptions
+    keep it readable (it was 15,225 characters per host). No CryptographyDeprecationWarning either
+    (the pinned cryptography, requirements-dev.txt)."""
+    result = run_playbook("-e", "microseg_mode=strict", "--limit", "cp1")
+    assert result.returncode != 0
+    failed = [line for line in result.stdout.splitlines() if line.startswith("fatal: [cp1]")]
+    assert failed and "microseg_mode must be one of: service, host, got: strict" in failed[0]
+    assert len(failed[0]) < 8500, len(failed[0])
+    assert "DeprecationWarning" not in result.stdout + result.stderr
