@@ -38,7 +38,7 @@ help:
 	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
 	@echo "make test-vm    the vagrant scenario on real VMs (libvirt, plain qemu emulation): calico IPIP and"
 	@echo "                WireGuard, kube-proxy IPVS, a real reboot, a lockout over a real NIC; not part of"
-	@echo "                make test (see the README for why and how long it takes)"
+	@echo "                make test (docs/lab.md says why and how long it takes)"
 	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
 	@echo "                tables, observe.yml on a full record window; not part of make test (about 25 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
@@ -114,7 +114,7 @@ molecule: setup images
 
 # The vagrant scenario on real VMs (molecule/vagrant): Vagrant with vagrant-libvirt, libvirt's
 # daemons started by lab/libvirt.sh (no systemd here), the box built by lab/box.sh (cached).
-# Not part of `make test`: plain emulation makes it long (README, "Real VMs").
+# Not part of `make test`: plain emulation makes it long (docs/lab.md, "Real VMs").
 test-vm: setup vm-deps
 	lab/box.sh >/dev/null
 	lab/molecule.sh vagrant; rc=$$?; lab/libvirt.sh down; exit $$rc
