@@ -76,22 +76,23 @@ def generate(root=ROOT):
     for role in ROLES:
         specs = yaml.safe_load((root / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
         main = specs["main"]
-        out += ["### Role `microseg.cluster_firewall.%s`" % role, "", plain(main["short_description"]) + ".", ""]
-        out += ["Entry points: " + "; ".join("`%s` (%s)" % (name, plain(spec["short_description"]))
-                                            for name, spec in specs.items()) + ".", ""]
+        entry_points = ["`%s` (%s)" % (name, plain(spec["short_description"])) for name, spec in specs.items()]
+        out += ["### Role `microseg.cluster_firewall.%s`" % role, "", plain(main["short_description"]) + ".", "",
+                "Entry points: " + "; ".join(entry_points) + ".", ""]
         out += table(main["options"]) + [""]
+        # list items with keys of their own (the white- and blacklist share theirs: one table)
+        items = {}
         for name, option in main["options"].items():
-            if option.get("options") and option.get("options") is not main["options"]:
-                if name == "microseg_blacklist" and "microseg_whitelist" in main["options"]:
-                    continue  # the same item options as microseg_whitelist
-                out += ["Each item of `%s`%s:" % (name, " and `microseg_blacklist`" if name == "microseg_whitelist"
-                                                  else ""), ""]
-                lines = ["| key | type | what it does |", "|---|---|---|"]
-                for key, sub in option["options"].items():
-                    lines.append("| `%s` | %s | %s |" % (key, kind(key, sub), description(sub)))
-                out += lines + [""]
+            if option.get("options"):
+                items.setdefault(yaml.safe_dump(option["options"], sort_keys=True), []).append(name)
+        for names in items.values():
+            keys = main["options"][names[0]]["options"]
+            out += ["Each item of %s:" % " and ".join("`%s`" % name for name in names), "",
+                    "| key | type | what it does |", "|---|---|---|"]
+            out += ["| `%s` | %s | %s |" % (key, kind(key, sub), description(sub)) for key, sub in keys.items()]
+            out.append("")
         for name, spec in specs.items():
-            if name != "main" and spec.get("options") is not main["options"] and spec.get("options") != main["options"]:
+            if spec.get("options") != main["options"]:
                 out += ["The `%s` entry point takes only: %s." % (name, ", ".join("`%s`" % option
                                                                                   for option in spec["options"])), ""]
     out.append(END)
