@@ -14,6 +14,7 @@ SANITY_DIR := $(SANITY_ROOT)/ansible_collections/microseg/cluster_firewall
 # ansible-test pins its own test requirements, which clash with ours: it gets a venv of its own,
 # with the same ansible-core.
 SANITY_VENV := .venv-sanity
+BUILD_VENV := .venv-build
 SANITY_STAMP := $(SANITY_VENV)/.installed
 ANSIBLE_TEST := $(CURDIR)/$(SANITY_VENV)/bin/ansible-test
 export PATH := $(BIN):$(PATH)
@@ -37,11 +38,11 @@ help:
 	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
 	@echo "make test-vm    the vagrant scenario on real VMs (libvirt, plain qemu emulation): calico IPIP and"
 	@echo "                WireGuard, kube-proxy IPVS, a real reboot, a lockout over a real NIC; not part of"
-	@echo "                make test (see the README for why and how long it takes)"
+	@echo "                make test (docs/lab.md says why and how long it takes)"
 	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
 	@echo "                tables, observe.yml on a full record window; not part of make test (about 25 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
-	@echo "make build      build the collection tarball into build/"
+	@echo "make build      build the collection tarball into build/ (needs only ansible-core)"
 	@echo "make clean      remove .venv, build/ and the collection link"
 
 # --no-compile: byte-compiling the bundled collections at install costs ~25 s; Python compiles what
@@ -113,7 +114,7 @@ molecule: setup images
 
 # The vagrant scenario on real VMs (molecule/vagrant): Vagrant with vagrant-libvirt, libvirt's
 # daemons started by lab/libvirt.sh (no systemd here), the box built by lab/box.sh (cached).
-# Not part of `make test`: plain emulation makes it long (README, "Real VMs").
+# Not part of `make test`: plain emulation makes it long (docs/lab.md, "Real VMs").
 test-vm: setup vm-deps
 	lab/box.sh >/dev/null
 	lab/molecule.sh vagrant; rc=$$?; lab/libvirt.sh down; exit $$rc
@@ -154,9 +155,15 @@ lint: setup
 galaxy: setup
 	tests/galaxy/check.sh
 
-build: setup
-	mkdir -p build
-	ansible-galaxy collection build --force --output-path build .
+# Building needs ansible-core and nothing else: .venv's ansible-galaxy when make has made .venv
+# (PATH starts with it), else the one on PATH, else a small venv of the pinned ansible-core alone.
+build:
+	@if command -v ansible-galaxy >/dev/null; then galaxy=ansible-galaxy; else \
+	  galaxy=$(BUILD_VENV)/bin/ansible-galaxy; \
+	  [ -x $$galaxy ] || { $(PYTHON) -m venv $(BUILD_VENV) && \
+	    $(BUILD_VENV)/bin/pip install --quiet "$$(grep '^ansible-core==' requirements-dev.txt)"; } || exit 1; \
+	fi; \
+	mkdir -p build && $$galaxy collection build --force --output-path build .
 
 clean:
-	rm -rf $(VENV) $(SANITY_VENV) build .collections
+	rm -rf $(VENV) $(SANITY_VENV) $(BUILD_VENV) build .collections

@@ -24,7 +24,7 @@ def run(*command):
 def test_collection_builds_into_a_clean_tarball(tmp_path):
     result = run("ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), ".")
     assert result.returncode == 0, result.stderr
-    tarball = tmp_path / "microseg-cluster_firewall-0.1.0.tar.gz"
+    tarball = tmp_path / "microseg-cluster_firewall-0.2.0.tar.gz"
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     for wanted in ("MANIFEST.json", "LICENSE", "meta/runtime.yml", "plugins/module_utils/catalog.py",
@@ -32,10 +32,17 @@ def test_collection_builds_into_a_clean_tarball(tmp_path):
                    "tests/unit/plugins/module_utils/backends/test_firewalld.py"):
         assert wanted in names
     assert not [name for name in names if name.startswith((".venv", ".collections", "build/"))]
-    # lab-only content needs the repository's lab, which the tarball does not carry
-    assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/"))
-                or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt",
-                            "tests/unit/test_benchmarks.py")]
+    # lab-only content needs the repository's lab, which the tarball does not carry; nor does it
+    # carry development-only files (tool settings, unreleased changelog fragments, the docs generator)
+    assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/", "molecule/",
+                                                            "benchmarks/", "tests/galaxy", "tests/sanity/", "tools/",
+                                                            "changelogs/fragments"))
+                or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt", ".ansible-lint",
+                            ".gitignore", "execution-environment.yml", "changelogs/.plugin-cache.yaml",
+                            "tests/unit/test_benchmarks.py", "tests/unit/test_docs.py")]
+    for wanted in ("README.md", "CHANGELOG.md", "changelogs/changelog.yaml", "meta/execution-environment.yml",
+                   "inventories/example/hosts.yml", "awx/site-survey.json", "docs/observe.md"):
+        assert wanted in names
     assert not [name for name in names if "__pycache__" in name]
 
 
@@ -64,11 +71,11 @@ def test_ansible_builder_creates_the_execution_environment_context(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-core==2.19.14" in containerfile and "ansible-runner==" in containerfile
-    assert (context / "_build" / "collections" / "microseg-cluster_firewall-0.1.0.tar.gz").exists()
+    assert (context / "_build" / "collections" / "microseg-cluster_firewall-0.2.0.tar.gz").exists()
     assert "netaddr" in (context / "_build" / "requirements.txt").read_text()
     assert "openssh-client" in (context / "_build" / "bindep.txt").read_text()
     # the collection carries its dependencies for EEs that install it from Galaxy
-    with tarfile.open(ROOT / "build" / "microseg-cluster_firewall-0.1.0.tar.gz") as archive:
+    with tarfile.open(ROOT / "build" / "microseg-cluster_firewall-0.2.0.tar.gz") as archive:
         names = archive.getnames()
     assert {"meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= set(names)
 

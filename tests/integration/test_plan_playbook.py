@@ -16,10 +16,10 @@ PLAYBOOK = str(ROOT / "playbooks" / "plan.yml")
 INVENTORY = str(ROOT / "inventories" / "example" / "hosts.yml")
 
 
-def run_playbook(*args):
+def run_playbook(*args, cwd=ROOT):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     binary = str(Path(sys.executable).parent / "ansible-playbook")
-    return subprocess.run([binary, "-i", INVENTORY, PLAYBOOK] + list(args), cwd=ROOT, env=env,
+    return subprocess.run([binary, "-i", INVENTORY, PLAYBOOK] + list(args), cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -88,3 +88,24 @@ def test_a_large_play_prints_one_bounded_line_per_node():
     assert "9 nodes: one line each (more than microseg_report_tables=3)" in result.stdout
     assert "cp1  roles: etcd,kube_control_plane  mode=host state=block" in result.stdout
     assert "address sets:" not in result.stdout
+
+
+def test_a_relative_plan_dir_is_where_ansible_playbook_runs(tmp_path):
+    """-e microseg_plan_dir=plans writes under the directory the user runs ansible-playbook from, not
+    under the playbook's own directory (where modules run with the local connection)."""
+    result = run_playbook("-e", "microseg_plan_dir=plans", "--limit", "cp1", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(path.name for path in (tmp_path / "plans").iterdir()) == ["cp1.json", "cp1.md"]
+    assert not (ROOT / "playbooks" / "plans").exists()
+
+
+def test_a_validation_failure_prints_a_short_line_and_no_deprecation_warning():
+    """The argument-spec failure prints the entry point's spec for every host: one-line descriptions
+    keep it readable (it was 15,225 characters per host). No CryptographyDeprecationWarning either
+    (the pinned cryptography, requirements-dev.txt)."""
+    result = run_playbook("-e", "microseg_mode=strict", "--limit", "cp1")
+    assert result.returncode != 0
+    failed = [line for line in result.stdout.splitlines() if line.startswith("fatal: [cp1]")]
+    assert failed and "microseg_mode must be one of: service, host, got: strict" in failed[0]
+    assert len(failed[0]) < 8500, len(failed[0])
+    assert "DeprecationWarning" not in result.stdout + result.stderr
