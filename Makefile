@@ -96,9 +96,11 @@ unit: setup
 	pytest -q -m "not lab and not vm"
 
 # Integration tests (tests/integration is marked lab as a whole, see its conftest.py). They fail,
-# not skip, when their tooling is missing. The 15 slowest are listed at the end.
+# not skip, when their tooling is missing. The 15 slowest are listed at the end. LAB_WORKERS
+# pytest-xdist workers, a test file per worker at a time (module-scoped clusters stay in one).
+LAB_WORKERS ?= 2
 lab: setup images
-	pytest -q -m lab --durations=15
+	pytest -q -m lab --durations=15 -n $(LAB_WORKERS) --dist loadfile
 
 pytest: unit lab
 

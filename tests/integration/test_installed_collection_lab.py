@@ -86,7 +86,7 @@ def test_installed_collection_converges_with_default_settings_and_prints_readabl
         assert lines[0].endswith("kube_control_plane" if host == cp.name else "kube_node")
         assert not [line for line in lines if "\n" in line]
         assert "  everything else: DROP" in lines
-        assert [line for line in lines if "base/essential: loopback, established" in line]
+        assert [line for line in lines if "base/essential: loopback, icmp_essential, established" in line]
         assert max(len(line) for line in lines) <= WIDTH - 10
     said = [line for line in proc.stdout.splitlines() if line.startswith("        \"")]    # every msg list item
     assert said and max(len(line) for line in said) <= WIDTH, max(said, key=len)
