@@ -229,3 +229,33 @@ def test_a_cluster_whose_cni_is_unknown_is_warned_of_in_host_mode(tmp_path):
     assert warning and "state block cuts it" in warning[0] and "microseg_features" in warning[0]
     assert "no CNI known" in out
     assert not [line for line in plans["web1"]["warnings"] if "no CNI known" in line]     # no Kubernetes role
+
+
+def test_two_clusters_in_one_inventory_do_not_admit_each_other(tmp_path):
+    """Issue 35, item 10: microseg_cluster on each team's group. A node admits its own cluster's
+    nodes and pod network to the cluster ports, never the other cluster's; its networks and CNI
+    are its cluster's; the whitelisted cross-cluster flow (9100 from team b) is admitted."""
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.verify import evaluate
+
+    out, plans = plan("two-clusters.yml", tmp_path)
+    a_cp, a_w, b_cp, b_w = "10.10.0.1", "10.10.0.2", "10.20.0.1", "10.20.0.2"
+    worker, control = plans["a-w1"], plans["a-cp1"]
+    assert addresses(worker, "cluster_nodes") == [a_cp + "/32", a_w + "/32"]
+    assert addresses(control, "control_plane") == [a_cp + "/32"]
+    assert "of cluster team-a" in worker["sets"]["cluster_nodes"]["why"]
+    for proto, port, node in (("tcp", 10250, worker), ("udp", 4789, worker), ("tcp", 2379, control)):
+        assert evaluate(node, a_cp, proto, port) == "accept", (proto, port)      # its own cluster's control plane
+        assert evaluate(node, b_cp, proto, port) == "drop", (proto, port)
+        assert evaluate(node, b_w, proto, port) == "drop", (proto, port)
+        assert evaluate(node, "10.244.1.5", proto, port) == "drop", (proto, port)     # team b's pods
+    assert evaluate(worker, "10.233.64.5", "tcp", 10250) == "accept"                 # team a's pods
+    assert addresses(worker, "pod_network") == ["10.233.64.0/18"]
+    assert worker["networks"]["service_cidrs"]["cidrs"] == ["10.233.0.0/18"]
+    assert "calico_vxlan" in worker["features"] and "flannel_vxlan" not in worker["features"]
+    assert "flannel_vxlan" in plans["b-w1"]["features"] and addresses(plans["b-w1"], "pod_network") == ["10.244.0.0/16"]
+    # the one cross-cluster flow the list names: team b's hosts to 9100, nobody else
+    assert evaluate(worker, b_cp, "tcp", 9100) == "accept" and evaluate(worker, b_w, "tcp", 9100) == "accept"
+    assert evaluate(worker, "192.0.2.9", "tcp", 9100) == "drop"
+    assert evaluate(plans["b-w1"], a_w, "tcp", 10250) == "drop" and evaluate(plans["b-w1"], b_cp, "tcp", 10250) == "accept"
+    assert not [line for plan_ in plans.values() for line in plan_["warnings"] if "differs between hosts" in line]
+    assert "203.0.113." not in json.dumps(plans)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 
@@ -30,6 +32,25 @@ def check_group_map(group_map):
                                 % (group, role, ", ".join(catalog.ROLES)))
         checked[group] = list(roles)
     return checked
+
+
+# microseg_cluster: a name an operator writes (a team, a tag), shown in the plans' set reasons
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_cluster_name(value, host):
+    """A host's microseg_cluster, validated -> the name, or None (unset: the one cluster of every
+    host that sets none). Hosts of different names are different clusters: none admits the other's
+    nodes, networks or cluster-wide settings."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)                      # YAML reads `microseg_cluster: 2024` as a number
+    if not isinstance(value, str) or not CLUSTER_NAME.match(value):
+        raise PlanError("microseg_cluster of host %s: %r is not a cluster name; allowed: a string of letters, digits, "
+                        "'.', '_' and '-' starting with a letter or digit (for example k8s-prod), or unset: "
+                        "every host that sets none is one cluster" % (host, value))
+    return value
 
 
 def _layout_meanings(names, group_map, field):

@@ -12,6 +12,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils import c
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import parse_network
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
+    check_cluster_name,
     check_group_map,
     groups_of_hosts,
     role_groups_hint,
@@ -138,8 +139,9 @@ def normalise_inventory(inventory):
     """{"hosts": {name: {"addresses": [...], "roles": [...]}}, "groups": {...}} -> validated copy.
 
     A host without "roles" takes them from the inventory groups (catalog.INSTALLER_LAYOUTS and the
-    inventory's "group_map", microseg_group_map). When no
-    host runs etcd, control-plane hosts are taken to run it stacked (the kubeadm default).
+    inventory's "group_map", microseg_group_map). A host's "cluster" (microseg_cluster) names the
+    cluster it belongs to; None: the one cluster of the hosts that name none. When no host of a
+    cluster runs etcd, its control-plane hosts are taken to run it stacked (the kubeadm default).
     """
     if not isinstance(inventory, dict):
         raise PlanError("inventory: %r must be a dict with 'hosts' and 'groups'" % (inventory,))
@@ -172,14 +174,17 @@ def normalise_inventory(inventory):
         for feature in cluster_features:
             choice(feature, catalog.CLUSTER_WIDE_FEATURES, "%s: cluster-wide feature" % where)
         hosts[name] = {"addresses": addresses, "roles": roles, "cluster_ports": cluster_ports,
+                       "cluster": check_cluster_name(entry.get("cluster"), name),
                        "cluster_features": cluster_features,
                        "cluster_port_origins": dict(entry.get("cluster_port_origins") or {}),
                        "cluster_networks": _cluster_networks(entry.get("cluster_networks"), where),
                        "address_origin": str(entry.get("address_origin") or "inventory")}
-    if not any("etcd" in host["roles"] for host in hosts.values()):
-        for host in hosts.values():
-            if "kube_control_plane" in host["roles"]:
-                host["roles"].add("etcd")
+    for cluster in set(host["cluster"] for host in hosts.values()):
+        members = [host for host in hosts.values() if host["cluster"] == cluster]
+        if not any("etcd" in host["roles"] for host in members):
+            for host in members:
+                if "kube_control_plane" in host["roles"]:
+                    host["roles"].add("etcd")
     return {"hosts": hosts, "groups": groups, "group_map": group_map}
 
 

@@ -13,7 +13,10 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog 
     CLUSTER_WIDE_PORT_KEYS,
 )
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import check_group_map
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
+    check_cluster_name,
+    check_group_map,
+)
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import CLUSTER_NETWORKS
 
 
@@ -147,7 +150,9 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
     ``microseg_profile`` (groups + detection, made by the facts role), else (no "roles" key)
     the planner takes them from the groups, with ``group_map`` (microseg_group_map). Cluster-wide settings a host's profile holds (the
     NodePort range read on a control plane) go in "cluster_ports" for the other nodes, cluster-wide
-    features (a k3s server's embedded registry) in "cluster_features".
+    features (a k3s server's embedded registry) in "cluster_features". A host's ``microseg_cluster``
+    goes in "cluster" (unset: the one cluster of every host that sets none): the planner computes
+    the address sets, networks and cluster-wide settings of each cluster from its own hosts.
     """
     names = list(hosts) if hosts is not None else list(groups.get("all", []))
     result = {}
@@ -155,6 +160,9 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
         host_vars = hostvars[name]
         addresses, origin = addresses_and_origin(host_vars)
         entry = {"addresses": addresses, "address_origin": origin}
+        cluster = check_cluster_name(host_vars.get("microseg_cluster"), name)
+        if cluster is not None:
+            entry["cluster"] = cluster
         profile = host_vars.get("microseg_profile") or {}
         roles = host_vars.get("microseg_roles")
         if roles is None:

@@ -93,6 +93,8 @@ def compile_plan(node, inventory, policy):
     `inventory` is the planner inventory, or a Cluster made of it to plan many nodes."""
     policy = normalise_policy(policy)
     cluster = inventory if isinstance(inventory, Cluster) else Cluster(inventory)
+    if isinstance(node, dict) and isinstance(node.get("name"), str):
+        cluster = cluster.of(node["name"])          # its own cluster's hosts (microseg_cluster)
     node = normalise_node(node, cluster)
     sets = AddressSets(cluster, node, policy)
     for warning in node["warnings"]:

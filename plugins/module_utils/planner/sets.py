@@ -37,14 +37,40 @@ class Cluster(object):
     """The normalised inventory, and what every plan of one run shares, computed once: the
     addresses of each peer class and of each user 'from' list, their merged form and their
     intervals. Planning N nodes against one Cluster costs N small plans plus the shared sets
-    once, where normalising the inventory for each node cost N x N."""
+    once, where normalising the inventory for each node cost N x N.
+
+    Several clusters in one inventory (microseg_cluster): a node is planned against the view of
+    its own cluster (of()), so its peer sets, networks and cluster-wide settings hold its cluster's
+    hosts only; a user's list still names any host or group of the inventory (an explicit
+    cross-cluster flow)."""
 
     def __init__(self, inventory):
         normal = normalise_inventory(inventory)
-        self.hosts = normal["hosts"]
+        # every host: what a user's list (a 'from', microseg_apiserver_from) may name
+        self.all_hosts = normal["hosts"]
+        # the hosts of this cluster: what the peer sets, networks and cluster-wide settings come from
+        self.hosts = self.all_hosts
+        self.label = ""          # " of cluster NAME" in a view of one of several clusters (the sets' reasons)
         self.groups = normal["groups"]
         self.group_map = normal["group_map"]
         self._memo = {}
+        self._views = {}
+        self.names = sorted(set(host["cluster"] for host in self.all_hosts.values()), key=lambda name: name or "")
+
+    def of(self, host):
+        """The cluster (microseg_cluster) of this host: a Cluster of its members only, made once
+        and shared by the plans of its nodes. One cluster in the inventory (the default): self."""
+        if len(self.names) < 2 or host not in self.all_hosts:
+            return self
+        name = self.all_hosts[host]["cluster"]
+        if name not in self._views:
+            view = object.__new__(Cluster)
+            label = " of cluster %s" % name if name is not None else " of the hosts that set no microseg_cluster"
+            view.__dict__.update(self.__dict__, label=label, _memo={}, _views={}, names=[name],
+                                 hosts=dict((other, entry) for other, entry in self.all_hosts.items()
+                                            if entry["cluster"] == name))
+            self._views[name] = view
+        return self._views[name]
 
     def memo(self, key, build):
         """build() once per key; a build that raises is not remembered."""
@@ -60,7 +86,7 @@ class Cluster(object):
 
     def unplaced(self, hosts):
         """Those of these hosts that have no known address: they cannot be placed in a set."""
-        return sorted(name for name in hosts if not self.hosts.get(name, {}).get("addresses"))
+        return sorted(name for name in hosts if not self.all_hosts.get(name, {}).get("addresses"))
 
     def role_hosts(self, roles):
         roles = frozenset(roles)
@@ -190,10 +216,10 @@ class AddressSets(object):
         self._note_missing(self.cluster.memo(("unplaced", peer_class),
                                              lambda: self.cluster.unplaced(self.cluster.role_hosts(roles))), peer_class)
         if not networks:
-            self.warn("no address known for any host with role %s: set %s is empty"
-                      % (" or ".join(sorted(roles)), peer_class))
-        return self._add(peer_class, networks, "addresses of the hosts with role %s" % " or ".join(sorted(roles)),
-                         shared=("peer", peer_class))
+            self.warn("no address known for any host with role %s%s: set %s is empty"
+                      % (" or ".join(sorted(roles)), self.cluster.label, peer_class))
+        return self._add(peer_class, networks, "addresses of the hosts with role %s%s"
+                         % (" or ".join(sorted(roles)), self.cluster.label), shared=("peer", peer_class))
 
     def _note_missing(self, unplaced, set_name):
         for host in unplaced:
@@ -294,13 +320,14 @@ class AddressSets(object):
                 networks.append(parse_network(value, item_where))
             elif value in self.cluster.groups:
                 members = self.cluster.groups[value]
-                found = [address for host in members for address in self.cluster.hosts.get(host, {}).get("addresses", [])]
+                found = [address for host in members
+                         for address in self.cluster.all_hosts.get(host, {}).get("addresses", [])]
                 if not found:
                     warnings.append("%s: group %s has no host with a known address" % (item_where, value))
                 networks.extend(found)
                 unplaced.extend(self.cluster.unplaced(members))
-            elif value in self.cluster.hosts:
-                networks.extend(self.cluster.hosts[value]["addresses"])
+            elif value in self.cluster.all_hosts:
+                networks.extend(self.cluster.all_hosts[value]["addresses"])
                 unplaced.extend(self.cluster.unplaced([value]))
             else:
                 raise PlanError("%s: %r is neither an address/CIDR nor an inventory group or host; groups: %s"
