@@ -32,8 +32,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.lab)
 
 
+# The lab's own connection (plugins/connection/lab_nsenter.py: why, and what it keeps of podman exec).
+LAB_CONNECTION_PLUGINS = str(HERE / "plugins" / "connection")
+
+
 def ansible_env(**extra):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONNECTION_PLUGINS=LAB_CONNECTION_PLUGINS)
     env.update(extra)
     return env
 
@@ -180,10 +185,11 @@ def control_plane_with_listeners(node, *ports):
     return node.sh("ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").stdout.strip()
 
 
-def lab_inventory(path, hosts=(), groups=None, **variables):
-    """Write a YAML inventory of lab nodes reached with the podman connection (they are root
-    already, so no become); variables go to all, groups is {group: [node, ...]}."""
-    common = {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3",
+def lab_inventory(path, hosts=(), groups=None, connection="lab_nsenter", **variables):
+    """Write a YAML inventory of lab nodes (they are root already, so no become); variables go to
+    all, groups is {group: [node, ...]}. connection: lab_nsenter (one process per module run; the
+    environment ansible_env() makes finds it), or containers.podman.podman, as a user's lab has."""
+    common = {"ansible_connection": connection, "ansible_python_interpreter": "/usr/bin/python3",
               "ansible_become": False}
     common.update(variables)
     inventory = {"all": {"vars": common, "hosts": dict((node.name, {}) for node in hosts),
@@ -211,7 +217,7 @@ class LabNode(object):
 
     def run_module(self, module, args="", check=False):
         return run_module(module, args, host=self.name, inventory=self.name + ",",
-                          connection="containers.podman.podman", check=check,
+                          connection="lab_nsenter", check=check,
                           extra=["-e", "ansible_python_interpreter=/usr/bin/python3"])
 
 

@@ -19,6 +19,8 @@ from conftest import LAB_CONF, RECAP, ROOT, control_plane_with_listeners, lab_in
 BIN = Path(sys.executable).parent
 # A table line as the default callback prints a list item: "        "text",".
 WIDTH = 140
+# Run as a user runs it: the podman connection of containers.podman (not the lab's own).
+USER_CONNECTION = "containers.podman.podman"
 
 
 def default_env(collections):
@@ -66,7 +68,8 @@ def test_installed_collection_converges_with_default_settings_and_prints_readabl
     work, env = installed
     cp, worker = lab_nodes("inst-cp"), lab_nodes("inst-w")
     inventory = lab_inventory(work / "hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
-                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
+                              connection=USER_CONNECTION, microseg_mode="host", microseg_state="block",
+                              microseg_features=["flannel_vxlan"])
     ip = control_plane_with_listeners(cp, 6443, 9999)
     assert worker.sh("nc -z -w 2 %s 9999" % ip, check=False).returncode == 0      # open before
 
@@ -113,7 +116,7 @@ def test_host_firewall_examples_run_from_a_users_playbook(installed, lab_nodes):
     by_name = dict((task["name"], task) for task in examples)
     node = lab_nodes("inst-ex")
     inventory = lab_inventory(work / "examples-hosts.yml", groups={"kube_control_plane": [node]},
-                              microseg_mode="host", microseg_state="block")
+                              connection=USER_CONNECTION, microseg_mode="host", microseg_state="block")
     wanted = ["Plan this node's whitelist (nothing on the node changes)",
               "Apply it with the iptables backend, kept in /etc/microseg and restored at boot",
               "Remove everything the collection added"]
@@ -131,7 +134,8 @@ def test_site_tags_report_apply_and_verify(installed, lab_nodes):
     work, env = installed
     cp, worker = lab_nodes("tags-cp"), lab_nodes("tags-w")
     inventory = lab_inventory(work / "tags-hosts.yml", groups={"kube_control_plane": [cp], "kube_node": [worker]},
-                              microseg_mode="host", microseg_state="block", microseg_features=["flannel_vxlan"])
+                              connection=USER_CONNECTION, microseg_mode="host", microseg_state="block",
+                              microseg_features=["flannel_vxlan"])
     ip = control_plane_with_listeners(cp, 9999)
     before = cp.sh("iptables-save | grep -v '^#' || true").stdout
 
