@@ -109,3 +109,19 @@ def test_a_validation_failure_prints_a_short_line_and_no_deprecation_warning():
     assert failed and "microseg_mode must be one of: service, host, got: strict" in failed[0]
     assert len(failed[0]) < 8500, len(failed[0])
     assert "DeprecationWarning" not in result.stdout + result.stderr
+
+
+def test_a_refused_inventory_fails_every_host_with_one_line(tmp_path):
+    """One host's bad network refuses the inventory every plan reads: every host of the play is
+    failed with the same one line (not one host with nested "caused by" blocks while the others
+    show failed=0 without a plan). The value is named whole, as the user wrote it."""
+    result = run_playbook("-e", "microseg_plan_dir=%s" % tmp_path, "-e", "microseg_pod_cidrs=10.244.0.0/33",
+                          "--limit", "cp1,worker1")
+    assert result.returncode != 0
+    failed = sorted(line for line in result.stdout.splitlines() if line.startswith("fatal: ["))
+    assert [line.split("]")[0] for line in failed] == ["fatal: [cp1", "fatal: [worker1"]
+    for line in failed:
+        assert "not planned: the inventory was refused" in line and "'10.244.0.0/33'" in line
+    assert "caused by" not in result.stdout
+    recap = [line.split() for line in result.stdout.splitlines() if line.startswith(("cp1 ", "worker1 "))]
+    assert all("failed=1" in fields for fields in recap) and len(recap) == 2

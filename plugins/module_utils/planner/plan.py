@@ -72,20 +72,33 @@ def compile_plans(inputs, inventory):
     """Plan many nodes against one inventory, sharing the cluster-wide work: `inputs` is a list
     of {"node": ..., "policy": ...}; the result maps each node's name to {"plan": plan} or
     {"error": text}, so that one node's bad input stops that node only. A bad inventory stops
-    all of them (PlanError)."""
-    cluster = Cluster(inventory)
+    all of them: every plan reads it, so every node of the batch gets the same one-line error
+    (the run shows each of them failed, not only the host that planned the batch)."""
+    names = _input_names(inputs)
+    try:
+        cluster = Cluster(inventory)
+    except PlanError as error:
+        refusal = "not planned: the inventory was refused, and every plan of the batch reads it: %s" % error
+        return dict((name, {"error": refusal}) for name in names)
     result = {}
-    for index, item in enumerate(inputs):
-        if not isinstance(item, dict) or not isinstance(item.get("node"), dict):
-            raise PlanError("inputs[%d]: %r must be a dict with 'node' and 'policy'" % (index, item))
-        name = item["node"].get("name")
-        if not name:
-            raise PlanError("inputs[%d]: the node has no name: %r" % (index, item["node"]))
+    for name, item in zip(names, inputs):
         try:
             result[name] = {"plan": compile_plan(item["node"], cluster, item.get("policy"))}
         except PlanError as error:
             result[name] = {"error": str(error)}
     return result
+
+
+def _input_names(inputs):
+    """The node names of compile_plans' inputs, checked first (a malformed input is the caller's bug)."""
+    names = []
+    for index, item in enumerate(inputs):
+        if not isinstance(item, dict) or not isinstance(item.get("node"), dict):
+            raise PlanError("inputs[%d]: %r must be a dict with 'node' and 'policy'" % (index, item))
+        if not item["node"].get("name"):
+            raise PlanError("inputs[%d]: the node has no name: %r" % (index, item["node"]))
+        names.append(item["node"]["name"])
+    return names
 
 
 def compile_plan(node, inventory, policy):

@@ -33,6 +33,15 @@ def _derived(facts):
     return (facts or {}).get("derived") or {}
 
 
+def _text_list(value):
+    """A user's network list as the argument_specs take it (type list): a list, or one string of
+    comma-separated items. Never a string's characters: "10.244.0.0/33" must reach the planner's
+    check whole, so that its error names the value the user wrote."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return list(value)
+
+
 def build_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None,
                   firewall=None, group_map=None, service_cidrs=None, nodelocal_dns=None, installer=None):
     """-> {"roles", "features", "absent_features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
@@ -70,7 +79,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     users = {"pod_cidrs": pod_cidrs, "service_cidrs": service_cidrs, "nodelocal_dns": nodelocal_dns}
     for network in NETWORKS:
         user = users[network.key]
-        networks[network.key] = list(user) if user else list(cni_found.get(network.key) or [])
+        networks[network.key] = _text_list(user) if user else list(cni_found.get(network.key) or [])
         if user:
             network_origins[network.key] = network.variable
     notes = list(cni_found.get("notes") or []) + list(docker_found.get("notes") or [])

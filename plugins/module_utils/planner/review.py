@@ -22,7 +22,10 @@ def compile_plans_for_review(inputs, inventory):
                and (item.get("policy") or {}).get("allow_missing_peers") is not True]
     if not refused:
         return result
-    cluster = Cluster(inventory)
+    try:
+        cluster = Cluster(inventory)
+    except PlanError:
+        return result                   # the inventory itself was refused: every node says so
     for item in refused:
         name = item["node"]["name"]
         try:
