@@ -534,3 +534,70 @@ def test_firewalld_admits_neighbour_discovery_by_type_and_icmpv6_echo_follows_th
         cp.sh("kill %s; ip -6 addr del %s/64 dev eth0" % (" ".join(listeners), cp6), check=False)
         worker.sh("ip -6 addr del %s/64 dev eth0" % worker6, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def dual_stack_inventory(path, cp, worker, addresses6, **variables):
+    """lab_inventory with each node's IPv4 and IPv6 addresses (the lab network is IPv4 only: the
+    IPv6 addresses are added by give_ipv6, so the inventory names them)."""
+    path = lab_inventory(path, groups={"kube_control_plane": [cp], "kube_node": [worker]},
+                         microseg_features=["flannel_vxlan"], **variables)
+    inventory = yaml.safe_load(path.read_text())
+    for node, group in ((cp, "kube_control_plane"), (worker, "kube_node")):
+        inventory["all"]["children"][group]["hosts"][node.name] = {
+            "microseg_node_addresses": [address(node), addresses6[node.name]]}
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path
+
+
+# SSH, a port the plan admits (the API server) and the user's own open port, on both families
+BOTH_FAMILIES_PORTS = (22, 6443, 9999)
+
+
+def both_families(worker, cp, cp6):
+    ip = address(cp)
+    return {"ipv4": dict((port, reachable(worker, ip, port)) for port in BOTH_FAMILIES_PORTS),
+            "ipv6": dict((port, reachable6(worker, cp6, port)) for port in BOTH_FAMILIES_PORTS)}
+
+
+def check_monitor_and_alert_loosen_nothing(cp, worker, tmp_path, suffix):
+    """Issue 34, items 4 and 11, on a node whose own firewall (firewalld's drop zone or ufw's
+    default deny) cuts SSH and the API server and opens 9999, dual-stack, with IPv4-only
+    management sources: in monitor and alert the plan changes no verdict of the host's on either
+    family (no IPv6 SSH fallback accepting port 22 from all of IPv6, no whitelist accepting); in
+    block (the control) the plan's admissions do take effect. Then removal gives the host back."""
+    cp6, worker6 = ULA + suffix + "1", ULA + suffix + "2"
+    give_ipv6(cp, cp6)
+    give_ipv6(worker, worker6)
+    listeners = cp.sh("for port in %s; do for family in -4 -6; do "
+                      "setsid nc $family -l -k -p $port >/dev/null 2>&1 < /dev/null & echo $!; done; done"
+                      % " ".join(str(port) for port in BOTH_FAMILIES_PORTS)).stdout.split()
+    path = dual_stack_inventory(tmp_path / "hosts.yml", cp, worker, {cp.name: cp6, worker.name: worker6},
+                                microseg_mode="host", microseg_management_cidrs=[address(worker) + "/32"])
+    try:
+        host_alone = both_families(worker, cp, cp6)
+        expected = dict((port, port == 9999) for port in BOTH_FAMILIES_PORTS)
+        assert host_alone == {"ipv4": expected, "ipv6": expected}, host_alone
+        for state in ("monitor", "alert"):
+            proc, _recap = playbook("site.yml", path, "-e", "microseg_state=" + state)
+            assert proc.returncode == 0, proc.stdout[-4000:]
+            assert both_families(worker, cp, cp6) == host_alone, state
+        proc, _recap = playbook("site.yml", path, "-e", "microseg_state=block")
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        blocked = both_families(worker, cp, cp6)
+        assert blocked["ipv4"] == {22: True, 6443: True, 9999: False}, blocked     # the plan decides
+        assert blocked["ipv6"][6443] and not blocked["ipv6"][9999], blocked
+    finally:
+        proc, _recap = playbook("remove.yml", path)
+        cp.sh("kill %s" % " ".join(listeners), check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    try:
+        cp.sh("setsid nc -6 -l -k -p 6443 >/dev/null 2>&1 < /dev/null &")
+        assert not reachable6(worker, cp6, 6443)                                 # the host's own verdict again
+    finally:
+        cp.sh("pkill -f 'nc -6 -l -k -p 6443'; ip -6 addr del %s/64 dev eth0" % cp6, check=False)
+        worker.sh("ip -6 addr del %s/64 dev eth0" % worker6, check=False)
+
+
+def test_on_firewalld_monitor_and_alert_change_no_verdict_on_either_family(cluster, tmp_path):
+    cp, worker, _ip, _inventory = cluster
+    check_monitor_and_alert_loosen_nothing(cp, worker, tmp_path, "b")

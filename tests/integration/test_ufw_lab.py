@@ -12,7 +12,7 @@ import re
 
 import pytest
 from conftest import lab_inventory, playbook, reachable
-from test_firewalld_lab import address, reboot, wait_for_boot
+from test_firewalld_lab import address, check_monitor_and_alert_loosen_nothing, reboot, wait_for_boot
 
 UFW_STATE = ("ufw status verbose; iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'; "
              "ip6tables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'")
@@ -93,3 +93,10 @@ def test_the_plan_decides_first_and_ufw_what_it_leaves_through_reload_disable_en
     assert proc.returncode == 0 and recap[cp.name]["changed"] > 0, proc.stdout[-4000:]
     assert cp.sh(UFW_STATE).stdout == before
     assert matrix(worker, ip) == {6443: False, 9999: True, 7777: False}
+
+
+def test_next_to_ufw_monitor_and_alert_change_no_verdict_on_either_family(cluster, tmp_path):
+    """Our jump sits ahead of ufw's chains: in monitor and alert it must only count, on IPv4 and
+    IPv6, and never accept SSH or a planned port that ufw denies (issue 34, items 4 and 11)."""
+    cp, worker, _inventory = cluster
+    check_monitor_and_alert_loosen_nothing(cp, worker, tmp_path, "c")
