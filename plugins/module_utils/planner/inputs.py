@@ -52,7 +52,7 @@ DEFAULT_POLICY = {
     "allow_missing_peers": False,
 }
 NODE_KEYS = ("name", "features", "absent_features", "blockers", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
-             "cluster_ips", "network_origins", "ssh_port", "controller_address")
+             "cluster_ips", "network_origins", "ssh_port", "controller_address", "notes")
 # The node's networks the planner needs besides its own addresses: the pod network (a source),
 # the Service network and NodeLocal DNSCache's addresses (destinations). The pod and Service
 # networks are the cluster's (cluster: True): a node that does not show them takes them from
@@ -308,6 +308,8 @@ def normalise_node(node, cluster):
         "address_origin": host["address_origin"],
         # what on the node still drops the flows this plan admits (firewall_facts, for its backend)
         "blockers": [str(item) for item in as_list(node.get("blockers"), "node %s blockers" % name)],
+        # what detection (and the installer's variables) said of the node: the plan carries it
+        "detection_notes": [str(item) for item in as_list(node.get("notes"), "node %s notes" % name)],
     }
 
 

@@ -164,7 +164,7 @@ def compile_plan(node, inventory, policy):
         "default": default,
         "sets": sets.export(used),
         "rules": [export_flow(flow, sets) for flow in rules],
-        "notes": notes,
+        "notes": notes + [{"id": "detection", "text": text} for text in node["detection_notes"]],
         "warnings": list(sets.warnings),
         "conflicts": find_conflicts(blacklist, whitelist, management, sets),
         "blocked_by": list(node["blockers"]),
