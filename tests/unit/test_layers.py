@@ -8,6 +8,7 @@ the facts. A piece two wings need moves to the shared top level; the table gets 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,17 @@ def test_the_shared_modules_are_the_top_level_of_module_utils():
     shared = sorted(path.stem for path in MODULE_UTILS_DIR.glob("*.py"))
     assert set(shared) >= {"catalog", "addresses", "ports", "errors"}
     assert all(layer_of_module_utils(name) == SHARED for name in shared)
+
+
+def test_the_table_is_the_one_docs_architecture_states():
+    """Each row of the page's table: `layer/` | what it may import besides itself."""
+    rows = {}
+    for line in (ROOT / "docs" / "architecture.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")] if line.startswith("| ") else []
+        if len(cells) == 2 and cells[0] not in ("layer", "---"):
+            layer = re.findall(r"`([a-z_]+)/`", cells[0]) or [SHARED]
+            rows[layer[0]] = set(re.findall(r"`([a-z_]+)/`", cells[1])) | ({SHARED} if "shared" in cells[1] else set())
+    assert rows == dict((layer, allowed - {layer}) for layer, allowed in ALLOWED.items())
 
 
 def test_architecture_names_every_module_utils_file():
