@@ -189,7 +189,7 @@ def test_a_forbidden_import_is_reported_with_file_import_and_rule(source, name):
     (Path("module_utils/gather/cni.py"), "from %s.node.node_reader import NodeReader\n" % MODULE_UTILS),
     (Path("module_utils/node/host_firewall_run.py"), "from %s.backends import iptables\n" % MODULE_UTILS),
     (Path("modules/node_facts.py"), "from ansible.module_utils.basic import AnsibleModule\nimport json\n"),
-])
+], ids=["planner-shared-and-own", "gather-node-reader", "node-backends", "not-module-utils"])
 def test_an_allowed_import_is_not_reported(relative, source):
     assert layer_violations(relative, source) == []
 
