@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What both wings read of a node's packet filter: iptables' version and variant, iptables-save's
-listing, the rules that end INPUT, and which netfilter interface firewalld drives. Pure: takes
-text. Shared because the fact modules (detect/, gather/) report them and the backends choose
-and place their rules by them; neither wing may import the other's copy.
+"""What detection and the backends both read of a node's packet filter: iptables' version and
+variant, iptables-save's listing, the rules that end INPUT, and which netfilter interface
+firewalld drives. Pure: takes text. Shared because the fact modules (detect/, gather/) report
+them and the backends choose and place their rules by them, and neither may import the other.
 
 Never mix iptables variants on one host: the one that already holds the rules of kube-proxy,
 calico or Docker is the one to use (choose_variant).

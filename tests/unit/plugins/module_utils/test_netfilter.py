@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What both wings read of a node's packet filter: iptables' version and variant, the rules that
+"""What detection and the backends both read of a node's packet filter: iptables' version and variant, the rules that
 end INPUT, firewalld's netfilter backend."""
 from __future__ import annotations
 
