@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What detection and the backends both read of a node's packet filter: iptables' version and variant, the rules that
-end INPUT, firewalld's netfilter backend."""
+"""What detection and the backends both read of a node's packet filter: iptables' version and
+variant, the rules that end INPUT, firewalld's netfilter backend."""
 from __future__ import annotations
 
 import pytest
