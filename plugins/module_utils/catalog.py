@@ -106,7 +106,6 @@ PROTOCOL_NUMBERS = dict((number, name) for name, (number, _families, _ports) in 
 SRC_K8S = "https://kubernetes.io/docs/reference/networking/ports-and-protocols/"
 SRC_KUBE_PROXY = "https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (healthzBindAddress)"
 SRC_RKE2 = "https://docs.rke2.io/install/requirements (inbound network rules)"
-SRC_K3S = "https://docs.k3s.io/installation/requirements#inbound-rules-for-k3s-nodes"
 SRC_K3S_REGISTRY = "https://docs.k3s.io/installation/registry-mirror"
 SRC_MICROK8S = "https://microk8s.io/docs/services-and-ports"
 SRC_K0S = "https://docs.k0sproject.io/stable/networking/ (needed open ports and protocols)"

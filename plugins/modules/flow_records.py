@@ -104,14 +104,14 @@ bound:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import flow_records
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe_host
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 
 def main():
     module = AnsibleModule(argument_spec={"reset": {"type": "bool", "default": False}}, supports_check_mode=True)
     require_root(module)
-    module.exit_json(**flow_records.gather(module, module.params["reset"]))
+    module.exit_json(**observe_host.gather(module, module.params["reset"]))
 
 
 if __name__ == "__main__":

@@ -96,8 +96,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.facts import ansible_collector, default_collectors
 from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni, docker, firewall
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import ssh_session
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni, docker, firewall, ssh_session
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 # Facts the collector adds about the gathering itself: left out, so that these few subsets are

@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import firewalld_dbus
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct, nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, no_change
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
@@ -28,8 +29,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     NftablesChange,
     NftablesHost,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import firewalld_backend
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.netfilter import firewalld_backend
 
 CONFIG_DIR = "/etc/firewalld"
 CONF_FILE = os.path.join(CONFIG_DIR, "firewalld.conf")

@@ -22,7 +22,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import number_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT, HOST_FIREWALL_OWNERS, chain_owner
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import is_terminal
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.netfilter import is_terminal
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 
 CHAIN = "MICROSEG-INPUT"

@@ -18,7 +18,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     no_change,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.netfilter import (
     choose_variant,
     parse_iptables_save,
     parse_iptables_version,

@@ -69,11 +69,6 @@ def nft_set(name, family):
     return name + NFT_SUFFIX[family]
 
 
-def nft_jumps():
-    """The rules that send a packet to be recorded, one per family (placed before the verdict)."""
-    return ["meta nfproto %s jump %s" % (family, nft_chain(family)) for family in ("ipv4", "ipv6")]
-
-
 def nft_definitions():
     """The sets and chains of the records, as lines of our table's definition."""
     lines = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import netfilter
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea as detect_antrea
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium as detect_cilium
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
@@ -312,7 +313,7 @@ def gather(module, outputs=None):
     nat_chains = []
     if module.get_bin_path("iptables-save"):
         text = reader.run("iptables-save", ["-t", "nat"], "iptables nat table")
-        nat_chains = detect_firewall.parse_iptables_save(text or "").get("nat", {}).get("chains", [])
+        nat_chains = netfilter.parse_iptables_save(text or "").get("nat", {}).get("chains", [])
     flag_mode = None
     for _pid, argv in processes:
         if os.path.basename(argv[0]) == "kube-proxy":

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import firewalld_dbus, netfilter
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 FIREWALLD_CONF = "/etc/firewalld/firewalld.conf"
@@ -26,7 +26,7 @@ def _save(reader, module, variant, family):
     name = SAVE_COMMANDS[(variant, family)]
     if not module.get_bin_path(name):
         return None
-    return detect.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
+    return netfilter.parse_iptables_save(reader.run(name, [], "%s %s rules" % (variant, family)) or "")
 
 
 def gather(module, outputs=None):
@@ -36,7 +36,7 @@ def gather(module, outputs=None):
                 "variant": None, "reason": None, "legacy_rules": 0, "nft_rules": 0, "input": {}}
     foreign = {"ipv4": {}, "ipv6": {}}
     if iptables["present"]:
-        version = detect.parse_iptables_version(reader.run("iptables", ["--version"], "iptables version") or "")
+        version = netfilter.parse_iptables_version(reader.run("iptables", ["--version"], "iptables version") or "")
         iptables.update(version=version["version"], default_variant=version["variant"])
         saved = {}
         for variant in ("legacy", "nf_tables"):
@@ -44,11 +44,11 @@ def gather(module, outputs=None):
                 saved[(variant, family)] = _save(reader, module, variant, family)
         if not any(saved.values()):
             # A distribution without the -legacy/-nft names: plain iptables-save is the default variant.
-            saved[(version["variant"], "ipv4")] = detect.parse_iptables_save(
+            saved[(version["variant"], "ipv4")] = netfilter.parse_iptables_save(
                 reader.run("iptables-save", [], "iptables rules") or "")
-        iptables["legacy_rules"] = detect.rule_count(saved.get(("legacy", "ipv4")) or {})
-        iptables["nft_rules"] = detect.rule_count(saved.get(("nf_tables", "ipv4")) or {})
-        variant, reason = detect.choose_variant(version["variant"], iptables["legacy_rules"], iptables["nft_rules"])
+        iptables["legacy_rules"] = netfilter.rule_count(saved.get(("legacy", "ipv4")) or {})
+        iptables["nft_rules"] = netfilter.rule_count(saved.get(("nf_tables", "ipv4")) or {})
+        variant, reason = netfilter.choose_variant(version["variant"], iptables["legacy_rules"], iptables["nft_rules"])
         iptables.update(variant=variant, reason=reason)
         for family in ("ipv4", "ipv6"):
             foreign[family] = detect.foreign_chains(saved.get((variant, family)) or {})
@@ -70,7 +70,7 @@ def gather(module, outputs=None):
     if module.get_bin_path("firewall-cmd"):
         firewalld["active"] = firewalld_dbus.running(firewalld_dbus.connect(), lambda: module.run_command(
             ["firewall-cmd", "--state"], environ_update={"LANG": "C"}))
-        firewalld["backend"] = detect.firewalld_backend(reader.read_text(FIREWALLD_CONF))
+        firewalld["backend"] = netfilter.firewalld_backend(reader.read_text(FIREWALLD_CONF))
     ufw = {"active": False}
     if module.get_bin_path("ufw"):
         rc, out, _err = module.run_command(["ufw", "status"], environ_update={"LANG": "C"})

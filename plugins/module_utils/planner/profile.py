@@ -11,7 +11,7 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import input_blockers
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.blockers import input_blockers
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
     features_of,
     role_groups_hint,

@@ -8,10 +8,7 @@ import json
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import (
-    firewalld_backend,
-    input_blockers,
-)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.blockers import input_blockers
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import choose_backend
 
@@ -119,12 +116,6 @@ def test_firewalld_is_the_backend_where_it_runs_and_no_blocker_then():
     facts["iptables"]["input"]["legacy"] = {"ipv4": {"policy": "DROP", "terminal": None}}
     assert input_blockers(facts, "firewalld") == ["iptables (legacy, ipv4) INPUT has policy DROP: it also drops what "
                                                   "this plan admits"]
-
-
-def test_firewalld_backend_from_its_configuration():
-    assert firewalld_backend("# comment\nFirewallBackend=iptables\n") == "iptables"
-    assert firewalld_backend("DefaultZone=public\n") == "nftables"
-    assert firewalld_backend(None) == "nftables"
 
 
 def test_ipset_names_keep_to_what_firewalld_takes_and_never_collide():

@@ -11,7 +11,6 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
     parse_ipsets,
     parse_ruleset,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.firewall import is_terminal
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},
@@ -124,18 +123,6 @@ def test_parse_save_reads_only_our_chain_and_input():
 def test_jump_state(input_specs, ok, after):
     state = iptables.jump_state(input_specs)
     assert state["ok"] is ok and len(state["after_ours"]) == after
-
-
-@pytest.mark.parametrize("spec, terminal", [
-    ("-j REJECT --reject-with icmp-host-prohibited", True),
-    ("-j DROP", True),
-    ('-m comment --comment "default deny" -j DROP', True),
-    ("-p tcp -j REJECT --reject-with tcp-reset", False),       # matches something: not every packet
-    ("-i eth1 -j DROP", False),
-    ("-j ACCEPT", False),
-])
-def test_terminal_rules(spec, terminal):
-    assert is_terminal(spec) is terminal
 
 
 def test_our_jump_goes_ahead_of_a_distributions_terminal_reject():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import ssh_session
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import ssh_session
 
 
 def table(processes):

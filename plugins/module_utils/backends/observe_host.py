@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the flow_records module reads on a node: the flow records our sets hold, the hit
-counters of our rules and the node's addresses; and, when asked, the records cleared.
-The parsing is in backends/observe.py; this runs the commands."""
+"""observe.py's node half, for the flow_records module: the flow records our sets hold, the hit
+counters of our rules and the node's addresses; and, when asked, the records cleared. It reads
+and empties our backends' own objects, through their Runner, so it sits with them; the parsing
+is in observe.py, this runs the commands."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import FirewalldHost
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import firewalld_dbus
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import firewalld_dbus
 
 
 class DBusException(Exception):
