@@ -2,23 +2,25 @@
 # Build a lab node image once per machine (no registry here): debootstrap a Debian minbase,
 # import it into podman. Usage: lab/image.sh [base|docker|systemd|trixie]   Prints the image name.
 #   base:   Kubernetes-shaped nodes - firewall tools, a real etcd (etcd-server), real BGP (bird2),
-#           python3-apt (the package module installs from a local repository in the tests)
+#           python3-apt (the package module installs from a local repository in the tests),
+#           python3-yaml (detection parses the nodes' YAML files with PyYAML; the tests that
+#           need a node without it remove it, its .deb stays in the image's apt cache)
 #   docker: Docker Swarm nodes - base plus dockerd and a static busybox to import as an image
 #   systemd: hosts with the distribution's own firewall daemons - base plus systemd as PID 1,
 #           D-Bus, firewalld and ufw (run with --systemd=always IMAGE /sbin/init; polkitd needs
 #           libpam-systemd for logind, or firewalld stays unconfigured)
 #   trixie: Debian 13 nodes (newer iptables, nftables and Python than the others' Debian 12),
-#           with the firewall tools only
+#           with the firewall tools and python3-yaml only
 # The package list is stored in the image's label: an image built from another list is rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF="$here/containers.conf"
 kind=${1:-base}
-packages=tini,openssh-server,python3,python3-apt,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
+packages=tini,openssh-server,python3,python3-apt,python3-yaml,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd,etcd-server,etcd-client,bird2
 suite=bookworm
 case "$kind" in
   base) ;;
-  trixie) suite=trixie; packages=tini,python3,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd ;;
+  trixie) suite=trixie; packages=tini,python3,python3-yaml,iptables,nftables,iproute2,procps,ipset,conntrack,kmod,netcat-openbsd ;;
   docker) packages="$packages,docker.io,busybox-static" ;;
   systemd) packages="$packages,systemd,systemd-sysv,libpam-systemd,dbus,polkitd,firewalld,ufw" ;;
   *) echo "lab/image.sh: unknown image kind '$kind'; allowed: base, docker, systemd, trixie" >&2; exit 2 ;;

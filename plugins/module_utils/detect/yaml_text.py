@@ -29,9 +29,11 @@ except ImportError:                 # the facts role installs the distribution's
 # The reason given when PyYAML cannot be imported by the module's Python: the callers list the
 # file as not read (yaml_unread) instead of guessing its settings.
 MISSING = "not read: PyYAML is not installed for the node's Python (%s)" % sys.executable
-# PyYAML's descriptions quote what they found (an alias's name, an escape, a tag); keep the short
-# token names (`'<block end>'`, `':'`, `'\t'`) that say what is wrong, cut anything longer.
+# PyYAML's descriptions quote what they found (an alias's name, an escape, a tag); keep the
+# token names (`'<block end>'`) and punctuation (`':'`, `'\t'`) that say what is wrong, cut
+# anything that could be a piece of a value.
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_KEPT = re.compile(r"^(<[a-z ]+>|[^A-Za-z0-9]|\\[a-z])$")
 
 
 class Unreadable(ValueError):
@@ -50,7 +52,7 @@ def available():
 def _cut(text):
     def keep(match):
         inner = match.group(1) if match.group(1) is not None else match.group(2)
-        return match.group(0) if len(inner) <= 2 or re.match(r"^<[a-z ]+>$", inner) else "'...'"
+        return match.group(0) if _KEPT.match(inner) else "'...'"
     return _QUOTED.sub(keep, text or "")
 
 
