@@ -11,7 +11,8 @@
 #           libpam-systemd for logind, or firewalld stays unconfigured)
 #   trixie: Debian 13 nodes (newer iptables, nftables and Python than the others' Debian 12),
 #           with the firewall tools and python3-yaml only
-# The package list is stored in the image's label: an image built from another list is rebuilt.
+# The package list is stored in the image's label and named by its tag (KIND-HASH): an image
+# built from another list is rebuilt under its own tag.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export CONTAINERS_CONF="$here/containers.conf"
@@ -32,15 +33,23 @@ flock 9
 # what the image is built from, kept in its label (Debian 12 images keep their plain package list)
 recipe=$packages
 [ "$suite" = bookworm ] || recipe="$suite:$packages"
-if podman image exists "$image"; then
-  built=$(podman image inspect --format '{{ index .Labels "microseg.packages" }}' "$image" 2>/dev/null || true)
-  if [ "$built" = "$recipe" ]; then echo "$image"; exit 0; fi
-  echo "lab/image.sh: $image was built from other packages; rebuilding" >&2
-fi
+# Checkouts with other package lists share this machine's podman: each recipe also has its own
+# tag (KIND-HASH of the recipe), the name printed and used by the tests, so a checkout that
+# rebuilds KIND from its own list does not take the image from under another's tests. KIND
+# itself (molecule, lab/up.yml) is the last one built.
+labelled() {
+  podman image exists "$1" && [ "$(podman image inspect --format '{{ index .Labels "microseg.packages" }}' "$1" \
+    2>/dev/null || true)" = "$recipe" ]
+}
+own="$image-$(printf '%s' "$recipe" | sha256sum | cut -c1-12)"
+if labelled "$own"; then echo "$own"; exit 0; fi
+if labelled "$image"; then podman tag "$image" "$own"; echo "$own"; exit 0; fi
+podman image exists "$image" && echo "lab/image.sh: $image was built from other packages; building $own" >&2
 rootfs=$(mktemp -d /var/tmp/microseg-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
-echo "lab/image.sh: building $image (debootstrap, about a minute)" >&2
+echo "lab/image.sh: building $own (debootstrap, about a minute)" >&2
 debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
   tail -20 "$rootfs.log" >&2; exit 1; }
-tar -C "$rootfs" -c . | podman import --quiet --change "LABEL microseg.packages=$recipe" - "$image" >/dev/null
-echo "$image"
+tar -C "$rootfs" -c . | podman import --quiet --change "LABEL microseg.packages=$recipe" - "$own" >/dev/null
+podman tag "$own" "$image"
+echo "$own"
