@@ -194,8 +194,8 @@ def parse_manifest(text):
     (yaml_text.Unreadable) when the file cannot be read."""
     pod = parse(text)
     spec = pod.get("spec") if isinstance(pod, dict) else None
-    containers = [item for item in ((spec or {}).get("containers") or []) if isinstance(item, dict)] \
-        if isinstance(spec, dict) and isinstance(spec.get("containers"), list) else []
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    containers = [item for item in containers if isinstance(item, dict)] if isinstance(containers, list) else []
     chosen, component = (containers[0] if containers else {}), None
     for container in containers:
         command = _words(container.get("command"))
@@ -208,9 +208,8 @@ def parse_manifest(text):
 
 def _words(value):
     """A container's command or args: a list of strings (a lone string is one word)."""
-    if isinstance(value, list):
-        return [scalar(item) for item in value if scalar(item) is not None]
-    return [scalar(value)] if scalar(value) else []
+    words = [scalar(item) for item in (value if isinstance(value, list) else [value])]
+    return [word for word in words if word]
 
 
 def ports_from_urls(value):
@@ -367,10 +366,9 @@ class KubernetesFacts(object):
         Raises ValueError (yaml_text.Unreadable) when the file cannot be read or is not a map."""
         found = self.configs.setdefault(distribution, {})
         for flag, value, append in supervisor_config_flags(parse(text)):
-            key = flag[2:] + ("+" if append else "")
             if append and value is not None and (found.get(flag) or (None,))[0]:
                 value = found[flag][0] + "," + value        # appended to what the files before gave
-            found[flag] = (value, "%s %s" % (path, key))
+            found[flag] = (value, "%s %s" % (path, flag[2:]))
 
     def _supervisor(self, distribution, role, flags, where, env=None):
         """`k3s|rke2 server|agent`: roles, ports and networks from its flags, then from its config

@@ -55,7 +55,7 @@ def test_drop_ins_override_in_name_order_and_plus_appends():
     assert result["ports"]["apiserver"] == 7443                              # a later file wins
     assert result["port_origins"]["apiserver"] == CONFIG + ".d/10-ports.yaml https-listen-port"
     assert result["networks"]["pod_cidrs"] == ["10.42.0.0/16", "fd00:42::/56"]     # key+ appends
-    assert result["network_origins"]["pod_cidrs"] == CONFIG + ".d/20-v6.yaml cluster-cidr+"
+    assert result["network_origins"]["pod_cidrs"] == CONFIG + ".d/20-v6.yaml cluster-cidr"
     assert result["networks"]["service_cidrs"] == ["10.63.0.0/16"]             # without + it replaces, list or not
     # a later `false` turns off what an earlier file turned on: SQLite, no etcd
     assert result["roles"] == ["kube_control_plane"] and "SQLite" in result["absent_features"]["etcd"]
