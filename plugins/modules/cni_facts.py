@@ -67,7 +67,11 @@ description:
     on C(kube-ipvs0) (ClusterIP, LoadBalancer and external IPs: the plan admits Service traffic to
     them, and they stand in for the Service CIDR when no host shows it)."
   - Every value says where it was read. A file that cannot be read or parsed gives a warning
-    naming it; the module still returns every other fact.
+    naming it (for YAML, the line and column, never the line's text); the module still returns
+    every other fact.
+  - YAML files are parsed on the node with PyYAML's safe loader (JSON needs no PyYAML), the first
+    document of each, as the programs that own them read them; without PyYAML they are listed in
+    C(yaml_unread).
 options: {}
 notes:
   - "Needs root (C(become: true)): it reads iptables-save, nft, the cluster's manifests and
@@ -160,6 +164,14 @@ ansible_facts:
             - For the planner. C(roles), C(features), C(absent_features), C(ports), C(port_origins), C(pod_cidrs),
               C(service_cidrs), C(nodelocal_dns), C(cluster_ips), C(network_origins), C(notes).
           type: dict
+          returned: always
+        yaml_unread:
+          description:
+            - The YAML files not read because PyYAML is not installed for the node's Python (the
+              C(microseg.cluster_firewall.facts) role installs it and reads again); what they set is
+              not guessed. Empty when every file was read.
+          type: list
+          elements: str
           returned: always
         problems:
           description: What could not be read, one line each (also issued as warnings).

@@ -38,7 +38,7 @@ def _off(value):
 
 def antrea_facts(agent_config, controller_config, links, agent_where="antrea-agent.conf",
                  controller_where="antrea-controller.conf"):
-    """agent_config / controller_config: parse_nested_scalars() of antrea-agent.conf and
+    """agent_config / controller_config: yaml_text.dotted_scalars() of antrea-agent.conf and
     antrea-controller.conf (None when that program does not run here); links: the node's
     devices -> {"present", "tunnel", "features", "ports", "port_origins", "notes"}."""
     devices = dict((link["name"], link) for link in links)

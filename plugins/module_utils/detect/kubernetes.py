@@ -2,19 +2,21 @@
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What Kubernetes runs on a node and on which ports, from static pod manifests, process
-command lines and the kubelet config. Pure: takes text, returns data.
+command lines, the distributions' config files and the kubelet config. Pure: takes text,
+returns data.
 
-Manifests are read line by line rather than with a YAML library: the flags are list items
-(``- --secure-port=6443``) in every kubeadm/rke2 manifest, and nodes need not have PyYAML.
+Every YAML file is parsed with PyYAML's safe loader through detect.yaml_text (JSON needs no
+PyYAML); a file that cannot be parsed raises yaml_text.Unreadable, a ValueError whose message
+never quotes the file (config.yaml holds the join token), and `missing` says PyYAML is not there.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import namedtuple
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse, scalar
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import port_of_listen_address
 
 # component -> {port setting: the flag that sets it} (the defaults are the catalog's)
@@ -113,13 +115,8 @@ KUBE_ROUTER_PORTS = {"kube_router_bgp": "--bgp-port", "kube_router_fou": "--over
 K0S_PROVIDER = "spec.network.provider"
 K0S_CALICO_MODES = {"vxlan": ("calico_vxlan",), "bird": ("calico_bgp", "calico_ipip"),
                     "ipip": ("calico_bgp", "calico_ipip")}
-_CONFIG_KEY = re.compile(r"""^["']?([A-Za-z0-9][A-Za-z0-9-]*\+?)["']?\s*:\s*(.*?)\s*$""")
-_CONFIG_ITEM = re.compile(r"^\s+-\s*(.*?)\s*$")
 COMPONENTS = tuple(COMPONENT_PORTS) + ("kube-proxy",)
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
-
-_FLAG_ITEM = re.compile(r"""^\s*-\s*["']?(--[A-Za-z0-9][A-Za-z0-9-]*)(?:=(.*?))?["']?\s*$""")
-_COMMAND_ITEM = re.compile(r"""^\s*-\s*["']?([^\s"'-][^\s"']*)["']?\s*$""")
 
 
 def flags_from_args(args):
@@ -138,60 +135,48 @@ def flags_from_args(args):
     return flags
 
 
-def _config_value(text):
-    text = text.split(" #", 1)[0].strip() if not text.startswith(("'", '"')) else text.strip()
-    return text.strip("'\"")
+def _is_secret(name):
+    """A config key or variable whose value is a secret (token, agent-token, vpn-auth, the
+    datastore endpoint's credentials...): only that it is set is kept."""
+    name = name.upper().replace("-", "_")
+    return any(word in name for word in _SECRET_WORDS)
 
 
-def parse_flat_config(text):
-    """A k3s/RKE2 config file (flat YAML: `key: value`, `key: [a, b]`, or `key:` then `- item`
-    lines) -> flags {"--key": "value"}, lists joined with commas, `true` as a bare flag ("") and
-    `false` left out. Nested maps are not part of this format and are skipped. A key ending in
-    `+` (config.yaml.d: append to the value of the files before) stays `--key+`."""
-    flags, key = {}, None
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
+def supervisor_config_flags(data):
+    """A k3s/RKE2 config file's first YAML document (a map of flag names without "--") ->
+    [(flag, value, append)] in the file's order, as k3s's configfilearg turns it into flags: a
+    list gives its items joined with commas, true a bare flag (""), false None (off, also over
+    what an earlier file set); `key+` (append to the value of the files before) has append True.
+    Nested maps are not flags and are left out; secrets' values are withheld (SECRET_VALUE).
+    Raises ValueError when the document is not a map."""
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise ValueError("not a map of flags (a %s)" % type(data).__name__)
+    flags = []
+    for key, raw in data.items():
+        name = scalar(key)
+        if not name or isinstance(raw, dict):
             continue
-        item = _CONFIG_ITEM.match(line)
-        if item and key is not None:
-            value = _config_value(item.group(1))
-            flags[key] = value if not flags.get(key) else flags[key] + "," + value
-            continue
-        match = _CONFIG_KEY.match(line)
-        key = None
-        if not match:
-            continue
-        name, value = "--" + match.group(1), _config_value(match.group(2))
-        if value.startswith("[") and value.endswith("]"):
-            value = ",".join(_config_value(part) for part in value[1:-1].split(",") if part.strip())
-        if value.lower() == "false":
-            flags.pop(name, None)
-            continue
-        flags[name] = "" if value.lower() == "true" else value
-        key = name if value == "" else None
+        append = name.endswith("+")
+        name = name[:-1] if append else name
+        items = raw if isinstance(raw, list) else [raw]
+        values = [scalar(item) for item in items if not isinstance(item, (list, dict))]
+        value = ",".join(values)
+        if len(values) == 1 and values[0].lower() in ("true", "false"):
+            value = "" if values[0].lower() == "true" else None
+        elif _is_secret(name) and value:
+            value = SECRET_VALUE
+        flags.append(("--" + name.lstrip("-"), value, append))
     return flags
 
 
-def parse_nested_scalars(text):
-    """A YAML document of nested maps (k0s.yaml) -> {"spec.api.port": "6443", ...}: the scalar
-    values by their dotted key path. Lists and their items are skipped."""
-    values, stack = {}, []          # stack: [(indent, key)]
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("#", "-", "---")):
-            continue
-        match = _CONFIG_KEY.match(stripped)
-        if not match:
-            continue
-        indent = len(line) - len(line.lstrip(" "))
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        key, value = match.group(1), _config_value(match.group(2))
-        if value == "":
-            stack.append((indent, key))
-        elif not value.startswith(("[", "{", "|", ">")):
-            values[".".join([name for _indent, name in stack] + [key])] = value
-    return values
+def kubelet_config_port(data, key="port"):
+    """KubeletConfiguration (its first document) -> its top-level `port` (or another top-level
+    key) as an int, or None."""
+    value = data.get(key) if isinstance(data, dict) else None
+    value = scalar(value)
+    return int(value) if value and value.isdigit() else None
 
 
 def parse_args_file(text):
@@ -204,26 +189,27 @@ def parse_args_file(text):
 
 
 def parse_manifest(text):
-    """A static pod manifest (YAML or JSON) -> (component name or None, flags)."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        pod = json.loads(text)
-        container = ((pod.get("spec") or {}).get("containers") or [{}])[0]
-        args = list(container.get("command") or []) + list(container.get("args") or [])
-        component = os.path.basename(args[0]) if args and not args[0].startswith("-") else None
-        return component, flags_from_args(args)
-    component = None
-    flags = {}
-    for line in text.splitlines():
-        match = _FLAG_ITEM.match(line)
-        if match:
-            flags[match.group(1)] = match.group(2) or ""
-            continue
-        if component is None:
-            match = _COMMAND_ITEM.match(line)
-            if match and os.path.basename(match.group(1)) in COMPONENTS:
-                component = os.path.basename(match.group(1))
-    return component, flags
+    """A static pod manifest (YAML or JSON) -> (component name or None, flags): the container
+    that runs a known component (else the first), its command and args. Raises ValueError
+    (yaml_text.Unreadable) when the file cannot be read."""
+    pod = parse(text)
+    spec = pod.get("spec") if isinstance(pod, dict) else None
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    containers = [item for item in containers if isinstance(item, dict)] if isinstance(containers, list) else []
+    chosen, component = (containers[0] if containers else {}), None
+    for container in containers:
+        command = _words(container.get("command"))
+        if command and os.path.basename(command[0]) in COMPONENTS:
+            chosen, component = container, os.path.basename(command[0])
+            break
+    args = _words(chosen.get("command")) + _words(chosen.get("args"))
+    return component, flags_from_args(args)
+
+
+def _words(value):
+    """A container's command or args: a list of strings (a lone string is one word)."""
+    words = [scalar(item) for item in (value if isinstance(value, list) else [value])]
+    return [word for word in words if word]
 
 
 def ports_from_urls(value):
@@ -234,20 +220,6 @@ def ports_from_urls(value):
         if match:
             ports.add(int(match.group(1)))
     return sorted(ports)
-
-
-def kubelet_port_from_config(text, key="port"):
-    """KubeletConfiguration YAML -> its top-level `port` (or another top-level key), or None."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        value = json.loads(text).get(key)
-        return int(value) if value is not None and str(value).isdigit() else None
-    pattern = re.compile(r"^%s:\s*[\"']?(\d+)[\"']?\s*(#.*)?$" % re.escape(key))
-    for line in text.splitlines():
-        match = pattern.match(line)
-        if match:
-            return int(match.group(1))
-    return None
 
 
 def _port_value(flag, raw):
@@ -312,7 +284,9 @@ class KubernetesFacts(object):
         self.notes = []
 
     def add_k0s_config(self, path, text):
-        self.k0s_config = (path, parse_nested_scalars(text))
+        """k0s.yaml (its first document): its scalars by dotted key. Raises ValueError
+        (yaml_text.Unreadable) when it cannot be read."""
+        self.k0s_config = (path, dotted_scalars(parse(text)))
 
     def _add_feature(self, feature):
         if feature not in self.features:
@@ -387,13 +361,13 @@ class KubernetesFacts(object):
                               % (where, provider))
 
     def add_supervisor_config(self, distribution, path, text):
-        """A k3s/RKE2 config file (config.yaml, then config.yaml.d/* in name order: later wins)."""
+        """A k3s/RKE2 config file (config.yaml, then config.yaml.d/* in name order: a later file's
+        key replaces an earlier one's, `key+` appends to it, as k3s's configfilearg does for both).
+        Raises ValueError (yaml_text.Unreadable) when the file cannot be read or is not a map."""
         found = self.configs.setdefault(distribution, {})
-        for flag, value in parse_flat_config(text).items():
-            if flag.endswith("+"):       # appended to what the files before gave
-                flag = flag[:-1]
-                if found.get(flag, ("",))[0]:
-                    value = found[flag][0] + "," + value
+        for flag, value, append in supervisor_config_flags(parse(text)):
+            if append and value is not None and (found.get(flag) or (None,))[0]:
+                value = found[flag][0] + "," + value        # appended to what the files before gave
             found[flag] = (value, "%s %s" % (path, flag[2:]))
 
     def _supervisor(self, distribution, role, flags, where, env=None):
@@ -557,17 +531,20 @@ class KubernetesFacts(object):
         if dqlite_info is not None and not worker:
             self._add_feature("microk8s_dqlite")
             self.absent["etcd"] = "%s/%s: MicroK8s keeps its state in dqlite" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
-            for line in dqlite_info.splitlines():
-                key, _sep, value = line.partition(":")
-                port = port_of_listen_address(value) if key.strip().lower() == "address" else None
-                if port:
-                    self.ports["microk8s_dqlite"] = port
-                    self.origins["microk8s_dqlite"] = "%s/%s Address" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
+            info = parse(dqlite_info)
+            info = dict((str(key).lower(), value) for key, value in info.items()) if isinstance(info, dict) else {}
+            port = port_of_listen_address(scalar(info.get("address")))
+            if port:
+                self.ports["microk8s_dqlite"] = port
+                self.origins["microk8s_dqlite"] = "%s/%s Address" % (MICROK8S_DATA, MICROK8S_DQLITE_INFO)
 
     def add_kubelet_config(self, path, text):
+        """The kubelet's config file (KubeletConfiguration, YAML or JSON): its port and
+        readOnlyPort, below its flags. Raises ValueError (yaml_text.Unreadable)."""
         self.components.setdefault("kubelet", path)
+        config = parse(text)
         for key, setting in (("kubelet", "port"), ("kubelet_readonly", "readOnlyPort")):
-            port = kubelet_port_from_config(text, setting)
+            port = kubelet_config_port(config, setting)
             if port is not None and key not in self.origins:
                 self.ports[key] = port
                 self.origins[key] = "%s %s" % (path, setting)

@@ -13,6 +13,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium as detect_cilium
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import yaml_text
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
     K0S_CONFIG,
@@ -24,7 +25,6 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
     KubernetesFacts,
     flags_from_args,
     k3s_environment_files,
-    parse_nested_scalars,
     supervisor_of,
     unit_of_cgroup,
 )
@@ -44,44 +44,59 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def read_kubernetes(reader, params, processes):
+def read_yaml(reader, unread, path, what, add, required=False):
+    """Hand a YAML (or JSON) file's text to add(path, text) of detect; a file it cannot
+    parse is a problem naming the file and why (never its content: config files hold tokens),
+    and without PyYAML on the node the file goes in `unread` (yaml_unread in the facts: the facts
+    role installs PyYAML and reads again) instead of being guessed at."""
+    text = reader.read_text(path, required=required)
+    if text is None:
+        return
+    try:
+        add(path, text)
+    except yaml_text.Unreadable as error:
+        if error.missing:
+            if path not in unread:
+                unread.append(path)
+        else:
+            reader.problem("%s: %s (%s); what it sets is not read" % (path, what, error))
+    except ValueError as error:
+        reader.problem("%s: %s (%s); what it sets is not read" % (path, what, error))
+
+
+def supervisor_config_files(reader, config):
+    """A k3s/RKE2 config file, then its drop-ins (config.yaml.d/*.yaml, *.yml: the suffix in any
+    case, as k3s matches it) in name order, as k3s's configfilearg reads them."""
+    drop_in = config + ".d"
+    return [config] + [os.path.join(drop_in, name) for name in sorted(reader.list_dir(drop_in))
+                       if name.lower().endswith((".yaml", ".yml"))]
+
+
+def read_kubernetes(reader, params, processes, unread=None):
+    """unread: the list the YAML files not read for want of PyYAML are added to."""
+    unread = [] if unread is None else unread
     kubernetes = KubernetesFacts()
     for directory in params["manifest_dirs"]:
         for name in reader.list_dir(directory):
             if name.endswith((".yaml", ".yml", ".json", ".manifest")):
-                path = os.path.join(directory, name)
-                text = reader.read_text(path)
-                if text is None:
-                    continue
-                try:
-                    kubernetes.add_manifest(path, text)
-                except ValueError as error:
-                    reader.problem("%s: not a valid manifest (%s)" % (path, error))
-    read_microk8s(reader, kubernetes)
+                read_yaml(reader, unread, os.path.join(directory, name), "not a valid manifest",
+                          kubernetes.add_manifest)
+    read_microk8s(reader, kubernetes, unread)
     for distribution, supervisor in sorted(SUPERVISORS.items()):
-        drop_in = supervisor.config + ".d"
-        paths = [supervisor.config] + [os.path.join(drop_in, name) for name in sorted(reader.list_dir(drop_in))
-                                       if name.endswith((".yaml", ".yml"))]
-        for path in paths:
-            text = reader.read_text(path)
-            if text is not None:
-                kubernetes.add_supervisor_config(distribution, path, text)
+        for path in supervisor_config_files(reader, supervisor.config):
+            read_yaml(reader, unread, path, "not a valid %s config file" % distribution,
+                      lambda path, text, name=distribution: kubernetes.add_supervisor_config(name, path, text))
     k0s_config = next((flags_from_args(argv[2:]).get("--config") for _pid, argv in processes
                        if argv and os.path.basename(argv[0]) == "k0s" and argv[1:2] == ["controller"]), None)
-    text = reader.read_text(k0s_config or K0S_CONFIG, required=bool(k0s_config))
-    if text is not None:
-        kubernetes.add_k0s_config(k0s_config or K0S_CONFIG, text)
+    read_yaml(reader, unread, k0s_config or K0S_CONFIG, "not a valid k0s config", kubernetes.add_k0s_config,
+              required=bool(k0s_config))
     for pid, argv in processes:
         supervisor = supervisor_of(argv)
         env = read_supervisor_environment(reader, pid, supervisor) if supervisor else None
         kubernetes.add_process(pid, argv, env)
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
-    text = reader.read_text(config_path, required=bool(params["kubelet_config"]))
-    if text is not None:
-        try:
-            kubernetes.add_kubelet_config(config_path, text)
-        except ValueError as error:
-            reader.problem("%s: not a valid kubelet config (%s)" % (config_path, error))
+    read_yaml(reader, unread, config_path, "not a valid kubelet config", kubernetes.add_kubelet_config,
+              required=bool(params["kubelet_config"]))
     return kubernetes.result()
 
 
@@ -104,7 +119,7 @@ def read_supervisor_environment(reader, pid, supervisor):
     return layers
 
 
-def read_microk8s(reader, kubernetes):
+def read_microk8s(reader, kubernetes, unread):
     """MicroK8s's args files, its worker lock and dqlite's address file, when the snap is there."""
     directory = MICROK8S_DATA + "/args"
     args = {}
@@ -116,7 +131,12 @@ def read_microk8s(reader, kubernetes):
     if not args:
         return
     worker = os.path.exists(os.path.join(MICROK8S_DATA, MICROK8S_WORKER_LOCK))
-    kubernetes.add_microk8s(args, worker, reader.read_text(os.path.join(MICROK8S_DATA, MICROK8S_DQLITE_INFO)))
+    info = os.path.join(MICROK8S_DATA, MICROK8S_DQLITE_INFO)
+    seen = []
+    read_yaml(reader, unread, info, "not a valid dqlite info file",
+              lambda _path, text: seen.append(text) or kubernetes.add_microk8s(args, worker, text))
+    if not seen:                           # no dqlite (legacy etcd), or its file unreadable
+        kubernetes.add_microk8s(args, worker)
 
 
 def _read_config(reader, path):
@@ -247,8 +267,9 @@ def _process_file(reader, pid, path):
     return reader.read_text(os.path.join(reader.proc, str(pid), "root") + path)
 
 
-def read_antrea(reader, processes, links):
+def read_antrea(reader, processes, links, unread=None):
     """antrea-agent's and antrea-controller's configs (--config, read through the process's root)."""
+    unread = [] if unread is None else unread
     configs = {}
     for pid, argv in processes:
         name = os.path.basename(argv[0])
@@ -261,7 +282,13 @@ def read_antrea(reader, processes, links):
         if text is None:
             reader.problem("process %s (%s): its config %s cannot be read through the process; planned with "
                            "Antrea's defaults" % (pid, name, path))
-        configs[name] = (parse_nested_scalars(text or ""), "process %s (%s) %s" % (pid, name, path))
+        where = "process %s (%s) %s" % (pid, name, path)
+        config, reason = yaml_text.load(text or "")
+        if reason == yaml_text.MISSING:
+            unread.append(where)
+        elif reason is not None:
+            reader.problem("%s: %s; planned with Antrea's defaults" % (where, reason))
+        configs[name] = (yaml_text.dotted_scalars(config), where)
     agent, controller = configs.get("antrea-agent"), configs.get("antrea-controller")
     return detect_antrea.antrea_facts(agent[0] if agent else None, controller[0] if controller else None, links,
                                       agent[1] if agent else "antrea-agent.conf",
@@ -273,7 +300,8 @@ def gather(module, outputs=None):
     params = module.params
     reader = NodeReader(module, outputs=outputs)
     processes = reader.processes()
-    kubernetes = read_kubernetes(reader, params, processes)
+    unread = []              # YAML files not read for want of PyYAML (the facts role installs it)
+    kubernetes = read_kubernetes(reader, params, processes, unread)
 
     links_text = reader.run("ip", ["-details", "-json", "address", "show"], "network devices and their addresses")
     try:
@@ -304,7 +332,7 @@ def gather(module, outputs=None):
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     calico = read_calico(reader, processes, links)
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
-    antrea = read_antrea(reader, processes, links)
+    antrea = read_antrea(reader, processes, links, unread)
 
     nft_tables = []
     if module.get_bin_path("nft"):
@@ -332,10 +360,13 @@ def gather(module, outputs=None):
     derived.update(ports=ports, port_origins=origins)
     services = detect_cni.service_facts(links, mode)
     add_networks(derived, kubernetes, services)
+    if unread:
+        reader.problem("%s; what they set (ports, networks, the CNI's options) is not known and the plan "
+                       "does not guess it: %s" % (yaml_text.MISSING, ", ".join(unread)))
     return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico, "cilium": cilium,
             "antrea": antrea,
             "kube_proxy": {"mode": mode, "source": mode_source}, "services": services, "derived": derived,
-            "problems": reader.problems}
+            "yaml_unread": unread, "problems": reader.problems}
 
 
 def add_networks(derived, kubernetes, services):

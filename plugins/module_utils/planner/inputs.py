@@ -51,8 +51,8 @@ DEFAULT_POLICY = {
     "blacklist_state": "block",
     "allow_missing_peers": False,
 }
-NODE_KEYS = ("name", "features", "absent_features", "blockers", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
-             "cluster_ips", "network_origins", "ssh_port", "controller_address", "notes")
+NODE_KEYS = ("name", "features", "absent_features", "unread", "blockers", "ports", "port_origins", "pod_cidrs",
+             "service_cidrs", "nodelocal_dns", "cluster_ips", "network_origins", "ssh_port", "controller_address", "notes")
 # The node's networks the planner needs besides its own addresses: the pod network (a source),
 # the Service network and NodeLocal DNSCache's addresses (destinations). The pod and Service
 # networks are the cluster's (cluster: True): a node that does not show them takes them from
@@ -287,6 +287,12 @@ def normalise_node(node, cluster):
         features |= cluster.cluster_features()
     # What the roles bring but the node does not run (detection said so: a k0s controller alone).
     absent = set(as_list(node.get("absent_features"), "node %s absent_features" % name))
+    # the node's files detection could not read (PyYAML missing there): said in the plan's warnings
+    unread = [str(path) for path in as_list(node.get("unread"), "node %s unread" % name)]
+    if unread:
+        warnings.append("%s: detection did not read %s (PyYAML is not installed for the node's Python): the ports "
+                        "and networks they set are not known, the plan uses the catalog's defaults for them; "
+                        "install PyYAML there (microseg_install_packages) and run again" % (name, ", ".join(unread)))
     for feature in absent:
         choice(feature, catalog.FEATURES, "node %s: absent feature" % name)
     return {

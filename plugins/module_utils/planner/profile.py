@@ -47,7 +47,8 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     """-> {"roles", "features", "absent_features", "ports", "port_origins", "pod_cidrs", "service_cidrs", "nodelocal_dns",
     "cluster_ips", "network_origins", "backend", "backend_reason", "blockers" ({backend: [what on the node
     still drops the plan's flows]}), "conflicts" (the groups and
-    detection disagree), "warnings" (a cluster node with no cluster role), "notes"}.
+    detection disagree), "warnings" (a cluster node with no cluster role, files detection could not
+    read), "notes", "unread" (the node's YAML files not read: PyYAML missing)}.
     group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
     (inventory.INSTALLER_VARIABLES, read by inventory.installer_settings)."""
     from_groups = roles_of(group_names, group_map)
@@ -132,10 +133,18 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                   if feature not in set(features or []))
     for feature, why in sorted(absent.items()):
         notes.append("%s: %s is left out of the plan (%s); add it to microseg_features to plan it" % (name, feature, why))
+    # YAML files detection could not parse for want of PyYAML on the node (the facts role installs
+    # it unless microseg_install_packages is false): what they set is not guessed, and the plan says so.
+    unread = [str(path) for path in ((cni or {}).get("yaml_unread") or [])]
+    if unread:
+        warnings.append("%s: detection did not read %s (PyYAML is not installed for the node's Python): the ports "
+                        "and networks they set are not known, the plan uses the catalog's defaults for them"
+                        % (name, ", ".join(unread)))
     return {
         "roles": sorted(roles),
         "features": sorted(found_features | set(features or []) | features_of(group_names, group_map)),
         "absent_features": sorted(absent),
+        "unread": unread,
         "ports": merged_ports,
         "port_origins": origins,
         "pod_cidrs": networks["pod_cidrs"],

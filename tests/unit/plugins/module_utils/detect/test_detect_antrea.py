@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import parse_nested_scalars
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
-AGENT_CONF = parse_nested_scalars(
-    (Path(__file__).resolve().parents[3] / "fixtures" / "antrea" / "antrea-agent.conf").read_text())
+AGENT_CONF = dotted_scalars(parse(
+    (Path(__file__).resolve().parents[3] / "fixtures" / "antrea" / "antrea-agent.conf").read_text()))
 WHERE = "process 80 (antrea-agent) /etc/antrea/antrea-agent.conf"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as k8s
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "manifests"
 
@@ -92,9 +93,9 @@ def test_malformed_json_manifest_raises_value_error():
 
 
 def test_kubelet_config_port():
-    assert k8s.kubelet_port_from_config("kind: KubeletConfiguration\nport: 10255\n") == 10255
-    assert k8s.kubelet_port_from_config("authentication:\n  port: 1\n") is None        # nested, not top-level
-    assert k8s.kubelet_port_from_config('{"kind": "KubeletConfiguration", "port": 10256}') == 10256
+    assert k8s.kubelet_config_port(parse("kind: KubeletConfiguration\nport: 10255\n")) == 10255
+    assert k8s.kubelet_config_port(parse("authentication:\n  port: 1\n")) is None        # nested, not top-level
+    assert k8s.kubelet_config_port(parse('{"kind": "KubeletConfiguration", "port": 10256}')) == 10256
 
 
 def test_the_pod_and_service_networks_from_the_components_flags():
@@ -132,8 +133,13 @@ disable: [traefik, servicelb]
 """
 
 
+def config_flags(text):
+    """A k3s config file as {flag: value}, false flags (None: off) left out."""
+    return dict((flag, value) for flag, value, _append in k8s.supervisor_config_flags(parse(text)) if value is not None)
+
+
 def test_flat_config_files_read_as_flags():
-    flags = k8s.parse_flat_config(K3S_CONFIG + "secrets-encryption: false\nnode-label:\n  - a=b\n")
+    flags = config_flags(K3S_CONFIG + "secrets-encryption: false\nnode-label:\n  - a=b\n")
     assert flags == {"--https-listen-port": "7443", "--cluster-init": "", "--cluster-cidr": "10.52.0.0/16",
                      "--service-cidr": "10.53.0.0/16,fd00:53::/112", "--write-kubeconfig-mode": "0644",
                      "--disable": "traefik,servicelb", "--node-label": "a=b"}
@@ -204,7 +210,7 @@ spec:
 
 
 def test_nested_yaml_scalars_by_their_dotted_path():
-    values = k8s.parse_nested_scalars(K0S_YAML)
+    values = dotted_scalars(parse(K0S_YAML))
     assert values["spec.api.port"] == "7443" and values["spec.konnectivity.agentPort"] == "8232"
     assert values["spec.network.controlPlaneLoadBalancing.enabled"] == "true"
     assert values["spec.api.extraArgs.service-node-port-range"] == "32000-32500"

@@ -183,3 +183,48 @@ def test_k3s_config_d_keys_ending_in_plus_append():
     facts.add_supervisor_config("k3s", "/etc/rancher/k3s/config.yaml.d/10-v6.yaml", "cluster-cidr+: fd00:42::/56\n")
     facts.add_process(1, ["k3s", "server"])
     assert facts.result()["networks"]["pod_cidrs"] == ["10.42.0.0/16", "fd00:42::/56"]
+
+
+# ------------------------------------------------------------------ YAML read on the node (issue 33, item 3)
+
+def k3s_config(tmp_path, *files):
+    """config.yaml and drop-ins of the k3s node k3s_node() makes: (name under k3s/, text)."""
+    for name, text in files:
+        path = tmp_path / "k3s" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_a_token_in_config_yaml_and_the_env_file_never_reaches_the_facts(tmp_path, monkeypatch):
+    k3s_config(tmp_path, ("config.yaml", 'token: "%s"\nagent-token: %s\nflannel-backend: "none" # quoted\n'
+                                         "cluster-cidr: >-\n  10.52.0.0/16\n" % (TOKEN, TOKEN)),
+               ("config.yaml.d/50-db.yaml", "datastore-endpoint: postgres://k3s:%s@db/k3s\n" % TOKEN))
+    facts = k3s_node(tmp_path, monkeypatch, "server", "k3s.service.env.first-server", "k3s.service",
+                     environ=("K3S_TOKEN=%s\0" % TOKEN).encode())
+    kubernetes = facts["kubernetes"]
+    assert kubernetes["flannel_backend"] == [None, str(tmp_path / "k3s" / "config.yaml") + " flannel-backend"]
+    assert kubernetes["networks"]["pod_cidrs"] == ["10.52.0.0/16"]
+    assert facts["yaml_unread"] == [] and not [text for text in facts["problems"] if "yaml" in text.lower()]
+    assert TOKEN not in json.dumps(facts)
+
+
+def test_invalid_config_yaml_is_a_problem_naming_the_file_not_its_token(tmp_path, monkeypatch):
+    k3s_config(tmp_path, ("config.yaml", "token: %s\ncluster-cidr: [10.52.0.0/16\n" % TOKEN),
+               ("config.yaml.d/10-ports.yml", "https-listen-port: 7443\n"))
+    facts = k3s_node(tmp_path, monkeypatch, "server", "k3s.service.env.first-server", "k3s.service")
+    problem = [text for text in facts["problems"] if "config.yaml:" in text]
+    assert len(problem) == 1 and "not a valid k3s config file (not valid YAML at line 3, column 1" in problem[0]
+    assert facts["kubernetes"]["ports"]["apiserver"] == 7443             # the drop-in is still read
+    assert TOKEN not in json.dumps(facts)
+
+
+def test_without_pyyaml_the_yaml_files_are_listed_unread_not_guessed(tmp_path, monkeypatch):
+    monkeypatch.setattr(gather_cni.yaml_text, "yaml", None)
+    k3s_config(tmp_path, ("config.yaml", "token: %s\nhttps-listen-port: 7443\n" % TOKEN))
+    (tmp_path / "kubelet.yaml").write_text('{"kind": "KubeletConfiguration", "port": 10260}')   # JSON: read
+    facts = k3s_node(tmp_path, monkeypatch, "server", "k3s.service.env.first-server", "k3s.service")
+    assert facts["yaml_unread"] == [str(tmp_path / "k3s" / "config.yaml")]
+    assert "apiserver" not in facts["kubernetes"]["ports"]             # not guessed from the file
+    assert facts["kubernetes"]["ports"]["kubelet"] == 10260
+    assert any("PyYAML is not installed" in text and "config.yaml" in text for text in facts["problems"])
+    assert TOKEN not in json.dumps(facts)

@@ -103,3 +103,12 @@ def test_what_still_blocks_the_plan_is_in_the_plan_and_its_table():
     assert "STILL BLOCKED ON THE NODE: firewalld is running" in plan_table(result)
     assert plan_summary(result).endswith("STILL BLOCKED ON THE NODE by 1")
     assert compile_plan({"name": "c1"}, inventory, {"mode": "host"})["blocked_by"] == []
+
+
+def test_a_node_whose_yaml_was_not_read_has_a_warning_in_its_plan():
+    """PyYAML missing on the node (issue 33 item 3): the plan names the files and keeps the defaults."""
+    hostvars = k3s_hostvars([])
+    plan = plan_of("s1", hostvars, unread=["/etc/rancher/k3s/config.yaml"])
+    assert any("did not read /etc/rancher/k3s/config.yaml" in text and "microseg_install_packages" in text
+               for text in plan["warnings"])
+    assert not any("did not read" in text for text in plan_of("a1", hostvars)["warnings"])

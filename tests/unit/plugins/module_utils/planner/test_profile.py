@@ -67,7 +67,8 @@ def test_ports_detected_then_user_and_pod_cidrs():
 
 def test_offline_profile_from_groups_only():
     profile = build_profile("cp1", ["kube_control_plane", "k8s_cluster"], {}, {}, ["flannel_vxlan"], {}, [])
-    assert profile == {"roles": ["kube_control_plane"], "features": ["flannel_vxlan"], "absent_features": [], "ports": {},
+    assert profile == {"roles": ["kube_control_plane"], "features": ["flannel_vxlan"], "absent_features": [], "unread": [],
+                       "ports": {},
                        "port_origins": {}, "pod_cidrs": [], "service_cidrs": [], "nodelocal_dns": [],
                        "cluster_ips": [], "network_origins": {}, "backend": "iptables",
                        "backend_reason": "no firewall facts: the default", "blockers": {}, "conflicts": [], "warnings": [],
@@ -108,3 +109,11 @@ def test_firewalld_on_its_iptables_backend_is_chosen_and_the_plan_says_what_a_re
     firewall["firewalld"]["backend"] = "nftables"
     assert not [note for note in build_profile("el1", ["kube_node"], firewall=firewall)["notes"]
                 if "iptables backend" in note]
+
+
+def test_yaml_files_detection_could_not_read_are_a_warning_in_the_profile_and_the_plan():
+    """PyYAML missing on the node (issue 33 item 3): the files are named, nothing is guessed."""
+    found = dict(cni(), yaml_unread=["/etc/rancher/k3s/config.yaml"])
+    profile = build_profile("k1", ["kube_node"], {}, found)
+    assert profile["unread"] == ["/etc/rancher/k3s/config.yaml"]
+    assert any("did not read /etc/rancher/k3s/config.yaml (PyYAML" in text for text in profile["warnings"])
