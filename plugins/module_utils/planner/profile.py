@@ -51,82 +51,21 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     read), "notes", "unread" (the node's YAML files not read: PyYAML missing)}.
     group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
     (inventory.INSTALLER_VARIABLES, read by inventory.installer_settings)."""
-    from_groups = roles_of(group_names, group_map)
     docker_found, cni_found = _derived(docker), _derived(cni)
-    detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
-    roles, conflicts, warnings = set(), [], []
-    for domain, domain_roles in sorted(DOMAINS.items()):
-        grouped = from_groups & set(domain_roles)
-        seen = detected & set(domain_roles)
-        if not grouped:
-            roles |= seen
-            continue
-        roles |= grouped
-        # A control plane also runs a kubelet; stacked etcd is the planner's default: not conflicts.
-        missing = grouped - seen - ({"etcd"} if domain == "kubernetes" else set())
-        extra = seen - grouped - ({"etcd"} if "kube_control_plane" in grouped else set())
-        if (missing or extra) and detection_ran(domain, docker, cni):
-            conflicts.append("%s: %s roles from the inventory groups are %s, detection found %s; the groups win"
-                             % (name, domain, ", ".join(sorted(grouped)), ", ".join(sorted(seen)) or "none"))
-    merged_ports, origins = {}, {}
-    for found in (docker_found, cni_found):
-        merged_ports.update(found.get("ports") or {})
-        origins.update(found.get("port_origins") or {})
-    for key, value in (ports or {}).items():
-        merged_ports[key] = value
-        origins[key] = "microseg_ports"
+    roles, conflicts = _roles(name, group_names, group_map, docker, cni, docker_found, cni_found)
+    merged_ports, origins = _ports(ports, docker_found, cni_found)
     found_features = set(docker_found.get("features") or []) | set(cni_found.get("features") or [])
-    networks, network_origins = {}, dict(cni_found.get("network_origins") or {})
-    users = {"pod_cidrs": pod_cidrs, "service_cidrs": service_cidrs, "nodelocal_dns": nodelocal_dns}
-    for network in NETWORKS:
-        user = users[network.key]
-        networks[network.key] = _text_list(user) if user else list(cni_found.get(network.key) or [])
-        if user:
-            network_origins[network.key] = network.variable
+    networks, network_origins = _networks(cni_found, {"pod_cidrs": pod_cidrs, "service_cidrs": service_cidrs,
+                                                      "nodelocal_dns": nodelocal_dns})
     notes = list(cni_found.get("notes") or []) + list(docker_found.get("notes") or [])
-    installer_vars, installer = installer, installer_settings(installer)
-    if installer.get("features") or installer.get("nodelocal_dns"):
-        if detection_ran("kubernetes", docker, cni):
-            differ = sorted(set(installer.get("features") or []) ^ (found_features & set(INSTALLER_FEATURES)))
-            if differ:
-                notes.append("%s: the installer's variables (%s) and the node differ on %s; the node wins"
-                             % (name, installer.get("origin"), ", ".join(differ)))
-        else:
-            found_features |= set(installer.get("features") or [])
-            if not networks["nodelocal_dns"] and installer.get("nodelocal_dns"):
-                networks["nodelocal_dns"] = list(installer["nodelocal_dns"])
-                network_origins["nodelocal_dns"] = installer.get("origin")
-    # Offline (Kubernetes not detected): the CNI and its mode from the installer's variables.
-    cni_from_installer = None if detection_ran("kubernetes", docker, cni) else installer_cni(installer_vars, group_names)
-    if cni_from_installer and cni_from_installer["features"]:
-        found_features |= set(cni_from_installer["features"])
-        for key, value in cni_from_installer["ports"].items():
-            if key not in merged_ports:
-                merged_ports[key], origins[key] = value, cni_from_installer["origin"]
-        notes.append("%s: CNI %s (%s) from %s" % (name, cni_from_installer["cni"],
-                                                  ", ".join(cni_from_installer["features"]), cni_from_installer["origin"]))
+    notes += _installer_findings(name, group_names, installer, detection_ran("kubernetes", docker, cni),
+                                 found_features, merged_ports, origins, networks, network_origins)
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
     blockers = dict((name, input_blockers(firewall, name)) for name in ("firewalld", "iptables", "nftables")) if firewall else {}
-    firewalld = (firewall or {}).get("firewalld") or {}
-    if firewalld.get("active") and firewalld.get("backend") == "iptables":
-        notes.append("%s: firewalld runs its iptables backend: the firewalld backend opens the plan there with "
-                     "firewalld direct rules and never reloads firewalld; a firewall-cmd --reload or a firewalld "
-                     "restart of yours flushes every iptables table (kube-proxy's, Docker's and the CNI's rules) "
-                     "until each puts its own back; FirewallBackend=nftables does not, and we recommend it" % name)
-    if ((firewall or {}).get("ufw") or {}).get("active"):
-        notes.append("%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
-                     "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "
-                     "with the nftables backend ufw's default deny also drops what the plan admits" % name)
-    if not roles:
-        found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
-        runs = [what for what, there in found if there]
-        if runs:
-            groups = ", ".join(sorted(group_names or [])) or "none"
-            warnings.append("%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
-                            "of its groups with microseg_group_map"
-                            % (name, " and ".join(runs), groups, role_groups_hint(group_map)))
+    notes += _neighbour_notes(name, firewall)
+    warnings = _no_role_warnings(name, roles, group_names, group_map, docker, cni)
     # What the node's roles bring but detection found it does not run (a k0s controller without a
     # kubelet), unless the user asks for it in microseg_features.
     absent = dict((feature, why) for feature, why in (cni_found.get("absent_features") or {}).items()
@@ -159,6 +98,111 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         "warnings": warnings,
         "notes": notes,
     }
+
+
+def _roles(name, group_names, group_map, docker, cni, docker_found, cni_found):
+    """The node's roles: per domain (Kubernetes, swarm) the inventory groups' when they name any,
+    else what detection found; -> (roles, conflicts where both spoke and disagree)."""
+    from_groups = roles_of(group_names, group_map)
+    detected = set(docker_found.get("roles") or []) | set(cni_found.get("roles") or [])
+    roles, conflicts = set(), []
+    for domain, domain_roles in sorted(DOMAINS.items()):
+        grouped = from_groups & set(domain_roles)
+        seen = detected & set(domain_roles)
+        if not grouped:
+            roles |= seen
+            continue
+        roles |= grouped
+        # A control plane also runs a kubelet; stacked etcd is the planner's default: not conflicts.
+        missing = grouped - seen - ({"etcd"} if domain == "kubernetes" else set())
+        extra = seen - grouped - ({"etcd"} if "kube_control_plane" in grouped else set())
+        if (missing or extra) and detection_ran(domain, docker, cni):
+            conflicts.append("%s: %s roles from the inventory groups are %s, detection found %s; the groups win"
+                             % (name, domain, ", ".join(sorted(grouped)), ", ".join(sorted(seen)) or "none"))
+    return roles, conflicts
+
+
+def _ports(ports, docker_found, cni_found):
+    """Detected ports, then microseg_ports over them; -> (ports, where each came from)."""
+    merged_ports, origins = {}, {}
+    for found in (docker_found, cni_found):
+        merged_ports.update(found.get("ports") or {})
+        origins.update(found.get("port_origins") or {})
+    for key, value in (ports or {}).items():
+        merged_ports[key] = value
+        origins[key] = "microseg_ports"
+    return merged_ports, origins
+
+
+def _networks(cni_found, users):
+    """The pod and Service networks and NodeLocal DNS addresses: the user's variable when set,
+    else what detection found; -> (networks, where each came from)."""
+    networks, network_origins = {}, dict(cni_found.get("network_origins") or {})
+    for network in NETWORKS:
+        user = users[network.key]
+        networks[network.key] = _text_list(user) if user else list(cni_found.get(network.key) or [])
+        if user:
+            network_origins[network.key] = network.variable
+    return networks, network_origins
+
+
+def _installer_findings(name, group_names, installer_vars, detected, found_features, merged_ports, origins,
+                        networks, network_origins):
+    """What the installer's inventory variables add (offline: Kubernetes not detected) or where
+    they disagree with the node (the node wins). Updates the features, ports and networks given;
+    -> notes."""
+    notes = []
+    installer = installer_settings(installer_vars)
+    if installer.get("features") or installer.get("nodelocal_dns"):
+        if detected:
+            differ = sorted(set(installer.get("features") or []) ^ (found_features & set(INSTALLER_FEATURES)))
+            if differ:
+                notes.append("%s: the installer's variables (%s) and the node differ on %s; the node wins"
+                             % (name, installer.get("origin"), ", ".join(differ)))
+        else:
+            found_features |= set(installer.get("features") or [])
+            if not networks["nodelocal_dns"] and installer.get("nodelocal_dns"):
+                networks["nodelocal_dns"] = list(installer["nodelocal_dns"])
+                network_origins["nodelocal_dns"] = installer.get("origin")
+    # Offline (Kubernetes not detected): the CNI and its mode from the installer's variables.
+    cni_from_installer = None if detected else installer_cni(installer_vars, group_names)
+    if cni_from_installer and cni_from_installer["features"]:
+        found_features |= set(cni_from_installer["features"])
+        for key, value in cni_from_installer["ports"].items():
+            if key not in merged_ports:
+                merged_ports[key], origins[key] = value, cni_from_installer["origin"]
+        notes.append("%s: CNI %s (%s) from %s" % (name, cni_from_installer["cni"],
+                                                  ", ".join(cni_from_installer["features"]), cni_from_installer["origin"]))
+    return notes
+
+
+def _neighbour_notes(name, firewall):
+    """What the host's own firewall (firewalld on iptables, an active ufw) means for the plan."""
+    notes = []
+    firewalld = (firewall or {}).get("firewalld") or {}
+    if firewalld.get("active") and firewalld.get("backend") == "iptables":
+        notes.append("%s: firewalld runs its iptables backend: the firewalld backend opens the plan there with "
+                     "firewalld direct rules and never reloads firewalld; a firewall-cmd --reload or a firewalld "
+                     "restart of yours flushes every iptables table (kube-proxy's, Docker's and the CNI's rules) "
+                     "until each puts its own back; FirewallBackend=nftables does not, and we recommend it" % name)
+    if ((firewall or {}).get("ufw") or {}).get("active"):
+        notes.append("%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
+                     "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "
+                     "with the nftables backend ufw's default deny also drops what the plan admits" % name)
+    return notes
+
+
+def _no_role_warnings(name, roles, group_names, group_map, docker, cni):
+    """A node that runs Kubernetes or Docker but has no cluster role: say how to give it one."""
+    if roles:
+        return []
+    found = (("Kubernetes", (cni or {}).get("kubernetes")), ("Docker", (docker or {}).get("reachable")))
+    runs = [what for what, there in found if there]
+    if not runs:
+        return []
+    groups = ", ".join(sorted(group_names or [])) or "none"
+    return ["%s runs %s but has no cluster role (its groups: %s): put it in one of %s, or map one "
+            "of its groups with microseg_group_map" % (name, " and ".join(runs), groups, role_groups_hint(group_map))]
 
 
 def detection_ran(domain, docker, cni):
