@@ -250,17 +250,7 @@ def normalise_node(node, cluster):
     features = set(as_list(node.get("features"), "node %s features" % name))
     for feature in features:
         choice(feature, catalog.FEATURES, "node %s: feature (microseg_features)" % name)
-    ports = {}
-    for key, value in (node.get("ports") or {}).items():
-        where = "node %s: port setting %s (microseg_ports)" % (name, key)
-        choice(key, catalog.PORT_KEYS, "node %s: port setting (microseg_ports)" % name)
-        ports[key] = parse_ports(value, where)
-    ssh_port = node.get("ssh_port")
-    ssh_origin = "default" if ssh_port in (None, "") else "connection port"
-    ssh_port = parse_port_item(22 if ssh_port in (None, "") else _int_or_text(ssh_port), "node %s: ssh_port" % name)
-    if "ssh" in ports:
-        ssh_port = ports.pop("ssh")[0]
-        ssh_origin = (node.get("port_origins") or {}).get("ssh", "microseg_ports")
+    ports, ssh_port, ssh_origin = _node_ports(node, name)
     controller = node.get("controller_address") or None
     if controller is not None:
         controller = parse_network(controller, "node %s: controller_address" % name)
@@ -277,12 +267,7 @@ def normalise_node(node, cluster):
                         % (name, role_groups_hint(cluster.group_map),
                            "its features (%s) and your lists are" % ", ".join(sorted(features)) if features
                            else "your lists are"))
-    for key in catalog.CLUSTER_WIDE_PORT_KEYS:
-        shared = cluster.cluster_port(key)
-        if key not in ports and shared is not None:
-            ports[key], origins[key], warning = shared
-            if warning:
-                warnings.append(warning)
+    warnings += _cluster_ports(cluster, ports, origins)
     if roles & set(catalog.KUBERNETES_ROLES):
         features |= cluster.cluster_features()
     # What the roles bring but the node does not run (detection said so: a k0s controller alone).
@@ -317,6 +302,36 @@ def normalise_node(node, cluster):
         # what detection (and the installer's variables) said of the node: the plan carries it
         "detection_notes": [str(item) for item in as_list(node.get("notes"), "node %s notes" % name)],
     }
+
+
+def _node_ports(node, name):
+    """The node's port settings (detected or microseg_ports), checked; the SSH port apart, from
+    microseg_ports' 'ssh', else the connection's port, else 22. -> (ports, ssh_port, ssh_origin)."""
+    ports = {}
+    for key, value in (node.get("ports") or {}).items():
+        where = "node %s: port setting %s (microseg_ports)" % (name, key)
+        choice(key, catalog.PORT_KEYS, "node %s: port setting (microseg_ports)" % name)
+        ports[key] = parse_ports(value, where)
+    ssh_port = node.get("ssh_port")
+    ssh_origin = "default" if ssh_port in (None, "") else "connection port"
+    ssh_port = parse_port_item(22 if ssh_port in (None, "") else _int_or_text(ssh_port), "node %s: ssh_port" % name)
+    if "ssh" in ports:
+        ssh_port = ports.pop("ssh")[0]
+        ssh_origin = (node.get("port_origins") or {}).get("ssh", "microseg_ports")
+    return ports, ssh_port, ssh_origin
+
+
+def _cluster_ports(cluster, ports, origins):
+    """Cluster-wide port settings (the NodePort range...) the node does not show, taken from the
+    host of its cluster that does; updates ports and origins; -> warnings (hosts disagree)."""
+    warnings = []
+    for key in catalog.CLUSTER_WIDE_PORT_KEYS:
+        shared = cluster.cluster_port(key)
+        if key not in ports and shared is not None:
+            ports[key], origins[key], warning = shared
+            if warning:
+                warnings.append(warning)
+    return warnings
 
 
 def _int_or_text(value):

@@ -89,6 +89,43 @@ def compile_plans(inputs, inventory):
     return result
 
 
+def _ordered_rules(node, policy, sets, blacklist, whitelist, state_action):
+    """The rules in the product's order: base (loopback, established, management), the blacklist
+    first and final, essential ICMP, the whitelist, then the default (host mode) or the guards
+    (service mode); merged, and in monitor/alert passed on instead of accepted.
+    -> (rules, the management rules, the chain's default)."""
+    first = base_flows(node, sets, policy["management_access"])
+    management = [flow for flow in first if flow["phase"] == "management"]
+    rules = first + blacklist + essential_flows(node, policy) + whitelist
+    default = "return"
+    if whitelist and policy["mode"] == "host":
+        default = state_action
+    elif whitelist:
+        rules += guard_flows(whitelist, state_action)
+    rules = split_full_sets(sorted(merge_flows(rules), key=sort_key), sets)
+    if policy["state"] != "block":
+        rules = pass_on_admitted(rules)
+    return rules, management, default
+
+
+def _sets_used(rules, sets):
+    """The names of the sets the rules refer to; a rule whose sets are empty is warned of (it
+    admits nobody, or nothing)."""
+    used = set()
+    for flow in rules:
+        if flow["sources"] != ANY:
+            used.update(flow["sources"])
+        used.update(flow["destinations"])
+    for flow in rules:
+        if flow["sources"] != ANY and not sets.families(flow["sources"]):
+            sets.warn("rule %s admits nobody: its source set(s) %s are empty"
+                      % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["sources"])))
+        elif flow["destinations"] and not sets.families(flow["destinations"]):
+            sets.warn("rule %s admits nothing: its destination set %s is empty"
+                      % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["destinations"])))
+    return used
+
+
 def _input_names(inputs):
     """The node names of compile_plans' inputs, checked first (a malformed input is the caller's bug)."""
     names = []
@@ -122,34 +159,11 @@ def compile_plan(node, inventory, policy):
     state_action = STATE_ACTION[policy["state"]]
 
     passthrough = not whitelist and not blacklist
-    rules = []
-    management = []
-    default = "return"
-    if not passthrough:
-        first = base_flows(node, sets, policy["management_access"])
-        management = [flow for flow in first if flow["phase"] == "management"]
-        rules = first + blacklist + essential_flows(node, policy) + whitelist
-        if whitelist and policy["mode"] == "host":
-            default = state_action
-        elif whitelist:
-            rules += guard_flows(whitelist, state_action)
-        rules = split_full_sets(sorted(merge_flows(rules), key=sort_key), sets)
-        if policy["state"] != "block":
-            rules = pass_on_admitted(rules)
+    rules, management, default = ([], [], "return") if passthrough else _ordered_rules(
+        node, policy, sets, blacklist, whitelist, state_action)
     _check_missing_peers(sets, policy)
 
-    used = set()
-    for flow in rules:
-        if flow["sources"] != ANY:
-            used.update(flow["sources"])
-        used.update(flow["destinations"])
-    for flow in rules:
-        if flow["sources"] != ANY and not sets.families(flow["sources"]):
-            sets.warn("rule %s admits nobody: its source set(s) %s are empty"
-                      % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["sources"])))
-        elif flow["destinations"] and not sets.families(flow["destinations"]):
-            sets.warn("rule %s admits nothing: its destination set %s is empty"
-                      % (", ".join(why["id"] for why in flow["why"]), ", ".join(flow["destinations"])))
+    used = _sets_used(rules, sets)
     return {
         "format": PLAN_FORMAT,
         "node": node["name"],
