@@ -260,13 +260,7 @@ def normalise_node(node, cluster):
     warnings = []
     networks, network_origins = _node_networks(node, cluster, name, warnings)
     if not roles:
-        warnings.append("%s has no cluster role: none of its inventory groups is a cluster group (%s), "
-                        "microseg_group_map maps none of them, and detection found none. Only %s planned; if it "
-                        "is a Kubernetes or swarm node, put it in one of those groups, map its group with "
-                        "microseg_group_map, or set microseg_roles"
-                        % (name, role_groups_hint(cluster.group_map),
-                           "its features (%s) and your lists are" % ", ".join(sorted(features)) if features
-                           else "your lists are"))
+        warnings.append(_no_role_warning(name, cluster, features))
     warnings += _cluster_ports(cluster, ports, origins)
     if roles & set(catalog.KUBERNETES_ROLES):
         features |= cluster.cluster_features()
@@ -302,6 +296,16 @@ def normalise_node(node, cluster):
         # what detection (and the installer's variables) said of the node: the plan carries it
         "detection_notes": [str(item) for item in as_list(node.get("notes"), "node %s notes" % name)],
     }
+
+
+def _no_role_warning(name, cluster, features):
+    return ("%s has no cluster role: none of its inventory groups is a cluster group (%s), "
+            "microseg_group_map maps none of them, and detection found none. Only %s planned; if it "
+            "is a Kubernetes or swarm node, put it in one of those groups, map its group with "
+            "microseg_group_map, or set microseg_roles"
+            % (name, role_groups_hint(cluster.group_map),
+               "its features (%s) and your lists are" % ", ".join(sorted(features)) if features
+               else "your lists are"))
 
 
 def _node_ports(node, name):
