@@ -24,13 +24,12 @@ Semantics (product guide, "cluster" section):
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.conflicts import find_conflicts, find_overridden
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.flows import (
     base_flows,
     catalog_flows,
     essential_flows,
     export_flow,
-    find_conflicts,
-    find_overridden,
     guard_flows,
     merge_flows,
     pass_on_admitted,
