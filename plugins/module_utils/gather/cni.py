@@ -12,6 +12,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils import n
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea as detect_antrea
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium as detect_cilium
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import yaml_text
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
@@ -348,7 +349,7 @@ def gather(module, outputs=None):
             flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
     mode, mode_source = detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
 
-    derived = detect_cni.derive(cni, flannel, calico, cilium, antrea)
+    derived = cni_derive.derive(cni, flannel, calico, cilium, antrea)
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])

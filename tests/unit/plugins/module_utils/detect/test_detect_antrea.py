@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
 AGENT_CONF = dotted_scalars(parse(
@@ -57,7 +57,7 @@ def test_derive_with_antrea():
     kind = cni.cni_kind("10-antrea.conflist", "antrea", flannel_seen=False)
     assert kind == "antrea"
     found = antrea.antrea_facts(AGENT_CONF, None, links("antrea-gw0"), WHERE)
-    derived = cni.derive({"kind": kind}, flannel, calico, None, found)
+    derived = cni_derive.derive({"kind": kind}, flannel, calico, None, found)
     assert derived["ports"]["antrea_tunnel"] == 4799 and "antrea_vxlan" in derived["features"]
-    unseen = cni.derive({"kind": kind}, flannel, calico, None, antrea.antrea_facts(None, None, links()))
+    unseen = cni_derive.derive({"kind": kind}, flannel, calico, None, antrea.antrea_facts(None, None, links()))
     assert "antrea_geneve" in unseen["features"] and unseen["notes"]

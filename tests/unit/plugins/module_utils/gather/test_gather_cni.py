@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as detect_kubernetes
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni as gather_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
@@ -70,7 +71,7 @@ def test_rke2_multus_with_canal_keeps_canals_rows(tmp_path):
     flannel = detect_cni.flannel_facts(subnet, no_links())
     found = gather_cni.read_cni_config(reader(tmp_path), directory, flannel["present"])
     assert found["kind"] == "canal"
-    derived = detect_cni.derive(found, flannel, detect_cni.calico_facts({}, no_links()))
+    derived = cni_derive.derive(found, flannel, detect_cni.calico_facts({}, no_links()))
     assert "canal" in derived["features"]          # canal's rows: flannel VXLAN 8472, felix health 9099
 
 

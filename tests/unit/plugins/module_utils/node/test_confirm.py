@@ -33,7 +33,7 @@ def revert_writing(marker):
     return revert
 
 
-def wait_for(path, seconds=5.0):
+def wait_for(path, seconds=20.0):
     deadline = time.time() + seconds
     while time.time() < deadline and not os.path.exists(path):
         time.sleep(0.05)
@@ -54,18 +54,20 @@ def test_without_a_confirm_the_node_reverts_by_itself_and_records_it(state_dir):
 
 def test_a_confirm_in_time_disarms_the_revert(state_dir):
     marker = str(state_dir / "marker")
-    confirm.arm("t2", 1.0, [], revert_writing(marker), Lock)
+    # timeouts with room for a loaded machine: the disarm must come first, then the time passes
+    confirm.arm("t2", 2.0, [], revert_writing(marker), Lock)
     assert confirm.disarm("t2") == (True, None)           # nothing was left for the confirm
-    time.sleep(1.5)
+    time.sleep(2.5)
     assert not os.path.exists(marker) and not os.path.exists(confirm.OUTCOME)
 
 
 def test_a_newer_run_supersedes_an_armed_revert(state_dir):
     old_marker, new_marker = str(state_dir / "old"), str(state_dir / "new")
-    confirm.arm("old", 0.6, [], revert_writing(old_marker), Lock)
+    armed = time.time()
+    confirm.arm("old", 2.0, [], revert_writing(old_marker), Lock)
     confirm.arm("new", 0.3, [], revert_writing(new_marker), Lock)
     assert wait_for(new_marker)
-    time.sleep(0.8)
+    time.sleep(max(0.0, armed + 2.5 - time.time()))        # past the old revert's time
     assert not os.path.exists(old_marker)
     assert json.load(open(confirm.OUTCOME))["token"] == "new"
 
@@ -86,7 +88,7 @@ def test_an_unknown_token_cannot_be_confirmed():
 
 def test_the_confirm_gets_what_was_held_back_and_a_revert_drops_it(state_dir):
     held = {"files": {"/etc/microseg/ipv4.rules": ["*filter\nCOMMIT\n", 0o640]}, "enable": True, "reload": False}
-    confirm.arm("t4", 1.0, [], revert_writing(str(state_dir / "m4")), Lock, on_confirm=held)
+    confirm.arm("t4", 5.0, [], revert_writing(str(state_dir / "m4")), Lock, on_confirm=held)
     assert confirm.disarm("t4") == (True, held)
     confirm.arm("t5", 0.2, [], revert_writing(str(state_dir / "m5")), Lock, on_confirm=held)
     assert wait_for(confirm.OUTCOME)
