@@ -236,10 +236,10 @@ def _kubespray_cni(variables):
     value = dict((key, _text(variables, key, default)) for key, default in KUBESPRAY_CNI_DEFAULTS.items())
     origin = "kubespray's kube_network_plugin %s" % plugin
     if plugin == "calico":
+        modes = (value["calico_network_backend"], value["calico_vxlan_mode"], value["calico_ipip_mode"])
         return _calico(variables, value["calico_network_backend"], value["calico_ipip_mode"], value["calico_vxlan_mode"],
                        origin + " (calico_network_backend %s, calico_vxlan_mode %s, calico_ipip_mode %s; kubespray's "
-                       "defaults where unset)" % (value["calico_network_backend"], value["calico_vxlan_mode"],
-                                                   value["calico_ipip_mode"]))
+                       "defaults where unset)" % modes)
     if plugin == "flannel":
         backend = value["flannel_backend_type"]
         return {"cni": "flannel", "features": [FLANNEL_BACKENDS[backend]] if backend in FLANNEL_BACKENDS else [],

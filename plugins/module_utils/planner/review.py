@@ -18,8 +18,8 @@ def compile_plans_for_review(inputs, inventory):
     """compile_plans, and a node refused only because applying its plan would cut peers of no
     known address is planned without them: the plan, with the refusal as its first warning."""
     result = compile_plans(inputs, inventory)
-    refused = [item for item in inputs if "error" in result[item["node"]["name"]]
-               and (item.get("policy") or {}).get("allow_missing_peers") is not True]
+    refused = [item for item in inputs if "error" in result[item["node"]["name"]]]
+    refused = [item for item in refused if (item.get("policy") or {}).get("allow_missing_peers") is not True]
     if not refused:
         return result
     try:

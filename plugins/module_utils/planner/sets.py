@@ -168,8 +168,8 @@ class AddressSets(object):
         self.missing = {}     # host -> the sets it could not be placed in (no known address)
         # In host mode a Kubernetes node with no CNI feature has no rows for the pods' traffic between
         # nodes: the state's action falls on it (in block, pods on different nodes cannot talk).
-        if (policy["mode"] == "host" and node["roles"] & set(catalog.KUBERNETES_ROLES)
-                and not [feature for feature in node["features"] if feature.startswith(catalog.CNI_FEATURE_PREFIXES)]):
+        cni_features = [feature for feature in node["features"] if feature.startswith(catalog.CNI_FEATURE_PREFIXES)]
+        if policy["mode"] == "host" and node["roles"] & set(catalog.KUBERNETES_ROLES) and not cni_features:
             self.warn("no CNI known for this node (not detected, no installer variable names it with its mode, none in "
                       "microseg_features): in host mode the pods' traffic between nodes (the CNI's tunnel, BGP, health "
                       "checks) is not admitted, and state block cuts it; add the CNI's features to microseg_features "
