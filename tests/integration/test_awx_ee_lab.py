@@ -11,6 +11,7 @@ ansible-builder's definition for AWX's own base (execution-environment.yml) need
 repository and a registry, which these machines do not reach."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -131,4 +132,32 @@ def test_site_yml_as_an_awx_job_inside_the_execution_environment(lab_nodes, ee_i
                                                          "ANSIBLE_COLLECTIONS_PATH": "/nonexistent"}))
     missing = run_job(pdd, ee_image, network)
     assert missing.status == "failed" and missing.rc != 0
-    assert "microseg.cluster_firewall.site" in missing.stdout.read()
+    assert "Could not find or access '/runner/project/microseg.cluster_firewall.site'" in missing.stdout.read()
+
+
+def test_the_next_job_is_locked_out_unless_the_management_cidrs_admit_the_jobs_addresses(lab_nodes, ee_image, ssh_key,
+                                                                                          tmp_path, monkeypatch):
+    """Each AWX job runs in a new EE container (pod), with an address of its own. The plan admits SSH
+    from the controller's address by itself, which is the current job's container: the next job,
+    from another address, is locked out - unless microseg_management_cidrs admits the range the
+    jobs come from. Two fixed EE addresses (podman --ip) stand for two jobs' containers."""
+    monkeypatch.setenv("CONTAINERS_CONF", LAB_CONF)
+    private, public = ssh_key
+    cp, w1 = lab_nodes("ee-lock-cp"), lab_nodes("ee-lock-w1")
+    hosts = {"kube_control_plane": [("ee-lock-cp", ssh_node(cp, public))],
+             "kube_node": [("ee-lock-w1", ssh_node(w1, public))]}
+    network, subnet = network_of(cp)
+    first, second = (str(address) for address in list(ipaddress.ip_network(subnet).hosts())[-3:-1])
+    survey = {"microseg_mode": "host", "microseg_state": "block", "microseg_scope": "node_ip"}
+    pdd = private_data_dir(tmp_path / "job", private, hosts, **survey)
+    job = run_job(pdd, ee_image, network, "--ip", first)
+    assert job.status == "successful", output(job)
+    locked_out = run_job(pdd, ee_image, network, "--ip", second)
+    assert locked_out.status == "failed"
+    assert sorted(locked_out.stats["dark"]) == ["ee-lock-cp", "ee-lock-w1"], locked_out.stats
+    # the way back: a job from an address still admitted, with the jobs' range in the survey answer
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(dict(survey, microseg_management_cidrs=subnet)))
+    fixed = run_job(pdd, ee_image, network, "--ip", first)
+    assert fixed.status == "successful", output(fixed)
+    after = run_job(pdd, ee_image, network, "--ip", second)
+    assert after.status == "successful" and not after.stats["changed"], output(after)
