@@ -127,9 +127,26 @@ def test_site_yml_as_an_awx_job_inside_the_execution_environment(lab_nodes, ee_i
     again = run_job(pdd, ee_image, network)
     assert again.status == "successful", output(again)
     assert not again.stats["changed"] and not again.stats["failures"], again.stats
+    # the other job templates of awx/job-templates.yml, with their surveys' answers: audit (the same
+    # answers as site; changes nothing), observe (what the plan did not admit: the probe of 9200
+    # above), remove (the node as it was)
+    audit = run_job(pdd, ee_image, network, playbook="audit.yml")
+    assert audit.status == "successful" and not audit.stats["changed"], output(audit)
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump({"microseg_observe_reset": "false",
+                                                           "microseg_observe_dir": "observe"}))
+    observe = run_job(pdd, ee_image, network, playbook="observe.yml")
+    assert observe.status == "successful", output(observe)
+    # the files are written in the EE, in the job's project directory (ansible-runner's bind mount here)
+    observed = (pdd / "project" / "observe" / "observed.json").read_text()
+    assert "9200" in observed and w1_ip in observed
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump({"microseg_iptables_variant": "auto"}))
+    remove = run_job(pdd, ee_image, network, playbook="remove.yml")
+    assert remove.status == "successful" and remove.stats["changed"], output(remove)
+    assert "9100" not in cp.sh("iptables-save -t filter").stdout and reachable(w1, cp_ip, 9200)
     # negative control: without the collection in the EE the same job fails before touching a node
     (pdd / "env" / "envvars").write_text(yaml.safe_dump({"ANSIBLE_HOST_KEY_CHECKING": "False",
                                                          "ANSIBLE_COLLECTIONS_PATH": "/nonexistent"}))
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(survey))
     missing = run_job(pdd, ee_image, network)
     assert missing.status == "failed" and missing.rc != 0
     assert "Could not find or access '/runner/project/microseg.cluster_firewall.site'" in missing.stdout.read()
