@@ -28,5 +28,10 @@ echo "ee/build.sh: building $image" >&2
 cp "$root/ee/requirements.txt" "$context/wheels/requirements.txt"
 "$bin/pip" download --quiet --disable-pip-version-check --dest "$context/wheels" pip -r "$root/ee/requirements.txt" >&2
 podman build --quiet --network none --build-arg "BASE_IMAGE=$base" --label "microseg.ee.inputs=$hash" \
-    -f "$root/ee/Containerfile" -t "$image" "$context" >/dev/null
+    --label "microseg.ee.checkout=$root" -f "$root/ee/Containerfile" -t "$image" "$context" >/dev/null
+# the images this checkout built before are stale now (every change of the collection makes one):
+# removed, except any a container still uses (rmi refuses). Other checkouts' images stay.
+for old in $(podman images --filter "label=microseg.ee.checkout=$root" --format '{{.ID}}' | sort -u); do
+    [ "$old" = "$(podman image inspect --format '{{.Id}}' "$image" | cut -c1-12)" ] || podman rmi "$old" >/dev/null 2>&1 || true
+done
 echo "$image"
