@@ -37,13 +37,14 @@ def test_collection_builds_into_a_clean_tarball(tmp_path):
     # carry development-only files (tool settings, unreleased changelog fragments, the docs generator)
     assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/", "molecule/",
                                                             "benchmarks/", "tests/galaxy", "tests/sanity/", "tools/", "ee/",
-                                                            "changelogs/fragments"))
+                                                            "awx/project", "changelogs/fragments"))
                 or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt", ".ansible-lint",
                             ".gitignore", "execution-environment.yml", "changelogs/.plugin-cache.yaml",
-                            "tests/unit/test_benchmarks.py", "tests/unit/test_docs.py", "tests/unit/test_ee.py", "ee")]
+                            "tests/unit/test_benchmarks.py", "tests/unit/test_docs.py", "tests/unit/test_ee.py",
+                            "tests/unit/test_awx_project.py", "ee")]
     for wanted in ("README.md", "CHANGELOG.md", "changelogs/changelog.yaml", "meta/execution-environment.yml",
                    "inventories/example/hosts.yml", "awx/site-survey.json", "docs/observe.md",
-                   "awx/job-templates.yml", "awx/project/site.yml", "awx/remove-survey.json", "tests/unit/test_awx.py"):
+                   "awx/job-templates.yml", "awx/remove-survey.json", "tests/unit/test_awx.py"):
         assert wanted in names
     assert not [name for name in names if "__pycache__" in name]
 
