@@ -12,6 +12,7 @@ repository and a registry, which these machines do not reach."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import shutil
 import subprocess
@@ -137,8 +138,9 @@ def test_site_yml_as_an_awx_job_inside_the_execution_environment(lab_nodes, ee_i
     observe = run_job(pdd, ee_image, network, playbook="observe.yml")
     assert observe.status == "successful", output(observe)
     # the files are written in the EE, in the job's project directory (ansible-runner's bind mount here)
-    observed = (pdd / "project" / "observe" / "observed.json").read_text()
-    assert "9200" in observed and w1_ip in observed
+    records = json.loads((pdd / "project" / "observe" / "observed.json").read_text())["nodes"]["ee-cp"]["records"]
+    assert [record for record in records if (record["proto"], record["port"], record["source"], record["host"])
+            == ("tcp", 9200, w1_ip, "ee-w1")], records
     (pdd / "env" / "extravars").write_text(yaml.safe_dump({"microseg_iptables_variant": "auto"}))
     remove = run_job(pdd, ee_image, network, playbook="remove.yml")
     assert remove.status == "successful" and remove.stats["changed"], output(remove)
