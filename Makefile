@@ -25,7 +25,7 @@ SCENARIOS := swarm k8s-flannel k8s-calico
 LAB := inventories/lab
 
 .PHONY: help setup deps demo-deps images demo-images demo demo-down plan test unit lab pytest molecule test-vm vm-deps vm-down \
-	sanity lint galaxy bench build clean
+	sanity lint galaxy bench build ee clean
 
 help:
 	@echo "make demo       bring up the lab (podman: a swarm and a Kubernetes-shaped cluster), apply the"
@@ -43,6 +43,8 @@ help:
 	@echo "                tables, observe.yml on a full record window; not part of make test (about 25 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
 	@echo "make build      build the collection tarball into build/ (needs only ansible-core)"
+	@echo "make ee         build the lab's execution environment (podman, Debian base, this checkout's"
+	@echo "                collection); docs/awx.md has ansible-builder's for AWX's own base"
 	@echo "make clean      remove .venv, build/ and the collection link"
 
 # --no-compile: byte-compiling the bundled collections at install costs ~25 s; Python compiles what
@@ -166,6 +168,11 @@ build:
 	    $(BUILD_VENV)/bin/pip install --quiet "$$(grep '^ansible-core==' requirements-dev.txt)"; } || exit 1; \
 	fi; \
 	mkdir -p build && $$galaxy collection build --force --output-path build .
+
+# The lab's proof execution environment (ee/build.sh: tagged by a hash of its inputs, rebuilt only
+# when they change; the wheels come from pip's index on the host, the build runs offline).
+ee: setup
+	@ee/build.sh
 
 clean:
 	rm -rf $(VENV) $(SANITY_VENV) $(BUILD_VENV) build .collections

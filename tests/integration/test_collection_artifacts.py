@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -35,13 +36,15 @@ def test_collection_builds_into_a_clean_tarball(tmp_path):
     # lab-only content needs the repository's lab, which the tarball does not carry; nor does it
     # carry development-only files (tool settings, unreleased changelog fragments, the docs generator)
     assert not [name for name in names if name.startswith(("tests/integration", "inventories/lab", "lab/", "molecule/",
-                                                            "benchmarks/", "tests/galaxy", "tests/sanity/", "tools/",
-                                                            "changelogs/fragments"))
+                                                            "benchmarks/", "tests/galaxy", "tests/sanity/", "tools/", "ee/",
+                                                            "awx/project", "changelogs/fragments"))
                 or name in ("Makefile", "ansible.cfg", "pytest.ini", "requirements-dev.txt", ".ansible-lint",
                             ".gitignore", "execution-environment.yml", "changelogs/.plugin-cache.yaml",
-                            "tests/unit/test_benchmarks.py", "tests/unit/test_docs.py")]
+                            "tests/unit/test_benchmarks.py", "tests/unit/test_docs.py", "tests/unit/test_ee.py",
+                            "tests/unit/test_awx_project.py", "ee")]
     for wanted in ("README.md", "CHANGELOG.md", "changelogs/changelog.yaml", "meta/execution-environment.yml",
-                   "inventories/example/hosts.yml", "awx/site-survey.json", "docs/observe.md"):
+                   "inventories/example/hosts.yml", "awx/site-survey.json", "docs/observe.md",
+                   "awx/job-templates.yml", "awx/remove-survey.json", "tests/unit/test_awx.py"):
         assert wanted in names
     assert not [name for name in names if "__pycache__" in name]
 
@@ -62,15 +65,23 @@ def test_ansible_doc_shows_the_role_variables():
 
 
 def test_ansible_builder_creates_the_execution_environment_context(tmp_path):
-    """execution-environment.yml (schema v3) with the collection's own dependencies; building the
-    image needs a registry for the base image and is not run here."""
+    """execution-environment.yml (schema v3) with the collection's own dependencies, on AWX's own EE
+    image unless the EE_BASE_IMAGE build argument names another; building the image needs an RPM
+    repository and the base image's registry and is not run here (test_awx_ee_lab builds and runs
+    the lab's Debian-based EE instead)."""
     result = run("ansible-galaxy", "collection", "build", "--force", "--output-path", "build", ".")
     assert result.returncode == 0, result.stderr
     context = tmp_path / "context"
     result = run("ansible-builder", "create", "-f", "execution-environment.yml", "-c", str(context))
     assert result.returncode == 0, result.stdout + result.stderr
     containerfile = (context / "Containerfile").read_text()
+    assert 'ARG EE_BASE_IMAGE="quay.io/ansible/awx-ee:latest"' in containerfile
+    assert "FROM $EE_BASE_IMAGE AS base" in containerfile
     assert "ansible-core==2.19.14" in containerfile and "ansible-runner==" in containerfile
+    # the collection goes in from its built tarball, with the rest of requirements.yml
+    assert "ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS -r requirements.yml" in containerfile
+    requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert {"name": "collections/microseg-cluster_firewall-0.2.0.tar.gz", "type": "file"} in requirements["collections"]
     assert (context / "_build" / "collections" / "microseg-cluster_firewall-0.2.0.tar.gz").exists()
     assert "netaddr" in (context / "_build" / "requirements.txt").read_text()
     assert "openssh-client" in (context / "_build" / "bindep.txt").read_text()
