@@ -154,8 +154,8 @@ def test_site_yml_as_an_awx_job_inside_the_execution_environment(lab_nodes, ee_i
     assert "Could not find or access '/runner/project/microseg.cluster_firewall.site'" in missing.stdout.read()
 
 
-def test_the_next_job_is_locked_out_unless_the_management_cidrs_admit_the_jobs_addresses(lab_nodes, ee_image, ssh_key,
-                                                                                          tmp_path, monkeypatch):
+def test_the_next_job_is_locked_out_unless_the_management_cidrs_admit_the_jobs_addresses(
+        lab_nodes, ee_image, ssh_key, tmp_path, monkeypatch):
     """Each AWX job runs in a new EE container (pod), with an address of its own. The plan admits SSH
     from the controller's address by itself, which is the current job's container: the next job,
     from another address, is locked out - unless microseg_management_cidrs admits the range the

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -89,8 +88,8 @@ class Pair:
         veth_node, veth_peer = "mspl%d%s" % (os.getpid() % 100000, tag), "mspp%d%s" % (os.getpid() % 100000, tag)
         sh("ip", "link", "add", veth_node, "netns", self.node, "type", "veth", "peer", "name", veth_peer,
            "netns", self.peer)
-        for namespace, device, address4, address6 in ((self.node, veth_node, NODE4, NODE6),
-                                                       (self.peer, veth_peer, PEER4, PEER6)):
+        ends = ((self.node, veth_node, NODE4, NODE6), (self.peer, veth_peer, PEER4, PEER6))
+        for namespace, device, address4, address6 in ends:
             self.run(namespace, "ip", "link", "set", "lo", "up")
             self.run(namespace, "ip", "addr", "add", address4 + "/24", "dev", device)
             self.run(namespace, "ip", "-6", "addr", "add", address6 + "/64", "dev", device, "nodad")

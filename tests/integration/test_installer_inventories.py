@@ -210,8 +210,8 @@ def test_kubesprays_sample_as_shipped_loads_its_k8s_cluster_group_vars(tmp_path)
     # techno-tim/k3s-ansible: flannel (flannel_iface, no calico_iface or cilium_iface), VXLAN
     ("techno-tim-k3s-ansible/hosts.ini", "192.168.30.41", {("udp", 8472): [["cluster_nodes"]]}),
     # rke2-ansible: RKE2's default canal (flannel VXLAN and felix's health port)
-    ("rke2-ansible-basic/hosts.yml", "agent0.example.com", {("udp", 8472): [["cluster_nodes"]],
-                                                           ("tcp", 9099): [["cluster_nodes", "self"]]}),
+    ("rke2-ansible-basic/hosts.yml", "agent0.example.com",
+     {("udp", 8472): [["cluster_nodes"]], ("tcp", 9099): [["cluster_nodes", "self"]]}),
 ])
 def test_the_cni_and_its_mode_come_from_the_installers_variables(tmp_path, inventory, node, cni_rows):
     """Issue 35, item 6: offline, the CNI's rows from the installers' own variables as shipped."""

@@ -289,7 +289,7 @@ def test_calicos_default_endpoint_to_host_action_is_drop_and_return_says_nothing
     del env["FELIX_DEFAULTENDPOINTTOHOSTACTION"]
     calico = cni.calico_facts(env, [])
     assert calico["endpoint_to_host_action"] == "DROP"
-    assert "calico_endpoint_to_host_accept" not in cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []),
-                                                              calico)["features"]
+    derived = cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    assert "calico_endpoint_to_host_accept" not in derived["features"]
     env["FELIX_DEFAULTENDPOINTTOHOSTACTION"] = "Return"
     assert cni.calico_facts(env, [])["endpoint_to_host_action"] == "RETURN"
