@@ -18,7 +18,9 @@ def node_facts_runs(stdout):
     for play in json.loads(stdout)["plays"]:
         for task in play["tasks"]:
             for host, result in task["hosts"].items():
-                if result.get("action", "").endswith("node_facts"):
+                # the facts role's second node_facts task (a re-read once PyYAML is installed) is
+                # skipped on nodes that need none: only runs that ran count
+                if result.get("action", "").endswith("node_facts") and not result.get("skipped"):
                     facts = result.get("ansible_facts", {})
                     runs[host] = (result["invocation"]["module_args"]["gather_subset"],
                                   facts.get("ansible_default_ipv4", {}).get("address"),
