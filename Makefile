@@ -89,11 +89,13 @@ demo-down: setup
 plan: setup
 	ansible-playbook playbooks/plan.yml
 
-# Every stage with the time each took (lab/stages.sh prints the table). The node images first, then
-# the lab tests and the molecule scenarios side by side: both wait on node start-up and timeouts
-# far more than they use the CPU (on 2 cores the pair takes about as long as the lab tests alone).
+# Every stage with the time each took (lab/stages.sh prints the table). The lab tests and the
+# molecule scenarios can run side by side (stage lab+molecule: about 25 minutes for both on 2
+# cores instead of about 35), but one run side by side saw molecule k8s-calico's BGP negative
+# control fail (a session came up that the plan should have kept down), not understood yet: until
+# it is, they run one after the other.
 test:
-	@lab/stages.sh unit images lab+molecule sanity lint galaxy
+	@lab/stages.sh unit images lab molecule sanity lint galaxy
 
 # The inner loop: run after every edit.
 unit: setup
