@@ -244,3 +244,29 @@ def lab_nodes(lab_image):
     for name in made:
         podman("rm", "-f", "-t", "0", name, check=False)
     podman("network", "rm", "-f", network, check=False)
+
+
+# A flat apt repository of the given packages' debs from the image's cache: Packages written from
+# each deb's control fields (the image has no dpkg-dev), the only source apt knows afterwards, so
+# that a test can remove a package and see the role install it again without the network.
+LOCAL_REPOSITORY = r"""
+set -eu
+repo=/var/local/microseg-debs
+mkdir -p $repo
+for package in %s; do cp /var/cache/apt/archives/${package}_*.deb $repo/; done
+cd $repo
+: > Packages
+for deb in *.deb; do
+  dpkg-deb -f "$deb" >> Packages
+  printf 'Filename: ./%%s\nSize: %%s\nSHA256: %%s\n\n' "$deb" "$(stat -c %%s "$deb")" \
+    "$(sha256sum "$deb" | cut -d' ' -f1)" >> Packages
+done
+rm -f /etc/apt/sources.list.d/*
+echo "deb [trusted=yes] file:$repo ./" > /etc/apt/sources.list
+apt-get update -qq
+"""
+
+
+def local_repository(node, *packages):
+    """Make the node's only package source a local repository of these packages' cached debs."""
+    node.sh(LOCAL_REPOSITORY % " ".join(packages))

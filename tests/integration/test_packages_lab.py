@@ -10,28 +10,8 @@ the .deb files its image was built from (lab/image.sh keeps them in /var/cache/a
 from __future__ import annotations
 
 import pytest
-from conftest import lab_inventory
+from conftest import lab_inventory, local_repository
 from test_site_lab import playbook, snapshot
-
-# A flat apt repository of the debs in the image's cache: Packages written from each deb's control
-# fields (the image has no dpkg-dev), the only source apt knows afterwards.
-LOCAL_REPOSITORY = r"""
-set -eu
-repo=/var/local/microseg-debs
-mkdir -p $repo
-cp /var/cache/apt/archives/ipset_*.deb /var/cache/apt/archives/libipset13_*.deb $repo/
-cd $repo
-: > Packages
-for deb in *.deb; do
-  dpkg-deb -f "$deb" >> Packages
-  printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$deb" "$(stat -c %s "$deb")" \
-    "$(sha256sum "$deb" | cut -d' ' -f1)" >> Packages
-done
-rm -f /etc/apt/sources.list.d/*
-echo "deb [trusted=yes] file:$repo ./" > /etc/apt/sources.list
-apt-get update -qq
-"""
-
 
 # The whitelist role without the facts role before it (a user's own play): no firewall facts say
 # which commands the node has, so the role looks for them itself.
@@ -63,7 +43,7 @@ def task_outcomes(stdout, title):
 def bare(lab_nodes, tmp_path_factory):
     """A node without ipset whose only package source is the local repository."""
     node = lab_nodes("bare")
-    node.sh(LOCAL_REPOSITORY)
+    local_repository(node, "ipset", "libipset13")
     node.sh("dpkg --purge ipset libipset13")
     assert node.sh("command -v ipset", check=False).returncode != 0
     inventory = lab_inventory(tmp_path_factory.mktemp("bare") / "hosts.yml", groups={"kube_node": [node]},

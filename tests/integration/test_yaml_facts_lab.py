@@ -15,7 +15,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import BIN, LAB_CONF, ROOT, ansible_env, lab_inventory
+from conftest import BIN, LAB_CONF, ROOT, ansible_env, lab_inventory, local_repository
 from test_distributions_lab import stand_in
 
 TOKEN = "K10f00dfacade-lab-planted-token"
@@ -28,23 +28,6 @@ flannel-backend: "none" # This needs to be in quotes
 cluster-cidr: >-
   10.52.0.0/16
 """ % TOKEN
-
-LOCAL_REPOSITORY = r"""
-set -eu
-repo=/var/local/microseg-debs
-mkdir -p $repo
-cp /var/cache/apt/archives/python3-yaml_*.deb /var/cache/apt/archives/libyaml-0-2_*.deb $repo/
-cd $repo
-: > Packages
-for deb in *.deb; do
-  dpkg-deb -f "$deb" >> Packages
-  printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$deb" "$(stat -c %s "$deb")" \
-    "$(sha256sum "$deb" | cut -d' ' -f1)" >> Packages
-done
-rm -f /etc/apt/sources.list.d/*
-echo "deb [trusted=yes] file:$repo ./" > /etc/apt/sources.list
-apt-get update -qq
-"""
 
 
 def audit(inventory, plans, *extra):
@@ -64,7 +47,7 @@ def has_pyyaml(node):
 @pytest.fixture(scope="module")
 def k3s_without_pyyaml(lab_nodes, tmp_path_factory):
     node = lab_nodes("k3s-noyaml")
-    node.sh(LOCAL_REPOSITORY)
+    local_repository(node, "python3-yaml", "libyaml-0-2")
     node.sh("dpkg -r --force-depends python3-yaml")
     assert not has_pyyaml(node)
     node.write(CONFIG, K3S_CONFIG)
