@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.addresses import looks_like_address
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import (
     CLUSTER_WIDE_FEATURES,
@@ -18,6 +16,15 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     check_group_map,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import CLUSTER_NETWORKS
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.installers import (  # noqa: F401 (installer_cni)
+    KUBESPRAY_PORTS,
+    RKE2_CONFIG_VARIABLES,
+    UNREADABLE,
+    falsy,
+    installer_cni,
+    installer_networks,
+    truthy,
+)
 
 
 def _listify(value):
@@ -78,64 +85,93 @@ def addresses_and_origin(host_vars):
 
 
 # kubespray's variables for what it installs (inventory/sample/group_vars/k8s_cluster/k8s-cluster.yml):
-# the planner's network -> [(variable, only when this variable is true)]
+# the planner's network -> [(variable, its family)]; IPv4 unless ipv4_stack is false, IPv6 with
+# ipv6_stack (older: enable_dual_stack_networks), as roles/kubespray_defaults builds kube_pods_subnets.
 KUBESPRAY_NETWORKS = {
-    "pod_cidrs": (("kube_pods_subnet", None), ("kube_pods_subnet_ipv6", "dual_stack")),
-    "service_cidrs": (("kube_service_addresses", None), ("kube_service_addresses_ipv6", "dual_stack")),
+    "pod_cidrs": (("kube_pods_subnet", "ipv4"), ("kube_pods_subnet_ipv6", "ipv6")),
+    "service_cidrs": (("kube_service_addresses", "ipv4"), ("kube_service_addresses_ipv6", "ipv6")),
 }
 KUBESPRAY_DUAL_STACK = ("enable_dual_stack_networks", "ipv6_stack")
-# The CNI and its mode, as each installer's variables give it (installer_cni).
+# kubespray deploys no kube-proxy with these (roles/kubespray_defaults kubeadm_init_phases_skip)
+KUBESPRAY_NO_KUBE_PROXY = ("kube_proxy_remove", "cilium_kube_proxy_replacement", "calico_bpf_enabled")
+# The CNI and its mode, as each installer's variables give it (installers.installer_cni), and the ports
 KUBESPRAY_CNI_VARIABLES = ("kube_network_plugin", "calico_network_backend", "calico_ipip_mode", "calico_vxlan_mode",
-                           "calico_vxlan_port", "typha_enabled", "flannel_backend_type", "cilium_tunnel_mode")
+                           "calico_vxlan_port", "calico_bgp_listen_port", "calico_wireguard_enabled", "typha_enabled",
+                           "flannel_backend_type", "flannel_vxlan_port", "cilium_tunnel_mode", "cilium_encryption_enabled",
+                           "cilium_encryption_type", "cilium_enable_hubble") + tuple(
+    variable for _key, variable in KUBESPRAY_PORTS)
 K3S_CNI_VARIABLES = ("extra_server_args", "extra_args", "server_config_yaml",       # k3s-io/k3s-ansible
-                     "calico_iface", "calico_encapsulation", "cilium_iface")          # techno-tim/k3s-ansible
-RKE2_CONFIG_VARIABLES = ("host_rke2_config", "group_rke2_config", "cluster_rke2_config", "rke2_config")
-# The variables installer_settings and installer_cni read: the roles pass these of each host.
-INSTALLER_VARIABLES = ("kube_proxy_mode", "enable_nodelocaldns", "nodelocaldns_ip") + tuple(
-    variable for pairs in KUBESPRAY_NETWORKS.values() for variable, _when in pairs) + KUBESPRAY_DUAL_STACK + (
-    KUBESPRAY_CNI_VARIABLES + K3S_CNI_VARIABLES + RKE2_CONFIG_VARIABLES)
+                     "calico_iface", "calico_encapsulation", "cilium_iface",          # techno-tim/k3s-ansible
+                     "cilium_mode", "cilium_hubble", "cilium_bgp", "cluster_cidr")
+# The variables installer_settings and installers.* read: the roles pass these of each host.
+INSTALLER_VARIABLES = ("group_names", "kube_proxy_mode", "enable_nodelocaldns", "nodelocaldns_ip", "ipv4_stack") + tuple(
+    variable for pairs in KUBESPRAY_NETWORKS.values() for variable, _family in pairs) + KUBESPRAY_DUAL_STACK + (
+    KUBESPRAY_NO_KUBE_PROXY + KUBESPRAY_CNI_VARIABLES + K3S_CNI_VARIABLES + RKE2_CONFIG_VARIABLES)
 
 
 def installer_variables(host_vars):
     """INSTALLER_VARIABLES of a host, each read on its own: a variable that cannot be templated
     offline (techno-tim/k3s-ansible's extra_server_args names a gathered interface's address) is
-    left out instead of failing the plan."""
-    found = {}
+    left out instead of failing the plan, and named in installers.UNREADABLE (what it may set is
+    then not taken from the installer's defaults)."""
+    found, unreadable = {}, []
     for key in INSTALLER_VARIABLES:
         try:
             found[key] = host_vars.get(key)
         except Exception:           # noqa: BLE001 - Ansible's templating errors have no common public base
             found[key] = None
+            unreadable.append(key)
+    found[UNREADABLE] = unreadable
     return found
 
 
-def _truthy(value):
-    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "1"))
+def _no_kube_proxy(host_vars):
+    """The variable by which kubespray deploys no kube-proxy, or None."""
+    plugin = str(host_vars.get("kube_network_plugin") or "").strip().lower()
+    for variable, cni in zip(KUBESPRAY_NO_KUBE_PROXY, (None, "cilium", "calico")):
+        value = host_vars.get(variable)
+        if (cni is None or plugin == cni) and (truthy(value) or str(value).strip().lower() == "strict"):
+            return variable
+    return None
+
+
+def _kubespray_networks(host_vars):
+    """({pod_cidrs, service_cidrs}, {key: origin}) from kubespray's variables."""
+    families = {"ipv4": not falsy(host_vars.get("ipv4_stack")),
+                "ipv6": any(truthy(host_vars.get(key)) for key in KUBESPRAY_DUAL_STACK)}
+    networks, origins = {}, {}
+    for key, pairs in KUBESPRAY_NETWORKS.items():
+        for variable, family in pairs:
+            value = host_vars.get(variable)
+            if isinstance(value, str) and looks_like_address(value) and families[family]:
+                networks.setdefault(key, []).append(value.strip())
+                origins[key] = (origins[key] + " and " + variable) if key in origins else "kubespray's " + variable
+    return networks, origins
 
 
 def installer_settings(host_vars):
-    """What an installer's inventory variables say the node runs (kubespray's): {"features",
-    "nodelocal_dns", "networks": {pod_cidrs, service_cidrs}, "origin"}. Used where the node does
-    not show it (offline plans; networks the node does not hold)."""
+    """What an installer's inventory variables say the node runs: {"features", "nodelocal_dns",
+    "networks": {pod_cidrs, service_cidrs}, "network_origins", "origin", "notes"} (kube-proxy and
+    NodeLocal DNSCache: kubespray's; networks: kubespray's, else a k3s or RKE2 server's). Used
+    where the node does not show it (offline plans; networks the node does not hold)."""
     host_vars = host_vars or {}
-    features, nodelocal = [], []
+    features, nodelocal, notes = [], [], []
     if str(host_vars.get("kube_proxy_mode") or "").strip().lower() == "ipvs":
-        features.append("kube_proxy_ipvs")
-    if _truthy(host_vars.get("enable_nodelocaldns")):
+        absent = _no_kube_proxy(host_vars)
+        if absent:
+            notes.append("kube-proxy is not deployed (kubespray's %s): no IPVS rows" % absent)
+        else:
+            features.append("kube_proxy_ipvs")
+    if truthy(host_vars.get("enable_nodelocaldns")):
         features.append("nodelocal_dns")
         if _ip_literal(host_vars.get("nodelocaldns_ip")):
             nodelocal.append(host_vars["nodelocaldns_ip"])
-    dual_stack = any(_truthy(host_vars.get(key)) for key in KUBESPRAY_DUAL_STACK)
-    networks, used = {}, []
-    for key, pairs in KUBESPRAY_NETWORKS.items():
-        for variable, when in pairs:
-            value = host_vars.get(variable)
-            if isinstance(value, str) and looks_like_address(value) and (when is None or dual_stack):
-                networks.setdefault(key, []).append(value.strip())
-                used.append(variable)
-    used = [key for key in ("kube_proxy_mode", "enable_nodelocaldns") if host_vars.get(key) is not None] + used
-    return {"features": features, "nodelocal_dns": nodelocal, "networks": networks,
-            "origin": "kubespray's %s" % ", ".join(used) if used else None}
+    networks, origins = _kubespray_networks(host_vars)
+    if not networks:
+        networks, origins = installer_networks(host_vars, host_vars.get("group_names"))
+    used = [key for key in ("kube_proxy_mode", "enable_nodelocaldns") if host_vars.get(key) is not None]
+    return {"features": features, "nodelocal_dns": nodelocal, "networks": networks, "network_origins": origins,
+            "notes": notes, "origin": "kubespray's %s" % ", ".join(used) if used else None}
 
 
 def host_addresses(host_vars):
@@ -194,121 +230,7 @@ def cluster_networks(profile, installer):
             origin = (profile.get("network_origins") or {}).get(key) or "profile"
             result[key] = {"networks": list(profile[key]), "origin": origin, "installer": False}
         elif installer["networks"].get(key):
-            result[key] = {"networks": list(installer["networks"][key]), "origin": installer["origin"],
+            origin = (installer.get("network_origins") or {}).get(key) or installer["origin"]
+            result[key] = {"networks": list(installer["networks"][key]), "origin": origin,
                            "installer": True}
     return result
-
-
-# kubespray's defaults where its inventory leaves them unset (roles/network_plugin/calico_defaults,
-# flannel and cilium defaults/main.yml): Calico with VXLAN always, IP-in-IP never.
-KUBESPRAY_CNI_DEFAULTS = {"calico_network_backend": "vxlan", "calico_ipip_mode": "Never", "calico_vxlan_mode": "Always",
-                          "flannel_backend_type": "vxlan", "cilium_tunnel_mode": "vxlan"}
-# flannel's backends (k3s --flannel-backend, kubespray flannel_backend_type) -> feature
-FLANNEL_BACKENDS = {"vxlan": "flannel_vxlan", "host-gw": "flannel_host_gw", "wireguard-native": "flannel_wireguard",
-                    "wireguard": "flannel_wireguard", "udp": "flannel_udp", "ipsec": "flannel_ipsec",
-                    "ipip": "flannel_ipip"}
-K3S_GROUPS = ("server", "agent", "master", "node")
-RKE2_GROUPS = ("rke2_servers", "rke2_agents")
-
-
-def _text(variables, key, default=None):
-    value = variables.get(key)
-    return str(value).strip() if isinstance(value, (str, int)) and str(value).strip() else default
-
-
-def _calico(variables, backend, ipip, vxlan, origin):
-    features = ["calico_health"] + (["calico_bgp"] if backend.lower() == "bird" else [])
-    features += ["calico_ipip"] if ipip.lower() != "never" else []
-    features += ["calico_vxlan"] if vxlan.lower() != "never" else []
-    if _truthy(variables.get("typha_enabled")):
-        features.append("calico_typha")
-    ports = {}
-    port = _text(variables, "calico_vxlan_port")
-    if "calico_vxlan" in features and port and port.isdigit():
-        ports["calico_vxlan"] = int(port)
-    return {"cni": "calico", "features": features, "ports": ports, "origin": origin}
-
-
-def _kubespray_cni(variables):
-    plugin = (_text(variables, "kube_network_plugin") or "").lower()
-    if not plugin:
-        return None
-    value = dict((key, _text(variables, key, default)) for key, default in KUBESPRAY_CNI_DEFAULTS.items())
-    origin = "kubespray's kube_network_plugin %s" % plugin
-    if plugin == "calico":
-        modes = (value["calico_network_backend"], value["calico_vxlan_mode"], value["calico_ipip_mode"])
-        return _calico(variables, value["calico_network_backend"], value["calico_ipip_mode"], value["calico_vxlan_mode"],
-                       origin + " (calico_network_backend %s, calico_vxlan_mode %s, calico_ipip_mode %s; kubespray's "
-                       "defaults where unset)" % modes)
-    if plugin == "flannel":
-        backend = value["flannel_backend_type"]
-        return {"cni": "flannel", "features": [FLANNEL_BACKENDS[backend]] if backend in FLANNEL_BACKENDS else [],
-                "ports": {}, "origin": origin + " (flannel_backend_type %s)" % backend}
-    if plugin == "cilium":
-        tunnel = value["cilium_tunnel_mode"]
-        features = ["cilium_health"] + (["cilium_" + tunnel] if tunnel in ("vxlan", "geneve") else [])
-        return {"cni": "cilium", "features": features, "ports": {}, "origin": origin + " (cilium_tunnel_mode %s)" % tunnel}
-    if plugin == "kube-router":
-        return {"cni": "kube-router", "features": ["kube_router"], "ports": {}, "origin": origin}
-    return {"cni": plugin, "features": [], "ports": {}, "origin": origin}
-
-
-def _k3s_cni(variables):
-    """k3s's embedded flannel (VXLAN unless --flannel-backend says otherwise), or techno-tim's
-    Calico or Cilium in its place (calico_iface, cilium_iface: its extra_server_args then pass
-    --flannel-backend=none)."""
-    backend, origin = None, None
-    for key in ("extra_server_args", "extra_args"):
-        match = re.search(r"--flannel-backend[= ]+[\"']?([\w-]+)", _text(variables, key) or "")
-        if match:
-            backend, origin = match.group(1), "k3s-ansible's %s --flannel-backend %s" % (key, match.group(1))
-            break
-    match = re.search(r"^\s*flannel-backend:\s*[\"']?([\w-]+)", _text(variables, "server_config_yaml") or "", re.M)
-    if backend is None and match:
-        backend, origin = match.group(1), "k3s-ansible's server_config_yaml flannel-backend: %s" % match.group(1)
-    if backend in (None, "none") and _text(variables, "calico_iface"):
-        encapsulation = _text(variables, "calico_encapsulation", "VXLANCrossSubnet")
-        vxlan = "Always" if "vxlan" in encapsulation.lower() else "Never"
-        ipip = "Always" if "ipip" in encapsulation.lower() else "Never"
-        return _calico(variables, "bird", ipip, vxlan, "techno-tim/k3s-ansible's calico_iface (calico_encapsulation %s)"
-                       % encapsulation)
-    if backend in (None, "none") and _text(variables, "cilium_iface"):
-        return {"cni": "cilium", "features": ["cilium_health"], "ports": {},
-                "origin": "techno-tim/k3s-ansible's cilium_iface (the tunnel, if any, is unknown)"}
-    if backend is None:
-        return {"cni": "flannel", "features": ["flannel_vxlan"], "ports": {},
-                "origin": "k3s's default flannel backend vxlan (no --flannel-backend in k3s-ansible's variables)"}
-    return {"cni": "flannel" if backend != "none" else None,
-            "features": [FLANNEL_BACKENDS[backend]] if backend in FLANNEL_BACKENDS else [], "ports": {}, "origin": origin}
-
-
-def _rke2_cni(variables):
-    """rke2-ansible writes host_rke2_config over group_rke2_config over cluster_rke2_config (older
-    releases: rke2_config) to /etc/rancher/rke2/config.yaml; RKE2's default CNI is canal. Multus
-    delegates to the CNI listed after it."""
-    for key in RKE2_CONFIG_VARIABLES:
-        config = variables.get(key)
-        if isinstance(config, dict) and config.get("cni") not in (None, "", []):
-            names = config["cni"]
-            names = [part.strip() for part in names.split(",")] if isinstance(names, str) else [str(n) for n in names]
-            names = [name for name in names if name and name != "multus"]
-            cni, origin = (names[0] if names else None), "rke2-ansible's %s cni: %s" % (key, ", ".join(names))
-            break
-    else:
-        cni, origin = "canal", "RKE2's default CNI canal (no cni in rke2-ansible's variables)"
-    features = ["canal"] if cni == "canal" else []
-    return {"cni": cni if cni != "none" else None, "features": features, "ports": {}, "origin": origin}
-
-
-def installer_cni(variables, group_names):
-    """The CNI and its mode as the installer's variables give them, for a node not detected:
-    {"cni", "features", "ports", "origin"} ("features" empty: the mode is unknown), or None when no
-    installer's variables say. kubespray: kube_network_plugin; k3s-ansible (k3s-io, techno-tim):
-    a host of k3s_cluster; rke2-ansible: a host of rke2_servers or rke2_agents."""
-    variables, groups = variables or {}, set(group_names or ())
-    found = _kubespray_cni(variables)
-    if found is None and "k3s_cluster" in groups and groups & set(K3S_GROUPS):
-        found = _k3s_cni(variables)
-    if found is None and groups & set(RKE2_GROUPS):
-        found = _rke2_cni(variables)
-    return found

@@ -18,7 +18,8 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     roles_of,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import NETWORKS
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_cni, installer_settings
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.installers import installer_cni, installer_ports
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_settings
 
 # Features an installer's variables can turn on (installer_settings): detection decides when it ran.
 INSTALLER_FEATURES = ("kube_proxy_ipvs", "nodelocal_dns")
@@ -164,15 +165,29 @@ def _installer_findings(name, group_names, installer_vars, detected, found_featu
             if not networks["nodelocal_dns"] and installer.get("nodelocal_dns"):
                 networks["nodelocal_dns"] = list(installer["nodelocal_dns"])
                 network_origins["nodelocal_dns"] = installer.get("origin")
-    # Offline (Kubernetes not detected): the CNI and its mode from the installer's variables.
-    cni_from_installer = None if detected else installer_cni(installer_vars, group_names)
-    if cni_from_installer and cni_from_installer["features"]:
-        found_features |= set(cni_from_installer["features"])
-        for key, value in cni_from_installer["ports"].items():
-            if key not in merged_ports:
-                merged_ports[key], origins[key] = value, cni_from_installer["origin"]
-        notes.append("%s: CNI %s (%s) from %s" % (name, cni_from_installer["cni"],
-                                                  ", ".join(cni_from_installer["features"]), cni_from_installer["origin"]))
+    if not detected:
+        notes += ["%s: %s" % (name, note) for note in installer.get("notes") or []]
+        notes += _installer_cni_and_ports(name, group_names, installer_vars, found_features, merged_ports, origins)
+    return notes
+
+
+def _installer_cni_and_ports(name, group_names, installer_vars, found_features, merged_ports, origins):
+    """Offline (Kubernetes not detected): the CNI, its mode and the ports from the installer's
+    variables; microseg_ports wins. Updates the features and ports given; -> notes."""
+    notes = []
+    ports, port_origins = installer_ports(installer_vars, group_names)
+    cni = installer_cni(installer_vars, group_names)
+    if cni and cni["features"]:
+        found_features |= set(cni["features"])
+        ports.update(cni["ports"])
+        port_origins.update(dict((key, cni["origin"]) for key in cni["ports"]))
+        notes.append("%s: CNI %s (%s) from %s" % (name, cni["cni"], ", ".join(cni["features"]), cni["origin"]))
+    elif cni and cni["cni"]:
+        notes.append("%s: CNI %s from %s: its mode and ports are unknown to the plan (no rows for it); add its "
+                     "features to microseg_features or its ports to microseg_whitelist" % (name, cni["cni"], cni["origin"]))
+    for key, value in sorted(ports.items()):
+        if key not in merged_ports:
+            merged_ports[key], origins[key] = value, port_origins[key]
     return notes
 
 

@@ -113,7 +113,7 @@ def test_a_dual_stack_kubespray_node_is_an_ipv6_cluster_peer():
     # rke2-ansible: RKE2's default canal; multus delegates to the next
     ({}, ["rke2_agents"], "canal", ["canal"]),
     ({"group_rke2_config": {"cni": ["multus", "canal"]}}, ["rke2_servers"], "canal", ["canal"]),
-    ({"cluster_rke2_config": {"cni": "cilium"}}, ["rke2_servers"], "cilium", []),
+    ({"cluster_rke2_config": {"cni": "cilium"}}, ["rke2_servers"], "cilium", ["cilium_health", "cilium_vxlan"]),
 ])
 def test_the_cni_from_the_installers_variables(variables, groups, cni, features):
     found = installer_cni(variables, groups)
