@@ -98,9 +98,12 @@ def test_k3s_ansible_servers_and_agents_named_by_address(tmp_path):
     assert plans["192.0.2.12"]["roles"] == plans["192.0.2.13"]["roles"] == ["kube_node"]
     assert plans["192.0.2.12"]["address_origin"] == "inventory_hostname"
     assert admits(plans["192.0.2.12"], "tcp", 10250) == [["cluster_nodes", "pod_network", "self"]]
-    # k3s's pod network is in no inventory variable: the plan says it is unknown, and how to give it
-    assert [line for line in plans["192.0.2.12"]["warnings"] if "pod network unknown" in line
-            and "microseg_pod_cidrs" in line]
+    # no --cluster-cidr in k3s-ansible's variables: k3s's own defaults (k3s-ansible's prereq role
+    # assumes them too), said to be the defaults, on every node (the server's are the cluster's)
+    for node in ("192.0.2.11", "192.0.2.12"):
+        assert addresses(plans[node], "pod_network") == ["10.42.0.0/16"]
+        assert plans[node]["networks"]["service_cidrs"]["cidrs"] == ["10.43.0.0/16"]
+        assert plans[node]["networks"]["pod_cidrs"]["origin"].startswith("k3s's default cluster-cidr")
     assert not plans["192.0.2.11"]["passthrough"]
 
 

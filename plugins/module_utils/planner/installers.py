@@ -164,8 +164,11 @@ def _k3s_cni(variables):
     if backend in (None, "none") and text(variables, "cilium_iface"):
         return _techno_tim_cilium(variables)
     if backend is None:
+        unread = [key for key in K3S_ARGUMENTS + ("server_config_yaml",) if key in (variables.get(UNREADABLE) or ())]
+        why = ("%s could not be read offline: a --flannel-backend there is not seen" % ", ".join(unread) if unread
+               else "no --flannel-backend in k3s-ansible's variables")
         return {"cni": "flannel", "features": ["flannel_vxlan"], "ports": {},
-                "origin": "k3s's default flannel backend vxlan (no --flannel-backend in k3s-ansible's variables)"}
+                "origin": "k3s's default flannel backend vxlan (%s)" % why}
     return {"cni": "flannel" if backend != "none" else None,
             "features": [FLANNEL_BACKENDS[backend]] if backend in FLANNEL_BACKENDS else [], "ports": {},
             "origin": "%s %s" % (origin, backend)}

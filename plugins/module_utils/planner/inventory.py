@@ -119,10 +119,18 @@ def installer_variables(host_vars):
         try:
             found[key] = host_vars.get(key)
         except Exception:           # noqa: BLE001 - Ansible's templating errors have no common public base
+            found[key] = unreadable
+        # ansible-core 2.19 hands a filter an undefined marker (a jinja2 Undefined) instead of raising
+        if found[key] is unreadable or _undefined(found[key]):
             found[key] = None
             unreadable.append(key)
     found[UNREADABLE] = unreadable
     return found
+
+
+def _undefined(value):
+    """True for Jinja's Undefined (ansible-core 2.19's markers of a variable it could not template)."""
+    return any(cls.__name__ == "Undefined" for cls in type(value).__mro__)
 
 
 def _no_kube_proxy(host_vars):

@@ -200,6 +200,21 @@ def test_k3s_flags_that_cannot_be_read_offline_leave_the_networks_unknown():
     assert networks({"s1": host}, {"all": ["s1"]})["s1"] == {}
 
 
+def test_an_undefined_marker_is_unreadable_too():
+    """ansible-core 2.19 gives a filter the host variable that failed to template as a marker, a
+    subclass of jinja2's Undefined, instead of raising (techno-tim's sample: extra_server_args)."""
+    class Undefined(object):
+        pass
+
+    class UndefinedMarker(Undefined):
+        pass
+    host = {"group_names": ["k3s_cluster", "master"], "extra_server_args": UndefinedMarker()}
+    variables = installer_variables(host)
+    assert variables["extra_server_args"] is None and "extra_server_args" in variables["__unreadable__"]
+    assert networks({"s1": host}, {"all": ["s1"]})["s1"] == {}
+    assert "extra_server_args could not be read offline" in installer_cni(variables, host["group_names"])["origin"]
+
+
 @pytest.mark.parametrize("variables, pods, services", [
     ({}, ["10.42.0.0/16"], ["10.43.0.0/16"]),
     ({"cluster_rke2_config": {"cluster-cidr": "10.62.0.0/16", "service-cidr": "10.63.0.0/16"}},
