@@ -114,8 +114,8 @@ def read_supervisors(reader, kubernetes, processes, unread):
             continue
         read.add(found[0])
         if "://" in path:
-            reader.problem("process %s (%s): its config %s is a URL (%s), not read on the node: what it sets is "
-                           "planned from the defaults" % (pid, found[0], path.split("://")[0], said))
+            reader.problem("process %s (%s): its config file is a URL (%s, from %s), not read on the node: what it "
+                           "sets is not known and is planned from the defaults" % (pid, found[0], path.split("://")[0], said))
             continue
         for name in supervisor_config_files(reader, path):
             read_yaml(reader, unread, name, "not a valid %s config file" % found[0],
