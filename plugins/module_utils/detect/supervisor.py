@@ -200,6 +200,15 @@ def layered_flags(facts, distribution, flags, env):
     return dict((flag, entry) for flag, entry in config.items() if flag not in flags and entry[0] is not None)
 
 
+def manifest_dir(facts, distribution, flags, env=None):
+    """An RKE2 node's static pod manifests when --data-dir (config, RKE2_DATA_DIR) moves them:
+    DATA_DIR/agent/pod-manifests, else None (the default directory is read anyway)."""
+    if distribution != "rke2":
+        return None
+    value = flags.get("--data-dir") or (layered_flags(facts, distribution, flags, env).get("--data-dir") or ("",))[0]
+    return posixpath.join(value.strip(), "agent", "pod-manifests") if (value or "").strip() else None
+
+
 def observe(facts, distribution, role, flags, where, env=None):
     """`k3s|rke2 server|agent`: roles, ports and networks from its flags, then from its config
     files, then from its environment, for the flags the command line does not give. env: the

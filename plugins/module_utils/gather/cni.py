@@ -78,8 +78,8 @@ def read_kubernetes(reader, params, processes, unread=None):
     """unread: the list the YAML files not read for want of PyYAML are added to."""
     unread = [] if unread is None else unread
     kubernetes = KubernetesFacts()
-    envs = read_supervisors(reader, kubernetes, processes, unread)
-    for directory in params["manifest_dirs"]:
+    envs, manifest_dirs = read_supervisors(reader, kubernetes, processes, unread)
+    for directory in list(dict.fromkeys(list(params["manifest_dirs"]) + manifest_dirs)):
         for name in reader.list_dir(directory):
             if name.endswith((".yaml", ".yml", ".json", ".manifest")):
                 read_yaml(reader, unread, os.path.join(directory, name), "not a valid manifest",
@@ -100,8 +100,8 @@ def read_kubernetes(reader, params, processes, unread=None):
 def read_supervisors(reader, kubernetes, processes, unread):
     """Each k3s/RKE2 process's environment (read_supervisor_environment) and the config files it
     reads: RKE2_CONFIG_FILE/K3S_CONFIG_FILE, else --config/-c, else the default, and its drop-ins.
-    -> {pid: environment layers} for add_process."""
-    envs, read = {}, set()
+    -> ({pid: environment layers} for add_process, [RKE2's static pod directory under its --data-dir])."""
+    envs, read, manifest_dirs = {}, set(), []
     for pid, argv in processes:
         found = supervisor_of(argv)
         if found is None:
@@ -121,7 +121,13 @@ def read_supervisors(reader, kubernetes, processes, unread):
             read_yaml(reader, unread, name, "not a valid %s config file" % found[0],
                       lambda name, text, distribution=found[0]: kubernetes.add_supervisor_config(distribution, name, text),
                       required=bool(said) and name == path)
-    return envs
+    for pid, argv in processes:
+        found = supervisor_of(argv)
+        directory = found and detect_supervisor.manifest_dir(kubernetes, found[0], detect_supervisor.command_flags(
+            argv_words(argv)), envs.get(pid))
+        if directory and directory not in manifest_dirs:
+            manifest_dirs.append(directory)
+    return envs, manifest_dirs
 
 
 def read_supervisor_environment(reader, pid, supervisor, argv=None):

@@ -158,6 +158,20 @@ def test_a_config_given_as_a_url_is_said_not_guessed(tmp_path, monkeypatch):
     assert any("is a URL (https" in text and "--config" in text for text in facts["problems"]), facts["problems"]
 
 
+def test_rke2_data_dir_moves_the_static_pods_that_are_read(tmp_path, monkeypatch):
+    """--data-dir (here RKE2_DATA_DIR in /etc/sysconfig/rke2-server): the manifests are read from
+    DATA_DIR/agent/pod-manifests (the API server's non-default --secure-port from there)."""
+    data = str(tmp_path) + "/srv/rke2-data"
+    process(tmp_path, 620, ["/usr/local/bin/rke2", "server"], "rke2-server.service")
+    node_file(tmp_path, "/etc/sysconfig/rke2-server", "RKE2_DATA_DIR=%s\n" % data)
+    node_file(tmp_path, "/srv/rke2-data/agent/pod-manifests/kube-apiserver.yaml",
+              (FIXTURES / "manifests" / "kube-apiserver.yaml").read_text())
+    node_paths(tmp_path, monkeypatch)
+    kubernetes = gather_cni.gather(GatherModule(tmp_path))["kubernetes"]
+    assert kubernetes["ports"]["apiserver"] == 8443
+    assert kubernetes["port_origins"]["apiserver"] == data + "/agent/pod-manifests/kube-apiserver.yaml --secure-port"
+
+
 # ------------------------------------------------------------------ to the plan
 
 ADDRESSES = {"s1": "10.8.0.1", "a1": "10.8.0.2"}
