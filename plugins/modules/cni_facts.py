@@ -14,11 +14,15 @@ description:
   - "Kubernetes role: control plane when kube-apiserver runs (static pod manifest, or process for
     k3s, rke2 and binary installs), etcd when etcd does, worker when only the kubelet does."
   - "k3s and RKE2 from their supervisor process (C(k3s server), C(rke2 agent), ...) and their
-    config files (C(/etc/rancher/k3s/config.yaml), C(/etc/rancher/rke2/config.yaml) and the
-    files in C(config.yaml.d/), in name order; a flag on the command line wins). An RKE2 server
-    adds the feature C(rke2_supervisor) (its port 9345)."
-  - "k0s from C(k0s controller) / C(k0s worker) and C(k0s.yaml) (C(--config), default
-    C(/etc/k0s/k0s.yaml)): the API, k0s API and konnectivity ports, the pod and Service networks,
+    config file (C(K3S_CONFIG_FILE)/C(RKE2_CONFIG_FILE), else C(--config)/C(-c), else
+    C(/etc/rancher/k3s/config.yaml), C(/etc/rancher/rke2/config.yaml)) and the files in
+    C(CONFIG.d/) beside it, in name order; a flag on the command line wins. An RKE2 server
+    adds the feature C(rke2_supervisor) (its port 9345); its C(--cni) (C(cni:), C(RKE2_CNI))
+    is compared with the node's CNI config (a note when they differ; the CNI it names is planned
+    with a note while the node has no CNI config yet)."
+  - "k0s from C(k0s controller) / C(k0s worker) and C(k0s.yaml) (C(--config) or C(-c), default
+    C(/etc/k0s/k0s.yaml)): the API, k0s API and konnectivity ports, the pod and Service networks
+    (with C(spec.network.dualStack) enabled, its IPv6 CIDRs too),
     control-plane load balancing (VRRP); kube-router from its process flags (C(--bgp-port),
     C(--overlay-encap=fou), C(--overlay-encap-port))."
   - "Real ports from the node's configuration: kube-apiserver C(--secure-port) and
@@ -38,13 +42,16 @@ description:
     C(var/kubernetes/backend/info.yaml) (or legacy etcd), a worker by its C(var/lock/clustered.lock)."
   - "k3s embedded registry (Spegel): a server's C(--embedded-registry), its peer-to-peer port
     from C(K3S_P2P_PORT) in the k3s process environment."
-  - "k3s's flags given in its environment (C(K3S_URL) is C(--server), C(K3S_CLUSTER_INIT) is
-    C(--cluster-init), every C(K3S_*) that stands for a flag): the environment file k3s's
-    C(install.sh) writes for the process's unit (C(/etc/systemd/system/UNIT.env), OpenRC
-    C(/etc/rancher/k3s/NAME.env)), then the process's environment; the command line and the config
-    files win. The values of secrets (C(K3S_TOKEN), C(K3S_AGENT_TOKEN), C(K3S_VPN_AUTH), the
-    datastore endpoint) are never returned. Config files: C(config.yaml), then C(config.yaml.d/*.yaml)
-    in name order, a key ending in C(+) appending."
+  - "k3s's and RKE2's flags given in their environment, the variables their CLI documents
+    (C(K3S_URL)/C(RKE2_URL) is C(--server), C(K3S_CLUSTER_INIT) is C(--cluster-init), C(RKE2_CNI) is
+    C(--cni), C(*_CONFIG_FILE), C(*_DATA_DIR), ...; a variable that stands for no flag is not read):
+    the environment files the process's unit reads (unit from its cgroup), in the unit's order,
+    C(/etc/default/NAME), C(/etc/sysconfig/NAME), then k3s's C(/etc/systemd/system/NAME.service.env)
+    (OpenRC C(/etc/rancher/k3s/NAME.env)) or RKE2's C(PREFIX/lib/systemd/system/NAME.env) (PREFIX
+    where the rke2 binary is: C(/usr/local), C(/opt/rke2), C(/usr)), then the process's environment;
+    the command line and the config files win. The values of secrets (C(*_TOKEN), C(*_AGENT_TOKEN),
+    C(K3S_VPN_AUTH), the datastore endpoint) are never returned. Config files: the config file, then
+    C(CONFIG.d/*.yaml) in name order, a key ending in C(+) appending."
   - "Calico: from the calico-node process environment and devices - networking backend, IPIP and
     VXLAN modes (IPv4 and IPv6 pools), C(FELIX_VXLANPORT), WireGuard, Typha, the pool CIDRs,
     C(FELIX_HEALTHPORT) (canal's health port)."
@@ -113,7 +120,8 @@ ansible_facts:
               kubeadm-style nodes), C(features) (C(rke2_supervisor), C(k0s_controller),
               C(k0s_cplb), C(kube_router), C(kube_router_fou), C(k3s_embedded_registry)),
               C(absent_features) (what the node's roles bring that it does not run, and why),
-              C(flannel_backend) (k3s C(--flannel-backend) and where it was read, or null), C(ports) and
+              C(flannel_backend) (k3s C(--flannel-backend) and where it was read, or null),
+              C(supervisor_cni) (an RKE2 server's C(--cni) names and where they were read, or null), C(ports) and
               C(port_origins) (port setting to value and to where it was read), C(networks) and
               C(network_origins) (the pod and Service CIDRs from the components' flags).
           type: dict

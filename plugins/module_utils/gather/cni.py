@@ -15,6 +15,8 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import yaml_text
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import k0s as detect_k0s
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import supervisor as detect_supervisor
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
     K0S_CONFIG,
@@ -22,10 +24,9 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k
     MICROK8S_DATA,
     MICROK8S_DQLITE_INFO,
     MICROK8S_WORKER_LOCK,
-    SUPERVISORS,
     KubernetesFacts,
+    argv_words,
     flags_from_args,
-    k3s_environment_files,
     supervisor_of,
     unit_of_cgroup,
 )
@@ -66,8 +67,8 @@ def read_yaml(reader, unread, path, what, add, required=False):
 
 
 def supervisor_config_files(reader, config):
-    """A k3s/RKE2 config file, then its drop-ins (config.yaml.d/*.yaml, *.yml: the suffix in any
-    case, as k3s matches it) in name order, as k3s's configfilearg reads them."""
+    """A k3s/RKE2 config file, then its drop-ins (CONFIG.d/*.yaml, *.yml next to it: the suffix in
+    any case, as k3s matches it) in name order, as k3s's configfilearg reads them."""
     drop_in = config + ".d"
     return [config] + [os.path.join(drop_in, name) for name in sorted(reader.list_dir(drop_in))
                        if name.lower().endswith((".yaml", ".yml"))]
@@ -77,39 +78,69 @@ def read_kubernetes(reader, params, processes, unread=None):
     """unread: the list the YAML files not read for want of PyYAML are added to."""
     unread = [] if unread is None else unread
     kubernetes = KubernetesFacts()
-    for directory in params["manifest_dirs"]:
+    envs, manifest_dirs = read_supervisors(reader, kubernetes, processes, unread)
+    for directory in list(dict.fromkeys(list(params["manifest_dirs"]) + manifest_dirs)):
         for name in reader.list_dir(directory):
             if name.endswith((".yaml", ".yml", ".json", ".manifest")):
                 read_yaml(reader, unread, os.path.join(directory, name), "not a valid manifest",
                           kubernetes.add_manifest)
     read_microk8s(reader, kubernetes, unread)
-    for distribution, supervisor in sorted(SUPERVISORS.items()):
-        for path in supervisor_config_files(reader, supervisor.config):
-            read_yaml(reader, unread, path, "not a valid %s config file" % distribution,
-                      lambda path, text, name=distribution: kubernetes.add_supervisor_config(name, path, text))
-    k0s_config = next((flags_from_args(argv[2:]).get("--config") for _pid, argv in processes
-                       if argv and os.path.basename(argv[0]) == "k0s" and argv[1:2] == ["controller"]), None)
+    k0s_config = next((detect_k0s.config_of(argv_words(argv)) for _pid, argv in processes
+                       if detect_k0s.config_of(argv_words(argv))), None)
     read_yaml(reader, unread, k0s_config or K0S_CONFIG, "not a valid k0s config", kubernetes.add_k0s_config,
               required=bool(k0s_config))
     for pid, argv in processes:
-        supervisor = supervisor_of(argv)
-        env = read_supervisor_environment(reader, pid, supervisor) if supervisor else None
-        kubernetes.add_process(pid, argv, env)
+        kubernetes.add_process(pid, argv, envs.get(pid))
     config_path = params["kubelet_config"] or kubernetes.kubelet_config or DEFAULT_KUBELET_CONFIG
     read_yaml(reader, unread, config_path, "not a valid kubelet config", kubernetes.add_kubelet_config,
               required=bool(params["kubelet_config"]))
     return kubernetes.result()
 
 
-def read_supervisor_environment(reader, pid, supervisor):
+def read_supervisors(reader, kubernetes, processes, unread):
+    """Each k3s/RKE2 process's environment (read_supervisor_environment) and the config files it
+    reads: RKE2_CONFIG_FILE/K3S_CONFIG_FILE, else --config/-c, else the default, and its drop-ins.
+    -> ({pid: environment layers} for add_process, [RKE2's static pod directory under its --data-dir])."""
+    envs, read, manifest_dirs = {}, set(), []
+    for pid, argv in processes:
+        found = supervisor_of(argv)
+        if found is None:
+            continue
+        argv = argv_words(argv)
+        envs[pid] = read_supervisor_environment(reader, pid, found, argv)
+        flags = detect_supervisor.command_flags(argv)
+        path, said = detect_supervisor.config_path(found[0], flags, envs[pid])
+        if found[0] in read:
+            continue
+        read.add(found[0])
+        if "://" in path:
+            reader.problem("process %s (%s): its config file is a URL (%s, from %s), not read on the node: what it "
+                           "sets is not known and is planned from the defaults" % (pid, found[0], path.split("://")[0], said))
+            continue
+        for name in supervisor_config_files(reader, path):
+            read_yaml(reader, unread, name, "not a valid %s config file" % found[0],
+                      lambda name, text, distribution=found[0]: kubernetes.add_supervisor_config(distribution, name, text),
+                      required=bool(said) and name == path)
+    for pid, argv in processes:
+        found = supervisor_of(argv)
+        directory = found and detect_supervisor.manifest_dir(kubernetes, found[0], detect_supervisor.command_flags(
+            argv_words(argv)), envs.get(pid))
+        if directory and directory not in manifest_dirs:
+            manifest_dirs.append(directory)
+    return envs, manifest_dirs
+
+
+def read_supervisor_environment(reader, pid, supervisor, argv=None):
     """A k3s/RKE2 process's environment, as layers [(variables, where read)], later ones winning:
-    (k3s) the environment file its installer wrote for its unit (the unit from /proc/PID/cgroup),
-    then the process's own environment. Values of secrets never leave detect.kubernetes
-    (k3s_environment_flags)."""
+    the environment files its unit reads (the unit from /proc/PID/cgroup; /etc/default/NAME,
+    /etc/sysconfig/NAME, then the installer's NAME.env: detect.supervisor.environment_files), then
+    the process's own environment. Values of secrets and of variables that stand for no flag never
+    leave detect.supervisor (environment_flags)."""
     layers = []
-    if supervisor[0] == "k3s":
-        unit = unit_of_cgroup(reader.read_text(os.path.join(reader.proc, str(pid), "cgroup")))
-        for path in k3s_environment_files(supervisor[1], unit):
+    unit = unit_of_cgroup(reader.read_text(os.path.join(reader.proc, str(pid), "cgroup")))
+    binary = (argv or [None])[0]
+    for alternatives in detect_supervisor.environment_files(supervisor[0], supervisor[1], unit, binary):
+        for path in alternatives:
             text = reader.read_text(path)
             if text is not None:
                 layers.append((detect_cni.parse_env_file(text), path))
@@ -331,6 +362,8 @@ def gather(module, outputs=None):
     if flannel["backend"] == "tailscale":
         read_tailscaled_port(reader, processes, flannel)
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
+    rke2_kind, rke2_notes = detect_supervisor.rke2_cni_notes(cni, kubernetes["supervisor_cni"])
+    cni["kind"] = rke2_kind or cni["kind"]
     calico = read_calico(reader, processes, links)
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
     antrea = read_antrea(reader, processes, links, unread)
@@ -353,7 +386,7 @@ def gather(module, outputs=None):
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])
-    derived["notes"].extend(kubernetes["notes"])
+    derived["notes"].extend(kubernetes["notes"] + rke2_notes)
     ports = dict(kubernetes["ports"])
     ports.update(derived["ports"])
     origins = dict(kubernetes["port_origins"])

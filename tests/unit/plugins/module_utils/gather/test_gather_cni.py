@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as detect_kubernetes
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import supervisor as detect_supervisor
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni as gather_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
@@ -112,6 +113,32 @@ class GatherModule(FakeModule):
                        "flannel_net_conf": str(tmp_path / "net-conf.json")}
 
 
+def node_paths(tmp_path, monkeypatch):
+    """The node's files under tmp_path: the distributions' config files (tmp_path/k3s/config.yaml,
+    tmp_path/rke2/config.yaml), the environment files their units read (tmp_path + the real path:
+    tmp_path/etc/default/NAME, tmp_path/etc/systemd/system/NAME.service.env...), k0s.yaml, MicroK8s's
+    data and the kubelet's config; /proc is tmp_path/proc."""
+    for distribution, supervisor in list(detect_supervisor.SUPERVISORS.items()):
+        env_files = tuple(tuple(str(tmp_path) + path for path in group) for group in supervisor.env_files)
+        monkeypatch.setitem(detect_supervisor.SUPERVISORS, distribution,
+                            supervisor._replace(config=str(tmp_path / distribution / "config.yaml"), env_files=env_files))
+    monkeypatch.setattr(gather_cni, "K0S_CONFIG", str(tmp_path / "k0s.yaml"))
+    monkeypatch.setattr(gather_cni, "MICROK8S_DATA", str(tmp_path / "microk8s"))
+    monkeypatch.setattr(gather_cni, "DEFAULT_KUBELET_CONFIG", str(tmp_path / "kubelet.yaml"))
+    real = gather_cni.NodeReader
+
+    def reader_of_the_fake_proc(module, outputs=None):
+        return real(module, str(tmp_path / "proc"), outputs)
+    monkeypatch.setattr(gather_cni, "NodeReader", reader_of_the_fake_proc)
+
+
+def node_file(tmp_path, path, text):
+    """A file of the node (its real path, under tmp_path)."""
+    target = tmp_path / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
 def k3s_node(tmp_path, monkeypatch, role, env_file, unit, environ=b"PATH=/usr/bin\0"):
     """A node with one k3s process (its environment as given) and the environment file k3s's
     installer wrote for its unit; the configs' and env files' directories moved under tmp_path."""
@@ -121,22 +148,8 @@ def k3s_node(tmp_path, monkeypatch, role, env_file, unit, environ=b"PATH=/usr/bi
     (proc / "cgroup").write_text("0::/system.slice/%s\n" % unit)
     if environ is not None:
         (proc / "environ").write_bytes(environ)
-    systemd = tmp_path / "systemd"
-    systemd.mkdir()
-    shutil.copy(FIXTURES / "k3s" / env_file, systemd / (unit + ".env"))
-    monkeypatch.setattr(detect_kubernetes, "K3S_ENV_DIRS", (str(systemd), str(tmp_path / "rancher-k3s")))
-    for distribution, supervisor in list(detect_kubernetes.SUPERVISORS.items()):
-        monkeypatch.setitem(detect_kubernetes.SUPERVISORS, distribution,
-                            supervisor._replace(config=str(tmp_path / distribution / "config.yaml")))
-    monkeypatch.setattr(gather_cni, "SUPERVISORS", detect_kubernetes.SUPERVISORS)
-    monkeypatch.setattr(gather_cni, "K0S_CONFIG", str(tmp_path / "k0s.yaml"))
-    monkeypatch.setattr(gather_cni, "MICROK8S_DATA", str(tmp_path / "microk8s"))
-    monkeypatch.setattr(gather_cni, "DEFAULT_KUBELET_CONFIG", str(tmp_path / "kubelet.yaml"))
-    real = gather_cni.NodeReader
-
-    def reader_of_the_fake_proc(module, outputs=None):
-        return real(module, str(tmp_path / "proc"), outputs)
-    monkeypatch.setattr(gather_cni, "NodeReader", reader_of_the_fake_proc)
+    node_file(tmp_path, "/etc/systemd/system/%s.env" % unit, (FIXTURES / "k3s" / env_file).read_text())
+    node_paths(tmp_path, monkeypatch)
     return gather_cni.gather(GatherModule(tmp_path))
 
 
