@@ -58,31 +58,6 @@ ROLE_FEATURES = {
 }
 ROLES = tuple(sorted(ROLE_GROUPS))
 
-# The inventory groups of the common installers, and the cluster role each group means. A layout
-# with `within` counts only for hosts also in that group: k3s-ansible's `server` and `agent` are
-# names other inventories use for other things. microseg_group_map adds groups, or gives one of
-# these another meaning. Parent groups (k8s_cluster, k3s_cluster, rke2_cluster) mean no role.
-# `features`: what a group's hosts run besides their role's features (RKE2 servers: the supervisor).
-InstallerLayout = namedtuple("InstallerLayout", "installer within groups source features")
-InstallerLayout.__new__.__defaults__ = ({},)
-INSTALLER_LAYOUTS = (
-    InstallerLayout("kubespray (and this collection)", None,
-                    {"kube_control_plane": "kube_control_plane", "kube_node": "kube_node", "etcd": "etcd"},
-                    "https://github.com/kubernetes-sigs/kubespray inventory/sample/inventory.ini"),
-    InstallerLayout("kubespray, older releases", None,
-                    {"kube-master": "kube_control_plane", "kube_master": "kube_control_plane", "kube-node": "kube_node"},
-                    "https://github.com/kubernetes-sigs/kubespray (group names before kube_control_plane)"),
-    InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
-                    "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),
-    InstallerLayout("techno-tim/k3s-ansible", "k3s_cluster", {"master": "kube_control_plane", "node": "kube_node"},
-                    "https://github.com/techno-tim/k3s-ansible inventory/sample/hosts.ini"),
-    InstallerLayout("rke2-ansible", None, {"rke2_servers": "kube_control_plane", "rke2_agents": "kube_node"},
-                    "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml",
-                    {"rke2_servers": ("rke2_supervisor",)}),
-    InstallerLayout("this collection (Docker Swarm)", None,
-                    {"swarm_managers": "swarm_manager", "swarm_workers": "swarm_worker"}, "this collection"),
-)
-
 # The features of a CNI's data plane (their rows admit the pods' traffic between nodes: tunnels,
 # BGP, health checks): a Kubernetes node with none of them has no such rows.
 CNI_FEATURE_PREFIXES = ("flannel_", "calico_", "canal", "cilium_", "kube_router", "antrea", "weave")

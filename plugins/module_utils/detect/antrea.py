@@ -36,6 +36,34 @@ def _off(value):
     return (value or "").strip().strip("'\"").lower() == "false"
 
 
+def _tunnel(result, option, tunnel_devices, agent_where, features):
+    """The tunnel Antrea runs (its device first: it says what really runs, then the agent's
+    config) into result's tunnel, features, ports and notes."""
+    mode = option("trafficEncapMode").lower() or "encap"
+    port = None
+    if tunnel_devices:
+        match = tunnel_devices[0]
+        result["tunnel"] = DEVICE_TYPES[match.group(1)]
+        where = "device %s" % match.group(0)
+        port = int(match.group(2)) if match.group(2) else None
+    elif mode in TUNNELLED_MODES:
+        result["tunnel"] = option("tunnelType").lower() or "geneve"
+        where = "%s tunnelType" % agent_where if option("tunnelType") else "Antrea's default tunnel (geneve)"
+        port = port_of_listen_address(option("tunnelPort"))
+        where = "%s tunnelPort" % agent_where if port else where
+    else:
+        result["notes"].append("antrea: trafficEncapMode %s (%s): no tunnel to admit" % (mode, agent_where))
+        return
+    if result["tunnel"] not in TUNNEL_FEATURES:
+        result["notes"].append("antrea: tunnel type %r (%s) is not geneve, vxlan, stt or gre: nothing admitted "
+                               "for it; set microseg_features" % (result["tunnel"], where))
+        return
+    features.add(TUNNEL_FEATURES[result["tunnel"]])
+    if port and result["tunnel"] != "gre":      # else the planner takes the type's default port
+        result["ports"]["antrea_tunnel"] = port
+        result["port_origins"]["antrea_tunnel"] = where
+
+
 def antrea_facts(agent_config, controller_config, links, agent_where="antrea-agent.conf",
                  controller_where="antrea-controller.conf"):
     """agent_config / controller_config: yaml_text.dotted_scalars() of antrea-agent.conf and
@@ -53,28 +81,7 @@ def antrea_facts(agent_config, controller_config, links, agent_where="antrea-age
     def option(key):
         return (config.get(key) or "").strip().strip("'\"")
 
-    mode = option("trafficEncapMode").lower() or "encap"
-    if tunnel_devices:
-        match = tunnel_devices[0]
-        result["tunnel"] = DEVICE_TYPES[match.group(1)]
-        where = "device %s" % match.group(0)
-        port = int(match.group(2)) if match.group(2) else None
-    elif mode in TUNNELLED_MODES:
-        result["tunnel"] = option("tunnelType").lower() or "geneve"
-        where = "%s tunnelType" % agent_where if option("tunnelType") else "Antrea's default tunnel (geneve)"
-        port = port_of_listen_address(option("tunnelPort"))
-        where = "%s tunnelPort" % agent_where if port else where
-    else:
-        result["notes"].append("antrea: trafficEncapMode %s (%s): no tunnel to admit" % (mode, agent_where))
-    if result["tunnel"] and result["tunnel"] not in TUNNEL_FEATURES:
-        result["notes"].append("antrea: tunnel type %r (%s) is not geneve, vxlan, stt or gre: nothing admitted "
-                               "for it; set microseg_features" % (result["tunnel"], where))
-    if result["tunnel"] in TUNNEL_FEATURES:
-        feature = TUNNEL_FEATURES[result["tunnel"]]
-        features.add(feature)
-        if port and result["tunnel"] != "gre":      # else the planner takes the type's default port
-            ports["antrea_tunnel"] = port
-            origins["antrea_tunnel"] = where
+    _tunnel(result, option, tunnel_devices, agent_where, features)
     encryption = option("trafficEncryptionMode").lower()
     if encryption in ("ipsec", "wireguard"):
         features.add("antrea_" + encryption)

@@ -292,6 +292,35 @@ def _truthy(value):
     return (value or "").strip().lower() in ("true", "1", "yes", "on")
 
 
+def _calico_vxlan_port(result, env, vxlan_device, vxlan_v6_device, env_source):
+    """One VXLAN port for both families (FELIX_VXLANPORT): the device's dstport first (what runs),
+    then Felix's setting, then Calico's default; a v6-only VXLAN pool shows it on its device."""
+    vxlan_device = vxlan_device or (vxlan_v6_device if result["vxlan"] == "Never" else None)
+    if result["vxlan"] != "Never" or result["vxlan_v6"] != "Never":
+        if vxlan_device and vxlan_device["port"]:
+            result["vxlan_port"] = vxlan_device["port"]
+            result["sources"]["vxlan_port"] = "device %s (vxlan dstport)" % vxlan_device["name"]
+        elif env.get("FELIX_VXLANPORT", "").strip().isdigit():
+            result["vxlan_port"] = int(env["FELIX_VXLANPORT"])
+            result["sources"]["vxlan_port"] = "%s FELIX_VXLANPORT" % env_source
+        else:
+            result["vxlan_port"] = default_port("calico_vxlan")
+            result["sources"]["vxlan_port"] = "calico default"
+
+
+def _calico_wireguard(result, env, by_name, env_source):
+    """Felix's WireGuard (its setting, else the device it makes) and its ports into result."""
+    if _truthy(env.get("FELIX_WIREGUARDENABLED")) or "wireguard.cali" in by_name:
+        result["wireguard"] = True
+        result["sources"]["wireguard"] = "%s FELIX_WIREGUARDENABLED" % env_source if "FELIX_WIREGUARDENABLED" in env \
+            else "device wireguard.cali"
+        port = env.get("FELIX_WIREGUARDLISTENINGPORT", "").strip()
+        result["wireguard_port"] = int(port) if port.isdigit() else default_port("calico_wireguard")
+        if _truthy(env.get("FELIX_WIREGUARDENABLEDV6")):
+            port = env.get("FELIX_WIREGUARDLISTENINGPORTV6", "").strip()
+            result["wireguard_port_v6"] = int(port) if port.isdigit() else default_port("calico_wireguard_v6")
+
+
 def calico_facts(env, links, runs_typha=False, env_source="calico-node environment"):
     """calico-node environment + devices -> backend, encapsulation modes and real ports.
     Bad mode values raise ValueError naming the variable."""
@@ -326,27 +355,8 @@ def calico_facts(env, links, runs_typha=False, env_source="calico-node environme
     if vxlan_v6_device and result["vxlan_v6"] == "Never" and "CALICO_IPV6POOL_VXLAN" not in env:
         result["vxlan_v6"] = "Always"
         sources["vxlan_v6"] = "device vxlan-v6.calico"
-    # One VXLAN port for both families (FELIX_VXLANPORT); a v6-only VXLAN pool shows it on its device.
-    vxlan_device = vxlan_device or (vxlan_v6_device if result["vxlan"] == "Never" else None)
-    if result["vxlan"] != "Never" or result["vxlan_v6"] != "Never":
-        if vxlan_device and vxlan_device["port"]:
-            result["vxlan_port"] = vxlan_device["port"]
-            sources["vxlan_port"] = "device %s (vxlan dstport)" % vxlan_device["name"]
-        elif env.get("FELIX_VXLANPORT", "").strip().isdigit():
-            result["vxlan_port"] = int(env["FELIX_VXLANPORT"])
-            sources["vxlan_port"] = "%s FELIX_VXLANPORT" % env_source
-        else:
-            result["vxlan_port"] = default_port("calico_vxlan")
-            sources["vxlan_port"] = "calico default"
-    if _truthy(env.get("FELIX_WIREGUARDENABLED")) or "wireguard.cali" in by_name:
-        result["wireguard"] = True
-        sources["wireguard"] = "%s FELIX_WIREGUARDENABLED" % env_source if "FELIX_WIREGUARDENABLED" in env \
-            else "device wireguard.cali"
-        port = env.get("FELIX_WIREGUARDLISTENINGPORT", "").strip()
-        result["wireguard_port"] = int(port) if port.isdigit() else default_port("calico_wireguard")
-        if _truthy(env.get("FELIX_WIREGUARDENABLEDV6")):
-            port = env.get("FELIX_WIREGUARDLISTENINGPORTV6", "").strip()
-            result["wireguard_port_v6"] = int(port) if port.isdigit() else default_port("calico_wireguard_v6")
+    _calico_vxlan_port(result, env, vxlan_device, vxlan_v6_device, env_source)
+    _calico_wireguard(result, env, by_name, env_source)
     result["typha_client"] = bool(env.get("FELIX_TYPHAK8SSERVICENAME") or env.get("FELIX_TYPHAADDR"))
     result["pool_cidr"] = env.get("CALICO_IPV4POOL_CIDR") or None
     result["pool_cidr_v6"] = env.get("CALICO_IPV6POOL_CIDR") or None

@@ -327,6 +327,48 @@ def read_antrea(reader, processes, links, unread=None):
                                       controller[1] if controller else "antrea-controller.conf")
 
 
+def read_flannel(reader, params, processes, links, hint):
+    """flannel's facts from its subnet.env, its net-conf.json (k3s's own when the default path has
+    none) and its devices; hint: the supervisor's --flannel-backend (k3s, RKE2), if any."""
+    subnet_text = reader.read_text(params["flannel_subnet_env"])
+    subnet_env = detect_cni.parse_env_file(subnet_text) if subnet_text else {}
+    net_conf = None
+    net_conf_path = params["flannel_net_conf"]
+    net_conf_text = reader.read_text(net_conf_path)
+    if net_conf_text is None and net_conf_path == ARGUMENT_SPEC["flannel_net_conf"]["default"]:
+        net_conf_path = K3S_FLANNEL_NET_CONF
+        net_conf_text = reader.read_text(net_conf_path)
+    if net_conf_text is not None:
+        try:
+            net_conf = detect_cni.parse_net_conf(net_conf_text)
+        except ValueError as error:
+            reader.problem("%s: malformed net-conf.json (%s)" % (net_conf_path, error))
+    if hint and hint[0] is None:
+        hint = None                    # k3s --flannel-backend=none: another CNI
+    flannel = detect_cni.flannel_facts(subnet_env, links, net_conf, tuple(hint) if hint else None)
+    if flannel["backend"] == "tailscale":
+        read_tailscaled_port(reader, processes, flannel)
+    return flannel
+
+
+def read_kube_proxy_mode(module, reader, processes, links):
+    """(mode, where it was seen) of kube-proxy: its --proxy-mode flag, else what its rules and
+    devices show (kube-ipvs0, the nft table, the KUBE-SERVICES chain)."""
+    nft_tables = []
+    if module.get_bin_path("nft"):
+        text = reader.run("nft", ["list", "tables"], "nft tables")
+        nft_tables = detect_firewall.parse_nft_tables(text or "")
+    nat_chains = []
+    if module.get_bin_path("iptables-save"):
+        text = reader.run("iptables-save", ["-t", "nat"], "iptables nat table")
+        nat_chains = netfilter.parse_iptables_save(text or "").get("nat", {}).get("chains", [])
+    flag_mode = None
+    for _pid, argv in processes:
+        if os.path.basename(argv[0]) == "kube-proxy":
+            flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
+    return detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
+
+
 def gather(module, outputs=None):
     """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
     params = module.params
@@ -342,25 +384,7 @@ def gather(module, outputs=None):
         reader.problem("ip -details -json address show: unreadable output (%s)" % error)
         links = []
 
-    subnet_text = reader.read_text(params["flannel_subnet_env"])
-    subnet_env = detect_cni.parse_env_file(subnet_text) if subnet_text else {}
-    net_conf = None
-    net_conf_path = params["flannel_net_conf"]
-    net_conf_text = reader.read_text(net_conf_path)
-    if net_conf_text is None and net_conf_path == ARGUMENT_SPEC["flannel_net_conf"]["default"]:
-        net_conf_path = K3S_FLANNEL_NET_CONF
-        net_conf_text = reader.read_text(net_conf_path)
-    if net_conf_text is not None:
-        try:
-            net_conf = detect_cni.parse_net_conf(net_conf_text)
-        except ValueError as error:
-            reader.problem("%s: malformed net-conf.json (%s)" % (net_conf_path, error))
-    hint = kubernetes["flannel_backend"]
-    if hint and hint[0] is None:
-        hint = None                    # k3s --flannel-backend=none: another CNI
-    flannel = detect_cni.flannel_facts(subnet_env, links, net_conf, tuple(hint) if hint else None)
-    if flannel["backend"] == "tailscale":
-        read_tailscaled_port(reader, processes, flannel)
+    flannel = read_flannel(reader, params, processes, links, kubernetes["flannel_backend"])
     cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
     rke2_kind, rke2_notes = detect_supervisor.rke2_cni_notes(cni, kubernetes["supervisor_cni"])
     cni["kind"] = rke2_kind or cni["kind"]
@@ -368,19 +392,7 @@ def gather(module, outputs=None):
     cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
     antrea = read_antrea(reader, processes, links, unread)
 
-    nft_tables = []
-    if module.get_bin_path("nft"):
-        text = reader.run("nft", ["list", "tables"], "nft tables")
-        nft_tables = detect_firewall.parse_nft_tables(text or "")
-    nat_chains = []
-    if module.get_bin_path("iptables-save"):
-        text = reader.run("iptables-save", ["-t", "nat"], "iptables nat table")
-        nat_chains = netfilter.parse_iptables_save(text or "").get("nat", {}).get("chains", [])
-    flag_mode = None
-    for _pid, argv in processes:
-        if os.path.basename(argv[0]) == "kube-proxy":
-            flag_mode = flags_from_args(argv[1:]).get("--proxy-mode") or None
-    mode, mode_source = detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
+    mode, mode_source = read_kube_proxy_mode(module, reader, processes, links)
 
     derived = cni_derive.derive(cni, flannel, calico, cilium, antrea)
     derived["roles"] = kubernetes["roles"]

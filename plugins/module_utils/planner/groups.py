@@ -2,14 +2,40 @@
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which inventory groups make a host a cluster node: the layouts of the common installers
-(catalog.INSTALLER_LAYOUTS) and the user's microseg_group_map."""
+(INSTALLER_LAYOUTS) and the user's microseg_group_map."""
 
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
+
+# The inventory groups of the common installers, and the cluster role each group means. A layout
+# with `within` counts only for hosts also in that group: k3s-ansible's `server` and `agent` are
+# names other inventories use for other things. microseg_group_map adds groups, or gives one of
+# these another meaning. Parent groups (k8s_cluster, k3s_cluster, rke2_cluster) mean no role.
+# `features`: what a group's hosts run besides their role's features (RKE2 servers: the supervisor).
+InstallerLayout = namedtuple("InstallerLayout", "installer within groups source features")
+InstallerLayout.__new__.__defaults__ = ({},)
+INSTALLER_LAYOUTS = (
+    InstallerLayout("kubespray (and this collection)", None,
+                    {"kube_control_plane": "kube_control_plane", "kube_node": "kube_node", "etcd": "etcd"},
+                    "https://github.com/kubernetes-sigs/kubespray inventory/sample/inventory.ini"),
+    InstallerLayout("kubespray, older releases", None,
+                    {"kube-master": "kube_control_plane", "kube_master": "kube_control_plane", "kube-node": "kube_node"},
+                    "https://github.com/kubernetes-sigs/kubespray (group names before kube_control_plane)"),
+    InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
+                    "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),
+    InstallerLayout("techno-tim/k3s-ansible", "k3s_cluster", {"master": "kube_control_plane", "node": "kube_node"},
+                    "https://github.com/techno-tim/k3s-ansible inventory/sample/hosts.ini"),
+    InstallerLayout("rke2-ansible", None, {"rke2_servers": "kube_control_plane", "rke2_agents": "kube_node"},
+                    "https://github.com/rancherfederal/rke2-ansible docs/basic_sample_inventory/hosts.yml",
+                    {"rke2_servers": ("rke2_supervisor",)}),
+    InstallerLayout("this collection (Docker Swarm)", None,
+                    {"swarm_managers": "swarm_manager", "swarm_workers": "swarm_worker"}, "this collection"),
+)
 
 
 def check_group_map(group_map):
@@ -57,7 +83,7 @@ def _layout_meanings(names, group_map, field):
     """What the installer layouts give (field: "groups" for roles, "features") to a host in these
     groups, leaving out the groups that microseg_group_map gives another meaning."""
     found = set()
-    for layout in catalog.INSTALLER_LAYOUTS:
+    for layout in INSTALLER_LAYOUTS:
         if layout.within and layout.within not in names:
             continue
         for group, meaning in getattr(layout, field).items():
@@ -94,7 +120,7 @@ def groups_of_hosts(groups):
 
 def role_groups_hint(group_map=None):
     """The group names that give a role, for messages that say how to give a host one."""
-    names = [group for layout in catalog.INSTALLER_LAYOUTS if not layout.within for group in layout.groups]
-    names += ["%s under %s" % ("/".join(layout.groups), layout.within) for layout in catalog.INSTALLER_LAYOUTS
+    names = [group for layout in INSTALLER_LAYOUTS if not layout.within for group in layout.groups]
+    names += ["%s under %s" % ("/".join(layout.groups), layout.within) for layout in INSTALLER_LAYOUTS
               if layout.within]
     return ", ".join(names + sorted(group for group, roles in (group_map or {}).items() if roles))

@@ -138,7 +138,7 @@ def normalise_policy(policy):
 def normalise_inventory(inventory):
     """{"hosts": {name: {"addresses": [...], "roles": [...]}}, "groups": {...}} -> validated copy.
 
-    A host without "roles" takes them from the inventory groups (catalog.INSTALLER_LAYOUTS and the
+    A host without "roles" takes them from the inventory groups (groups.INSTALLER_LAYOUTS and the
     inventory's "group_map", microseg_group_map). A host's "cluster" (microseg_cluster) names the
     cluster it belongs to; None: the one cluster of the hosts that name none. When no host of a
     cluster runs etcd, its control-plane hosts are taken to run it stacked (the kubeadm default).
