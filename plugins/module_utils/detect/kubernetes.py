@@ -22,30 +22,17 @@ import os
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import k0s as detect_k0s
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import microk8s as detect_microk8s
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import supervisor as detect_supervisor
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k0s import K0S_CONFIG  # noqa: F401
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kube_flags import (  # noqa: F401
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kube_flags import (
     COMPONENT_NETWORKS,
     COMPONENT_PORTS,
     COMPONENTS,
-    SECRET_VALUE,
     argv_words,
     flags_from_args,
     kubelet_config_port,
-    parse_args_file,
     port_value,
-    ports_from_urls,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.microk8s import (  # noqa: F401
-    MICROK8S_ARGS,
-    MICROK8S_DATA,
-    MICROK8S_DQLITE_INFO,
-    MICROK8S_WORKER_LOCK,
-)
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.supervisor import (  # noqa: F401
-    SUPERVISORS,
-    k3s_environment_flags,
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.supervisor import (
     supervisor_config_flags,
-    unit_of_cgroup,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse, scalar
 

@@ -17,19 +17,20 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import yaml_text
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import k0s as detect_k0s
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import supervisor as detect_supervisor
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.k0s import K0S_CONFIG
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kube_flags import argv_words, flags_from_args
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.kubernetes import (
     DEFAULT_KUBELET_CONFIG,
-    K0S_CONFIG,
+    KubernetesFacts,
+    supervisor_of,
+)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.microk8s import (
     MICROK8S_ARGS,
     MICROK8S_DATA,
     MICROK8S_DQLITE_INFO,
     MICROK8S_WORKER_LOCK,
-    KubernetesFacts,
-    argv_words,
-    flags_from_args,
-    supervisor_of,
-    unit_of_cgroup,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.supervisor import unit_of_cgroup
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
 CALICO_PROCESSES = ("calico-node", "calico-felix")

@@ -16,12 +16,11 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     check_group_map,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inputs import CLUSTER_NETWORKS
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.installers import (  # noqa: F401 (installer_cni)
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.installers import (
     KUBESPRAY_PORTS,
     RKE2_CONFIG_VARIABLES,
     UNREADABLE,
     falsy,
-    installer_cni,
     installer_networks,
     truthy,
 )

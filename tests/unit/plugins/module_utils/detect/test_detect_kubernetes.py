@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kube_flags
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as k8s
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
@@ -75,7 +76,7 @@ def test_binary_installs_from_processes(argv, roles, ports):
 
 def test_flags_parsing():
     assert k8s.flags_from_args(["--a=1", "--b", "2", "--c", "--d=x=y"]) == {"--a": "1", "--b": "2", "--c": "", "--d": "x=y"}
-    assert k8s.ports_from_urls("https://127.0.0.1:2379,https://[fd00::1]:2379,unix://etcd") == [2379]
+    assert kube_flags.ports_from_urls("https://127.0.0.1:2379,https://[fd00::1]:2379,unix://etcd") == [2379]
 
 
 def test_json_manifest_and_unknown_file_names():

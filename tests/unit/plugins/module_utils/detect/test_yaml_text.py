@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kube_flags
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as k8s
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import yaml_text
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
@@ -74,7 +75,7 @@ def test_config_secrets_are_withheld_and_never_in_the_facts():
             "etcd-s3-secret-key: %s\nvpn-auth: name=tailscale,joinKey=%s\nserver: https://10.0.0.1:6443\n"
             % ((SECRET,) * 5))
     flags = dict((flag, value) for flag, value, _append in k8s.supervisor_config_flags(parse(text)))
-    assert flags["--token"] == flags["--agent-token"] == flags["--datastore-endpoint"] == k8s.SECRET_VALUE
+    assert flags["--token"] == flags["--agent-token"] == flags["--datastore-endpoint"] == kube_flags.SECRET_VALUE
     assert flags["--server"] == "https://10.0.0.1:6443"                    # a URL, not a secret: etcd runs
     result = k3s_server((CONFIG, text))
     assert "etcd" in result["roles"] and result["flannel_backend"] == ["tailscale", CONFIG + " vpn-auth"]

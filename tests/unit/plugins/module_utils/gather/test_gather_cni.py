@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kube_flags
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as detect_kubernetes
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import supervisor as detect_supervisor
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni as gather_cni
@@ -181,13 +182,13 @@ def test_k3s_agent_from_its_unit_file(tmp_path, monkeypatch):
 
 
 def test_k3s_environment_flags_are_flags_and_secrets_are_withheld():
-    flags = detect_kubernetes.k3s_environment_flags(
+    flags = detect_supervisor.k3s_environment_flags(
         {"K3S_URL": "https://10.0.0.11:6443", "K3S_CLUSTER_INIT": "true", "K3S_TOKEN": TOKEN,
          "K3S_DATASTORE_ENDPOINT": "postgres://user:pw@db:5432/k3s", "K3S_P2P_PORT": "5101",
          "K3S_VPN_AUTH": "name=tailscale,joinKey=" + TOKEN, "K3S_NODE_NAME": "n1", "PATH": "/bin"}, "k3s.service.env")
     assert flags["--server"] == ("https://10.0.0.11:6443", "k3s.service.env K3S_URL")
     assert flags["--cluster-init"][0] == "" and flags["--node-name"][0] == "n1"
-    assert flags["--vpn-auth"][0] == flags["--token"][0] == detect_kubernetes.SECRET_VALUE
+    assert flags["--vpn-auth"][0] == flags["--token"][0] == kube_flags.SECRET_VALUE
     assert "pw" not in json.dumps(flags) and "--p2p-port" not in flags and TOKEN not in json.dumps(flags)
 
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.installers import installer_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import (
     build_inventory,
-    installer_cni,
     installer_variables,
 )
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.installers import installer_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import (
     addresses_and_origin,
-    installer_cni,
     installer_variables,
     build_inventory,
     host_addresses,
