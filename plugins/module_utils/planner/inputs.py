@@ -178,6 +178,7 @@ def normalise_inventory(inventory):
                        "cluster_features": cluster_features,
                        "cluster_port_origins": dict(entry.get("cluster_port_origins") or {}),
                        "cluster_networks": _cluster_networks(entry.get("cluster_networks"), where),
+                       "installer_cni": _installer_cni(entry.get("installer_cni"), where),
                        "address_origin": str(entry.get("address_origin") or "inventory")}
     for cluster in set(host["cluster"] for host in hosts.values()):
         members = [host for host in hosts.values() if host["cluster"] == cluster]
@@ -205,6 +206,54 @@ def _cluster_networks(value, where):
             result[key] = {"networks": networks, "origin": str(entry.get("origin") or "inventory"),
                            "installer": bool(entry.get("installer"))}
     return result
+
+
+def _installer_cni(value, where):
+    """A host's CNI as its installer's variables give it (offline; installers.installer_cni), checked;
+    None when it has none."""
+    if value in (None, {}):
+        return None
+    if not isinstance(value, dict):
+        raise PlanError("%s: installer_cni %r must be a dict" % (where, value))
+    features = set(as_list(value.get("features"), where + " installer_cni features"))
+    for feature in features:
+        choice(feature, catalog.FEATURES, "%s: installer_cni feature" % where)
+    ports = dict((key, parse_ports(port, "%s: installer_cni port %s" % (where, key)))
+                 for key, port in (value.get("ports") or {}).items() if choice(key, catalog.PORT_KEYS, where + ": port"))
+    return {"cni": value.get("cni"), "features": features, "ports": ports, "origin": str(value.get("origin") or ""),
+            "default": bool(value.get("default"))}
+
+
+def _servers_cni(name, cluster, features, ports, origins):
+    """Offline, a k3s or RKE2 agent whose variables give only the distribution's default CNI runs
+    the CNI its servers' variables set (--flannel-backend, cni: server settings, which installers'
+    samples put in the servers' group_vars): the default's features and ports are swapped for the
+    servers'. Updates features, ports and origins; -> notes."""
+    own = cluster.hosts[name]["installer_cni"]
+    if not own or not own["default"] or "kube_control_plane" in cluster.hosts[name]["roles"]:
+        return []
+    servers = sorted((other, host["installer_cni"]) for other, host in cluster.hosts.items()
+                     if "kube_control_plane" in host["roles"] and host["installer_cni"]
+                     and not host["installer_cni"]["default"])
+    if not servers:
+        return []
+    server, cni = servers[0]
+    features -= own["features"] - cni["features"]
+    features |= cni["features"]
+    for key in own["ports"]:
+        if origins.get(key) == own["origin"]:
+            ports.pop(key, None)
+            origins.pop(key, None)
+    for key, value in cni["ports"].items():
+        if origins.get(key) != "microseg_ports":
+            ports[key], origins[key] = value, "%s (on %s)" % (cni["origin"], server)
+    notes = ["%s: CNI %s from its server %s's %s, not %s: the CNI is a server setting"
+             % (name, cni["cni"], server, cni["origin"], own["origin"])]
+    differ = sorted(other for other, other_cni in servers if other_cni["features"] != cni["features"])
+    if differ:
+        notes.append("%s: the servers' variables give different CNIs (%s and %s): %s's is used"
+                     % (name, server, ", ".join(differ), server))
+    return notes
 
 
 def _node_networks(node, cluster, name, warnings):
@@ -264,6 +313,7 @@ def normalise_node(node, cluster):
     warnings += _cluster_ports(cluster, ports, origins)
     if roles & set(catalog.KUBERNETES_ROLES):
         features |= cluster.cluster_features()
+    cni_notes = _servers_cni(name, cluster, features, ports, origins)
     # What the roles bring but the node does not run (detection said so: a k0s controller alone).
     absent = set(as_list(node.get("absent_features"), "node %s absent_features" % name))
     # the node's files detection could not read (PyYAML missing there): said in the plan's warnings
@@ -294,7 +344,7 @@ def normalise_node(node, cluster):
         # what on the node still drops the flows this plan admits (firewall_facts, for its backend)
         "blockers": [str(item) for item in as_list(node.get("blockers"), "node %s blockers" % name)],
         # what detection (and the installer's variables) said of the node: the plan carries it
-        "detection_notes": [str(item) for item in as_list(node.get("notes"), "node %s notes" % name)],
+        "detection_notes": [str(item) for item in as_list(node.get("notes"), "node %s notes" % name)] + cni_notes,
     }
 
 

@@ -167,7 +167,7 @@ def _k3s_cni(variables):
         unread = [key for key in K3S_ARGUMENTS + ("server_config_yaml",) if key in (variables.get(UNREADABLE) or ())]
         why = ("%s could not be read offline: a --flannel-backend there is not seen" % ", ".join(unread) if unread
                else "no --flannel-backend in k3s-ansible's variables")
-        return {"cni": "flannel", "features": ["flannel_vxlan"], "ports": {},
+        return {"cni": "flannel", "features": ["flannel_vxlan"], "ports": {}, "default": True,
                 "origin": "k3s's default flannel backend vxlan (%s)" % why}
     return {"cni": "flannel" if backend != "none" else None,
             "features": [FLANNEL_BACKENDS[backend]] if backend in FLANNEL_BACKENDS else [], "ports": {},
@@ -201,12 +201,15 @@ def _rke2_cni(variables):
     features, ports = RKE2_CNIS.get(cni, ([], {}))
     if features and cni != "canal":
         origin += " (RKE2's rke2-%s chart defaults)" % cni
-    return {"cni": cni if cni != "none" else None, "features": list(features), "ports": dict(ports), "origin": origin}
+    return {"cni": cni if cni != "none" else None, "features": list(features), "ports": dict(ports), "origin": origin,
+            "default": names in (None, "", [])}
 
 
 def installer_cni(variables, group_names):
     """The CNI and its mode as the installer's variables give them, for a node not detected:
-    {"cni", "features", "ports", "origin"} ("features" empty: the mode is unknown), or None when no
+    {"cni", "features", "ports", "origin", ["default": true: the distribution's default, no variable
+    said; k3s's and RKE2's CNI is the servers' setting, which an agent's variables may not hold]}
+    ("features" empty: the mode is unknown), or None when no
     installer's variables say. kubespray: kube_network_plugin; k3s-ansible (k3s-io, techno-tim):
     a host of k3s_cluster; rke2-ansible: a host of rke2_servers or rke2_agents."""
     variables, groups = variables or {}, set(group_names or ())

@@ -193,7 +193,8 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
     ``microseg_profile`` (groups + detection, made by the facts role), else (no "roles" key)
     the planner takes them from the groups, with ``group_map`` (microseg_group_map). Cluster-wide settings a host's profile holds (the
     NodePort range read on a control plane) go in "cluster_ports" for the other nodes, cluster-wide
-    features (a k3s server's embedded registry) in "cluster_features". A host's ``microseg_cluster``
+    features (a k3s server's embedded registry) in "cluster_features", offline the CNI the installer's
+    variables give (a k3s or RKE2 server's is its agents') in "installer_cni". A host's ``microseg_cluster``
     goes in "cluster" (unset: the one cluster of every host that sets none): the planner computes
     the address sets, networks and cluster-wide settings of each cluster from its own hosts.
     """
@@ -220,6 +221,8 @@ def build_inventory(hostvars, groups, hosts=None, group_map=None):
         shared_features = sorted(set(profile.get("features") or []) & set(CLUSTER_WIDE_FEATURES))
         if shared_features:
             entry["cluster_features"] = shared_features
+        if profile.get("installer_cni"):
+            entry["installer_cni"] = profile["installer_cni"]    # a server's CNI, for its agents
         networks = cluster_networks(profile, installer_settings(installer_variables(host_vars)))
         if networks:
             entry["cluster_networks"] = networks

@@ -49,7 +49,8 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     "cluster_ips", "network_origins", "backend", "backend_reason", "blockers" ({backend: [what on the node
     still drops the plan's flows]}), "conflicts" (the groups and
     detection disagree), "warnings" (a cluster node with no cluster role, files detection could not
-    read), "notes", "unread" (the node's YAML files not read: PyYAML missing)}.
+    read), "notes", "unread" (the node's YAML files not read: PyYAML missing), "installer_cni"
+    (offline: installers.installer_cni)}.
     group_map: microseg_group_map (groups.roles_of); installer: the host's installer variables
     (inventory.INSTALLER_VARIABLES, read by inventory.installer_settings)."""
     docker_found, cni_found = _derived(docker), _derived(cni)
@@ -59,20 +60,16 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     networks, network_origins = _networks(cni_found, {"pod_cidrs": pod_cidrs, "service_cidrs": service_cidrs,
                                                       "nodelocal_dns": nodelocal_dns})
     notes = list(cni_found.get("notes") or []) + list(docker_found.get("notes") or [])
-    notes += _installer_findings(name, group_names, installer, detection_ran("kubernetes", docker, cni),
-                                 found_features, merged_ports, origins, networks, network_origins)
+    detected = detection_ran("kubernetes", docker, cni)
+    notes += _installer_findings(name, group_names, installer, detected, found_features, merged_ports, origins,
+                                 networks, network_origins)
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
     blockers = dict((name, input_blockers(firewall, name)) for name in ("firewalld", "iptables", "nftables")) if firewall else {}
     notes += _neighbour_notes(name, firewall)
     warnings = _no_role_warnings(name, roles, group_names, group_map, docker, cni)
-    # What the node's roles bring but detection found it does not run (a k0s controller without a
-    # kubelet), unless the user asks for it in microseg_features.
-    absent = dict((feature, why) for feature, why in (cni_found.get("absent_features") or {}).items()
-                  if feature not in set(features or []))
-    for feature, why in sorted(absent.items()):
-        notes.append("%s: %s is left out of the plan (%s); add it to microseg_features to plan it" % (name, feature, why))
+    absent = _absent_features(name, cni_found, features, notes)
     # YAML files detection could not parse for want of PyYAML on the node (the facts role installs
     # it unless microseg_install_packages is false): what they set is not guessed, and the plan says so.
     unread = [str(path) for path in ((cni or {}).get("yaml_unread") or [])]
@@ -98,7 +95,20 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         "conflicts": conflicts,
         "warnings": warnings,
         "notes": notes,
+        # offline, the CNI the installer's variables gave (inventory.build_inventory shares a server's
+        # with the agents, whose own variables may give only the distribution's default)
+        "installer_cni": None if detected else installer_cni(installer, group_names),
     }
+
+
+def _absent_features(name, cni_found, features, notes):
+    """What the node's roles bring but detection found it does not run (a k0s controller without a
+    kubelet), unless the user asks for it in microseg_features: {feature: why}; each said in notes."""
+    absent = dict((feature, why) for feature, why in (cni_found.get("absent_features") or {}).items()
+                  if feature not in set(features or []))
+    for feature, why in sorted(absent.items()):
+        notes.append("%s: %s is left out of the plan (%s); add it to microseg_features to plan it" % (name, feature, why))
+    return absent
 
 
 def _roles(name, group_names, group_map, docker, cni, docker_found, cni_found):

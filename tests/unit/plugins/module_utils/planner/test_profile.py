@@ -72,7 +72,7 @@ def test_offline_profile_from_groups_only():
                        "port_origins": {}, "pod_cidrs": [], "service_cidrs": [], "nodelocal_dns": [],
                        "cluster_ips": [], "network_origins": {}, "backend": "iptables",
                        "backend_reason": "no firewall facts: the default", "blockers": {}, "conflicts": [], "warnings": [],
-                       "notes": []}
+                       "notes": [], "installer_cni": None}
 
 
 @pytest.mark.parametrize("facts, mode, backend", [
