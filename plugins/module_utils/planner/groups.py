@@ -21,10 +21,13 @@ InstallerLayout = namedtuple("InstallerLayout", "installer within groups source 
 InstallerLayout.__new__.__defaults__ = ({},)
 INSTALLER_LAYOUTS = (
     InstallerLayout("kubespray (and this collection)", None,
-                    {"kube_control_plane": "kube_control_plane", "kube_node": "kube_node", "etcd": "etcd"},
-                    "https://github.com/kubernetes-sigs/kubespray inventory/sample/inventory.ini"),
+                    {"kube_control_plane": "kube_control_plane", "kube_node": "kube_node", "etcd": "etcd",
+                     # Calico's route reflectors: kubespray joins them as Kubernetes nodes (k8s_cluster)
+                     "calico_rr": "kube_node"},
+                    "https://github.com/kubernetes-sigs/kubespray inventory/sample/inventory.ini, docs/CNI/calico.md"),
     InstallerLayout("kubespray, older releases", None,
-                    {"kube-master": "kube_control_plane", "kube_master": "kube_control_plane", "kube-node": "kube_node"},
+                    {"kube-master": "kube_control_plane", "kube_master": "kube_control_plane", "kube-node": "kube_node",
+                     "calico-rr": "kube_node"},
                     "https://github.com/kubernetes-sigs/kubespray (group names before kube_control_plane)"),
     InstallerLayout("k3s-ansible", "k3s_cluster", {"server": "kube_control_plane", "agent": "kube_node"},
                     "https://github.com/k3s-io/k3s-ansible inventory-sample.yml"),

@@ -19,6 +19,8 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.
     (["kube-master", "k8s-cluster"], {"kube_control_plane"}),                             # older kubespray
     (["kube_master"], {"kube_control_plane"}),
     (["kube-node"], {"kube_node"}),
+    (["calico_rr", "k8s_cluster"], {"kube_node"}),     # kubespray's standalone Calico route reflectors
+    (["calico-rr"], {"kube_node"}),
     (["server", "k3s_cluster"], {"kube_control_plane"}),                                  # k3s-ansible
     (["agent", "k3s_cluster"], {"kube_node"}),
     (["server"], set()),                       # not inside k3s_cluster: some other inventory's servers
@@ -55,7 +57,7 @@ def test_a_node_that_runs_kubernetes_but_has_no_role_is_named_with_the_fix():
     assert profile["roles"] == []
     assert profile["warnings"] == [
         "n1 runs Kubernetes but has no cluster role (its groups: masters): put it in one of kube_control_plane, "
-        "kube_node, etcd, kube-master, kube_master, kube-node, rke2_servers, rke2_agents, swarm_managers, "
+        "kube_node, etcd, calico_rr, kube-master, kube_master, kube-node, calico-rr, rke2_servers, rke2_agents, swarm_managers, "
         "swarm_workers, server/agent under k3s_cluster, master/node under k3s_cluster, or map one of its groups with microseg_group_map"]
     mapped = build_profile("n1", ["masters"], cni={"kubernetes": {"distribution": "kubeadm"}},
                            group_map={"masters": "kube_control_plane"})
