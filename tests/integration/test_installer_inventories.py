@@ -215,6 +215,10 @@ def test_kubesprays_sample_as_shipped_loads_its_k8s_cluster_group_vars(tmp_path)
     # rke2-ansible: RKE2's default canal (flannel VXLAN and felix's health port)
     ("rke2-ansible-basic/hosts.yml", "agent0.example.com",
      {("udp", 8472): [["cluster_nodes"]], ("tcp", 9099): [["cluster_nodes", "self"]]}),
+    # rke2-ansible's advanced sample (629e070f, docs/advanced_sample_inventory as shipped): cni: [cilium]
+    # in group_vars/rke2_servers.yml only; the agent runs its servers' Cilium, not RKE2's default canal
+    ("rke2-ansible-advanced/hosts.yml", "agent0.example.com",
+     {("tcp", 4240): [["cluster_nodes"]], ("udp", 8472): [["cluster_nodes"]], ("tcp", 9099): []}),
 ])
 def test_the_cni_and_its_mode_come_from_the_installers_variables(tmp_path, inventory, node, cni_rows):
     """Issue 35, item 6: offline, the CNI's rows from the installers' own variables as shipped."""
