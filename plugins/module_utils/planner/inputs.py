@@ -233,8 +233,7 @@ def _servers_cni(name, cluster, features, ports, origins):
     if not own or not own["default"] or "kube_control_plane" in cluster.hosts[name]["roles"]:
         return []
     servers = sorted((other, host["installer_cni"]) for other, host in cluster.hosts.items()
-                     if "kube_control_plane" in host["roles"] and host["installer_cni"]
-                     and not host["installer_cni"]["default"])
+                     if "kube_control_plane" in host["roles"] and not (host["installer_cni"] or {"default": True})["default"])
     if not servers:
         return []
     server, cni = servers[0]
