@@ -117,8 +117,8 @@ def main():
                     max(bench_apply.module_runs(first_out).values()), max(bench_apply.module_runs(second_out).values()),
                     max(bench_apply.tasks_per_host(second_out).values()), rules), flush=True)
             ours, theirs = results["collection"], results["baseline"]
-            print("%-5d %-12s %8.1fx %8.1fx   (%s)" % (size, "speed-up", theirs[0] / ours[0], theirs[1] / ours[1],
-                                                     bench_apply.TARGETS), flush=True)
+            ratios = (theirs[0] / ours[0], theirs[1] / ours[1])
+            print("%-5d %-12s %8.1fx %8.1fx   (%s)" % ((size, "speed-up") + ratios + (bench_apply.TARGETS,)), flush=True)
 
 
 if __name__ == "__main__":
