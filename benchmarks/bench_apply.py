@@ -66,7 +66,8 @@ def baseline_rules(plan):
 
 def module_runs(output):
     """Per host: modules that ran on it, counted from the run's own results - a result (or loop
-    item) that carries an `invocation` is a module that ran on the node. Skipped tasks, controller
+    item) that carries an `invocation` is a module that ran on the node, and host_firewall's
+    confirm (`confirmed` in its result) one more, over the new connection. Skipped tasks, controller
     actions (set_fact, debug, the roles' argument checks) and a host_firewall task that ran no
     module (the steady state: steady true) carry none."""
     counts = {}
@@ -74,7 +75,8 @@ def module_runs(output):
         for task in play["tasks"]:
             for host, result in task["hosts"].items():
                 items = result["results"] if isinstance(result.get("results"), list) else [result]
-                counts[host] = counts.get(host, 0) + len([item for item in items if "invocation" in item])
+                ran = [item for item in items if "invocation" in item]
+                counts[host] = counts.get(host, 0) + len(ran) + len([item for item in ran if "confirmed" in item])
     return counts
 
 

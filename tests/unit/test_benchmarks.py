@@ -51,9 +51,11 @@ def test_module_runs_are_counted_from_the_results_invocations():
         # the steady state: host_firewall's action found the node holding the request, no module ran
         {"hosts": {"a": {"action": "microseg.cluster_firewall.host_firewall", "steady": True},
                    "b": dict(ran, action="microseg.cluster_firewall.host_firewall", steady=False)}},
+        # a change: the apply, then the confirm over a new connection, in the same task
+        {"hosts": {"b": dict(ran, action="microseg.cluster_firewall.host_firewall", confirmed=True)}},
     ]}]}
-    assert bench_apply.module_runs(output) == {"a": 3, "b": 1}
-    assert bench_apply.tasks_per_host(output) == {"a": 5, "b": 2}
+    assert bench_apply.module_runs(output) == {"a": 3, "b": 3}
+    assert bench_apply.tasks_per_host(output) == {"a": 5, "b": 3}
 
 
 def test_the_planning_benchmark_prints_its_table():
