@@ -8,7 +8,8 @@
     per source address, per port (as users do it today), on fresh nodes;
 (c) each of them run a second time (nothing to change).
 Each run gets fresh lab nodes (podman, lab/image.sh); they are removed afterwards.
-Usage: python benchmarks/bench_apply.py [--sizes 3 10]
+The collection runs once per backend (--backends: iptables, nftables), against the same baseline.
+Usage: python benchmarks/bench_apply.py [--sizes 3 10 20] [--backends iptables nftables]
 """
 
 import argparse
@@ -23,9 +24,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleet  # noqa: E402
 import lab  # noqa: E402
 
-# Actions that run on the controller only: no module is sent to the node.
-CONTROLLER_ONLY = {"set_fact", "debug", "assert", "fail", "include_role", "include_tasks", "import_role",
-                   "import_tasks", "meta", "add_host", "group_by", "set_stats", "validate_argument_spec"}
 JUMPS = {"accept": "ACCEPT", "drop": "DROP"}
 MATCHES = {"loopback": {"in_interface": "lo"}, "established": {"ctstate": ["ESTABLISHED", "RELATED"]},
            "dnat": {"ctstate": ["DNAT"]}}
@@ -67,23 +65,40 @@ def baseline_rules(plan):
 
 
 def module_runs(output):
-    """Per host: modules that ran for it (loop items counted one by one; skips not counted)."""
+    """Per host: modules that ran on it, counted from the run's own results - a result (or loop
+    item) that carries an `invocation` is a module that ran on the node, and host_firewall's
+    confirm (`confirmed` in its result) one more, over the new connection. Skipped tasks, controller
+    actions (set_fact, debug, the roles' argument checks) and a host_firewall task that ran no
+    module (the steady state: steady true) carry none."""
     counts = {}
     for play in output["plays"]:
         for task in play["tasks"]:
             for host, result in task["hosts"].items():
-                if result.get("action", "").split(".")[-1] in CONTROLLER_ONLY:
-                    continue
-                if "results" in result:
-                    ran = len([item for item in result["results"] if not item.get("skipped")])
-                else:
-                    ran = 0 if result.get("skipped") else 1
-                counts[host] = counts.get(host, 0) + ran
+                items = result["results"] if isinstance(result.get("results"), list) else [result]
+                ran = [item for item in items if "invocation" in item]
+                counts[host] = counts.get(host, 0) + len(ran) + len([item for item in ran if "confirmed" in item])
     return counts
 
 
-def rule_count(nodes, name):
-    """Rules in the node's filter tables (IPv4 + IPv6) and entries in its ipsets."""
+def tasks_per_host(output):
+    """Per host: the tasks that ran or were skipped for it (its results, controller ones included)."""
+    counts = {}
+    for play in output["plays"]:
+        for task in play["tasks"]:
+            for host in task["hosts"]:
+                counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
+def rule_count(nodes, name, backend="iptables"):
+    """Rules in the node's filter tables (IPv4 + IPv6) and entries in its ipsets; with nftables,
+    the rules and set elements of our table."""
+    if backend == "nftables":
+        text = nodes.sh(name, "nft -j list table inet microseg 2>/dev/null || echo '{\"nftables\": []}'")
+        objects = json.loads(text)["nftables"]
+        rules = len([item for item in objects if "rule" in item])
+        members = sum(len(item["set"].get("elem", [])) for item in objects if "set" in item)
+        return rules, members
     text = nodes.sh(name, "iptables-save -t filter; ip6tables-save -t filter")
     rules = len([line for line in text.splitlines() if line.startswith("-A ")])
     members = nodes.sh(name, "ipset list 2>/dev/null | grep -c '^[0-9a-f:.]*[/0-9]*$' || true").strip()
@@ -102,10 +117,13 @@ def add_baseline(inventory, plans_dir, variable="benchmark_rules", expand=baseli
         json.dump(data, handle)
 
 
-def run_method(method, size, workdir):
-    """Fresh nodes; the method's playbook twice -> ([(seconds, json output)] * 2, [(rules, set entries)])."""
-    with lab.Nodes("msegbench-%s%d" % (method[0], size), size) as nodes:
-        inventory = lab.inventory(nodes, os.path.join(workdir, "%s-%d.json" % (method, size)), **policy_vars())
+def run_method(method, size, workdir, backend="iptables"):
+    """Fresh nodes; the method's playbook twice -> ([(seconds, json output)] * 2, [(rules, set entries)]).
+    backend: the collection's microseg_backend (the baseline is ansible.builtin.iptables)."""
+    prefix = "msegbench-%s%d" % ("b" if method == "baseline" else backend[:3], size)
+    with lab.Nodes(prefix, size) as nodes:
+        inventory = lab.inventory(nodes, os.path.join(workdir, "%s-%s-%d.json" % (method, backend, size)),
+                                  **dict(policy_vars(), microseg_backend=backend))
         playbook = "playbooks/site.yml"
         if method == "baseline":
             playbook = "benchmarks/baseline.yml"
@@ -113,47 +131,63 @@ def run_method(method, size, workdir):
             lab.ansible_playbook("playbooks/plan.yml", inventory, "-e", "microseg_plan_dir=" + plans)
             add_baseline(inventory, plans)
         runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
-        counts = [rule_count(nodes, name) for name in nodes.names]
+        counts = [rule_count(nodes, name, backend if method != "baseline" else "iptables") for name in nodes.names]
     return runs, counts
 
 
 def summary(runs, counts):
     (first, first_out), (second, second_out) = runs
     stats = second_out["stats"]
-    invocations = module_runs(first_out)
     return {
         "first": first, "second": second,
         "changed_second": sum(host["changed"] for host in stats.values()),
-        "modules": max(invocations.values()),
+        "modules": max(module_runs(first_out).values()),
         "modules_second": max(module_runs(second_out).values()),
+        "tasks_second": max(tasks_per_host(second_out).values()),
         "rules": max(rules for rules, _members in counts),
         "members": max(members for _rules, members in counts),
     }
 
 
+ROW = "%-5s %-20s %9s %9s %10s %9s %9s %8s %6s %7s"
+
+
+def print_row(size, name, row):
+    print(ROW % (size, name, "%.1f" % row["first"], "%.1f" % row["second"], row["changed_second"], row["modules"],
+                 row["modules_second"], row["tasks_second"], row["rules"], row["members"]), flush=True)
+
+
+def print_ratio(size, name, ours, theirs, targets):
+    ratios = (theirs["first"] / ours["first"], theirs["second"] / ours["second"])
+    print("%-5s %-20s %8.1fx %8.1fx   (%s)" % ((size, name) + ratios + (targets,)), flush=True)
+
+
+TARGETS = "targets, no change: >= 10x at 3 nodes, >= 20x at 10; 1 module run per node"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3, 10, 20])
+    parser.add_argument("--backends", nargs="+", default=["iptables", "nftables"], choices=["iptables", "nftables"])
     args = parser.parse_args()
     print("apply benchmark: the same whitelist (control plane + workers, node_ip scope, calico BGP + Typha)")
-    print("modules = module runs per host (busiest host); rules = iptables rules per host (IPv4 + IPv6);")
-    print("set entries = addresses in the host's ipsets")
-    header = "%-5s %-12s %9s %9s %10s %9s %9s %6s %7s" % (
-        "nodes", "method", "first s", "second s", "changed/2", "modules", "modules/2", "rules", "set ent")
+    print("modules = module runs per host (busiest host), counted from the results' invocations; tasks/2 = tasks")
+    print("per host on the second run (skipped and controller ones included); rules = iptables rules per host")
+    print("(IPv4 + IPv6) or nft rules in our table; set entries = addresses in the host's ipsets or nft sets")
+    header = ROW % ("nodes", "method", "first s", "second s", "changed/2", "modules", "modules/2", "tasks/2", "rules",
+                    "set ent")
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="microseg-bench-") as workdir:
         for size in args.sizes:
             results = {}
-            for method in ("collection", "baseline"):
-                results[method] = summary(*run_method(method, size, workdir))
-                row = results[method]
-                print("%-5d %-12s %9.1f %9.1f %10d %9d %9d %6d %7d" % (
-                    size, method, row["first"], row["second"], row["changed_second"], row["modules"],
-                    row["modules_second"], row["rules"], row["members"]), flush=True)
-            ours, theirs = results["collection"], results["baseline"]
-            print("%-5d %-12s %8.1fx %8.1fx   (targets: first >= 5x, second >= 10x, changed on the second run = 0)"
-                  % (size, "speed-up", theirs["first"] / ours["first"], theirs["second"] / ours["second"]), flush=True)
+            for backend in args.backends:
+                results[backend] = summary(*run_method("collection", size, workdir, backend))
+                print_row(size, "collection " + backend, results[backend])
+            theirs = summary(*run_method("baseline", size, workdir))
+            print_row(size, "baseline (iptables)", theirs)
+            for backend in args.backends:
+                print_ratio(size, "speed-up " + backend, results[backend], theirs, TARGETS)
 
 
 if __name__ == "__main__":

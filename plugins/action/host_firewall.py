@@ -4,7 +4,10 @@
 """Commit-confirm as one task: run host_firewall on the node; when it armed a revert, drop the
 connection, confirm over a new one (only a new connection through the new rules proves they
 keep the management path open), and when that connection fails, wait for the node's own
-revert, ask it what it put back, and fail saying so."""
+revert, ask it what it put back, and fail saying so.
+
+Before all that, the steady state (module_utils/applied.py): when node_facts found, in this run,
+that the node holds exactly the request of this task (applied_check), no module runs at all."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.connection import ConnectionBase
+
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.host_firewall_run import new_result
 
 MODULE = "microseg.cluster_firewall.host_firewall"
 # after the node's revert time, how long it may take to run and the node to answer again
@@ -49,7 +55,19 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp                  # unused: the tmpdir lives in self._connection._shell.tmpdir
-        args = self._task.args
+        args = dict(self._task.args)
+        check = args.pop("applied_check", None)
+        if args.get("state", "present") == "present":
+            result["steady"], reason = applied.steady(check, args)
+            if check is not None:
+                result["steady_reason"] = reason
+            if result["steady"]:
+                # the node holds this very request: the module would change nothing, so it does not run
+                result.update(new_result(applied.request_of(args)["backend"]), reported=list(check.get("reported", [])),
+                              boot_unit=check.get("boot_unit", ""))
+                if result["reported"]:
+                    result["warnings"] = list(result["reported"])
+                return result
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         token = result.get("confirm_token")
         if result.get("failed") or not token or not boolean(args.get("auto_confirm", True), strict=False):

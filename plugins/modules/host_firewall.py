@@ -83,6 +83,17 @@ options:
       - Done by the action plugin on the controller; the module on the node ignores it.
     type: bool
     default: true
+  applied_check:
+    description:
+      - What M(microseg.cluster_firewall.node_facts) found on the node, in this run, of the request
+        host_firewall last applied there (its fact C(microseg_applied), with O(microseg.cluster_firewall.node_facts#module:keep_dir)).
+      - When its digest equals the digest of this task's request (O(backend), O(variant), the rulesets,
+        O(keep_dir), O(boot_script)) and the node found its live firewall, kept files and boot restore
+        holding that request, this run would change nothing - the task returns unchanged with
+        RV(steady) true and runs no module on the node. Anything else runs the module as without it.
+      - Only ever skips a run; nothing is applied from it. Done by the action plugin on the
+        controller; the module on the node ignores it.
+    type: dict
   backend:
     description: The firewall backend.
     type: str
@@ -279,6 +290,17 @@ diff:
   description: Before and after of our objects, with C(--diff).
   returned: when diff mode is on
   type: dict
+steady:
+  description:
+    - True when no module ran - O(applied_check) showed that the node holds this request already - and
+      false when the module ran.
+  returned: with O(state=present)
+  type: bool
+steady_reason:
+  description: Why the module did or did not run (O(applied_check)).
+  returned: with O(state=present) and O(applied_check)
+  type: str
+  sample: the plan differs from the one the node last applied
 confirm_token:
   description:
     - The token of the armed revert, to pass to O(state=confirm). Empty when nothing changed (no
@@ -301,7 +323,6 @@ rolled_back:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import NAMES, backend_for
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import host_firewall_run, kept_files
@@ -322,6 +343,7 @@ def main():
             confirm_timeout=dict(type="int", default=0),
             confirm_token=dict(type="str", no_log=False),
             auto_confirm=dict(type="bool", default=True),
+            applied_check=dict(type="dict"),
             keep_dir=dict(type="path"),
             boot_script=dict(type="path"),
         ),
@@ -329,8 +351,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, actions=[], reported=[], families=[], backend=params["backend"],
-                  jump_comment=iptables.JUMP_COMMENT, confirm_token="", boot_unit="")
+    result = host_firewall_run.new_result(params["backend"])
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout: %d is negative; allowed: 0 (no revert) or the seconds to wait"
                          % params["confirm_timeout"], **result)

@@ -23,6 +23,9 @@ description:
   - It also returns C(microseg_ssh_client), the C(SSH_CLIENT) of the controller's session. Under
     become, sudo resets the environment, so C(env) has no C(SSH_CLIENT); the session's value is
     read from the nearest ancestor process that still has it.
+  - It also returns C(microseg_applied), what it found of the request
+    M(microseg.cluster_firewall.host_firewall) last applied (O(keep_dir)) - the request's digest and
+    whether the node still holds it - so that a run that changes nothing is one module run per node.
   - Never fails the play for what it cannot read; like the three modules, it reports it in the
     facts (C(error), C(problems)) and as a warning.
 options:
@@ -38,6 +41,16 @@ options:
     type: list
     elements: str
     default: [network, env]
+  keep_dir:
+    description:
+      - The directory where M(microseg.cluster_firewall.host_firewall) keeps the rulesets (its
+        O(microseg.cluster_firewall.host_firewall#module:keep_dir)), and with them the record of the
+        request it last applied.
+      - With it, this run also checks that record - M(microseg.cluster_firewall.host_firewall)'s own
+        computation, in check mode, on the recorded request - and returns C(microseg_applied), so that
+        a run where the plan is unchanged needs no M(microseg.cluster_firewall.host_firewall) module run.
+      - Unset, C(microseg_applied) says that nothing is recorded.
+    type: path
 extends_documentation_fragment:
   - microseg.cluster_firewall.detection.docker
   - microseg.cluster_firewall.detection.cni
@@ -82,6 +95,12 @@ ansible_facts:
     - C(microseg_ssh_client) - the controller's C(SSH_CLIENT) (C(ADDRESS PORT SERVER_PORT)), from the
       module's environment or, under become, from the session's processes; empty when the module
       does not run in an SSH session (a local or container connection). Added in version 0.2.0.
+    - "C(microseg_applied) - what the node holds of the request M(microseg.cluster_firewall.host_firewall)
+      last applied - C(digest) (hex SHA-256 of the recorded request, empty without a record), C(in_sync)
+      (a M(microseg.cluster_firewall.host_firewall) run with that request would change nothing: the live
+      rules, the kept files and the boot restore hold it, and no commit-confirm is pending),
+      C(differences) (why not), C(reported) (what host_firewall reports and does not fix) and
+      C(boot_unit). Never the request itself. Added in version 0.3.0."
   returned: always
   type: dict
   sample:
@@ -90,6 +109,7 @@ ansible_facts:
     microseg_firewall: {iptables: {variant: nf_tables}, problems: []}
     default_ipv4: {address: 10.89.0.12, interface: eth0}
     microseg_ssh_client: 192.168.121.1 51622 22
+    microseg_applied: {digest: 5d4c0f0e9a6b..., in_sync: true, differences: [], reported: [], boot_unit: ""}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -97,6 +117,7 @@ from ansible.module_utils.facts import ansible_collector, default_collectors
 from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni, docker, firewall, ssh_session
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import applied_record
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import require_root
 
 # Facts the collector adds about the gathering itself: left out, so that these few subsets are
@@ -119,6 +140,7 @@ def main():
     argument_spec = dict(docker.ARGUMENT_SPEC)
     argument_spec.update(cni.ARGUMENT_SPEC)
     argument_spec["gather_subset"] = dict(type="list", elements="str", default=["network", "env"])
+    argument_spec["keep_dir"] = dict(type="path")
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     require_root(module)
     try:
@@ -134,7 +156,8 @@ def main():
     outputs = {}        # a command both gatherers need (nft list tables) runs once
     facts.update(microseg_docker=docker.gather(module, socket_path, module.params["timeout"]),
                  microseg_cni=cni.gather(module, outputs), microseg_firewall=firewall.gather(module, outputs),
-                 microseg_ssh_client=ssh_session.controller_ssh_client())
+                 microseg_ssh_client=ssh_session.controller_ssh_client(),
+                 microseg_applied=applied_record.check(module, module.params["keep_dir"]))
     module.exit_json(changed=False, ansible_facts=facts)
 
 

@@ -40,14 +40,22 @@ def test_the_baseline_writes_one_rule_per_peer_port_and_family():
     assert len(bigger["rules"]) == len(plan["rules"])
 
 
-def test_module_runs_count_loop_items_and_leave_out_controller_actions():
+def test_module_runs_are_counted_from_the_results_invocations():
+    ran = {"invocation": {"module_args": {}}}
     output = {"plays": [{"tasks": [
         {"hosts": {"a": {"action": "ansible.builtin.set_fact"}}},
         {"hosts": {"a": {"action": "ansible.builtin.validate_argument_spec"}}},     # a role's argument check
-        {"hosts": {"a": {"action": "ansible.builtin.iptables", "results": [{}, {"skipped": True}, {}]}}},
-        {"hosts": {"a": {"action": "microseg.cluster_firewall.host_firewall"}, "b": {"action": "x", "skipped": True}}},
+        {"hosts": {"a": {"action": "ansible.builtin.iptables", "results": [ran, {"skipped": True}, ran]}}},
+        {"hosts": {"a": dict(ran, action="microseg.cluster_firewall.node_facts"),
+                   "b": {"action": "microseg.cluster_firewall.node_facts", "skipped": True}}},
+        # the steady state: host_firewall's action found the node holding the request, no module ran
+        {"hosts": {"a": {"action": "microseg.cluster_firewall.host_firewall", "steady": True},
+                   "b": dict(ran, action="microseg.cluster_firewall.host_firewall", steady=False)}},
+        # a change: the apply, then the confirm over a new connection, in the same task
+        {"hosts": {"b": dict(ran, action="microseg.cluster_firewall.host_firewall", confirmed=True)}},
     ]}]}
-    assert bench_apply.module_runs(output) == {"a": 3, "b": 0}
+    assert bench_apply.module_runs(output) == {"a": 3, "b": 3}
+    assert bench_apply.tasks_per_host(output) == {"a": 5, "b": 3}
 
 
 def test_the_planning_benchmark_prints_its_table():

@@ -15,6 +15,7 @@ import fcntl
 import os
 import time
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import boot_restore, confirm, kept_files
@@ -66,10 +67,23 @@ def confirm_run(module, params, result):
     raise BackendError("cannot confirm token %s: %s" % (params["confirm_token"], outcome.get("error")))
 
 
+def new_result(backend):
+    """What a run returns before it has done anything."""
+    return dict(changed=False, actions=[], reported=[], families=[], backend=backend,
+                jump_comment=iptables.JUMP_COMMENT, confirm_token="", boot_unit="")
+
+
+def record_path(directory):
+    """The record of the last applied request, in keep_dir (module_utils/applied.py)."""
+    return os.path.join(directory, applied.RECORD_NAME)
+
+
 def boot_files(backend, params, result):
-    """What keep_dir and boot_script want on the node: ({path: (text, mode)}, [(directory, mode)], systemd)."""
+    """What keep_dir and boot_script want on the node: ({path: (text, mode)}, [(directory, mode)], systemd).
+    The record of this request (for the next run's check in node_facts) goes with the kept rulesets."""
     directory = params["keep_dir"]
     wanted = kept_files.rulesets(backend.kept_files, params, directory)
+    wanted[record_path(directory)] = (applied.record_text(params), kept_files.FILE_MODE)
     directories = [(directory, kept_files.DIR_MODE)]
     systemd = False
     if params["boot_script"]:
@@ -87,7 +101,9 @@ def boot_removal_steps(module, backend, params):
     backend, the restore script and the unit (the last two only when their header says this
     collection wrote them), then keep_dir when nothing else is in it."""
     directory = params["keep_dir"]
-    paths = [os.path.join(directory, name) for name, _option in backend.kept_files] if directory else []
+    # the record first: a removal that stops half-way leaves no record of rules that are gone
+    paths = [record_path(directory)] + [os.path.join(directory, name) for name, _option in backend.kept_files] \
+        if directory else []
     steps = []
     if params["boot_script"]:
         if boot_restore.ours(boot_restore.UNIT_PATH):

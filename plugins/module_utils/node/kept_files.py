@@ -18,6 +18,8 @@ import stat
 import tempfile
 from collections import namedtuple
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
+
 DIR_MODE = 0o750
 FILE_MODE = 0o640
 ONCE_CONFIRMED = ", once confirmed"     # said of what waits for the commit-confirm
@@ -105,8 +107,10 @@ def _current(path):
 
 
 def action(path, once_confirmed=False):
-    """The line host_firewall reports for a file it writes for the boot restore."""
-    return "write %s for the boot restore%s" % (path, ONCE_CONFIRMED if once_confirmed else "")
+    """The line host_firewall reports for a file it writes for the boot restore (or the record of
+    what is applied, which the next run's node_facts checks: module_utils/applied.py)."""
+    what = "the record of what is applied" if os.path.basename(path) == applied.RECORD_NAME else "the boot restore"
+    return "write %s for %s%s" % (path, what, ONCE_CONFIRMED if once_confirmed else "")
 
 
 def stale(files):

@@ -129,3 +129,49 @@ def test_the_lock_timeout_goes_with_the_confirm(monkeypatch):
     _result, calls, _sleeps, _connection = run_action(
         monkeypatch, {"confirm_timeout": 30, "lock_timeout": 7}, [APPLIED, {"confirmed": True, "actions": []}])
     assert calls[1] == {"state": "confirm", "confirm_token": "17-ab", "lock_timeout": 7}
+
+
+# The steady state (module_utils/applied.py): node_facts' check of the node, passed as applied_check.
+STEADY_ARGS = {"backend": "iptables", "ipv4_rules": "*filter\nCOMMIT\n", "keep_dir": "/etc/microseg",
+               "confirm_timeout": 120}
+
+
+def steady_check(**overrides):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
+    found = {"digest": applied.digest(STEADY_ARGS), "in_sync": True, "differences": [],
+             "reported": ["calico's jump comes after ours"], "boot_unit": "/etc/systemd/system/microseg-firewall.service"}
+    found.update(overrides)
+    return found
+
+
+def test_the_same_request_on_a_node_that_holds_it_runs_no_module(monkeypatch):
+    result, calls, _sleeps, connection = run_action(monkeypatch, dict(STEADY_ARGS, applied_check=steady_check()), [])
+    assert calls == [] and connection.resets == 0
+    assert result["steady"] is True and result["changed"] is False and result["actions"] == []
+    assert result["reported"] == result["warnings"] == ["calico's jump comes after ours"]
+    assert result["boot_unit"] == "/etc/systemd/system/microseg-firewall.service" and result["backend"] == "iptables"
+
+
+@pytest.mark.parametrize("check, reason", [
+    (steady_check(in_sync=False, differences=["ipv4: rewrite chain MICROSEG-INPUT"]), "rewrite chain"),
+    (steady_check(digest="0" * 64), "plan differs"),
+    (steady_check(digest="", in_sync=False), "no record"),
+])
+def test_a_drifted_node_or_another_plan_runs_the_module_without_the_check(monkeypatch, check, reason):
+    unchanged = {"changed": False, "actions": [], "confirm_token": ""}
+    result, calls, _sleeps, _connection = run_action(monkeypatch, dict(STEADY_ARGS, applied_check=check), [unchanged])
+    assert calls == [STEADY_ARGS]                                   # applied_check stays on the controller
+    assert result["steady"] is False and reason in result["steady_reason"]
+
+
+def test_a_request_changed_in_one_ruleset_line_runs_the_module(monkeypatch):
+    args = dict(STEADY_ARGS, ipv4_rules="*filter\n-A MICROSEG-INPUT -p udp --dport 8472 -j ACCEPT\nCOMMIT\n",
+                applied_check=steady_check())
+    result, calls, _sleeps, _connection = run_action(monkeypatch, args, [{"changed": True, "actions": ["x"]}])
+    assert len(calls) == 1 and result["changed"] and not result["steady"]
+
+
+def test_removal_never_takes_the_steady_path(monkeypatch):
+    args = dict(STEADY_ARGS, state="absent", applied_check=steady_check())
+    result, calls, _sleeps, _connection = run_action(monkeypatch, args, [{"changed": True, "actions": ["x"]}])
+    assert len(calls) == 1 and "steady" not in result

@@ -167,7 +167,8 @@ def test_absent_removes_the_kept_files_and_the_boot_script_it_wrote_then_the_emp
     checked = run(FakeModule(check_mode=True), backend, tmp_path, armed=[], state="absent", boot_script=script)
     assert checked["changed"] and (tmp_path / "microseg-restore").exists() and backend.live == "new"
     removed = run(FakeModule(), backend, tmp_path, armed=[], state="absent", boot_script=script)
-    assert removed["actions"][-3:] == ["remove %s" % (tmp_path / "keep" / "fake.rules"), "remove %s" % script,
+    assert removed["actions"][-4:] == ["remove %s" % (tmp_path / "keep" / "applied.json"),
+                                       "remove %s" % (tmp_path / "keep" / "fake.rules"), "remove %s" % script,
                                        "remove directory %s" % (tmp_path / "keep")]
     assert backend.live == "" and not (tmp_path / "keep").exists() and not (tmp_path / "microseg-restore").exists()
     again = run(FakeModule(), backend, tmp_path, armed=[], state="absent", boot_script=script)
