@@ -35,16 +35,29 @@ def policy_vars():
     return variables
 
 
-def baseline_rules(plan):
-    """A plan -> one ansible.builtin.iptables item per rule, family, source address and port."""
+def per_peer(cidrs, peers):
+    """The plan's CIDRs, each CIDR that holds only peers (the planner joins neighbouring node
+    addresses, as lab nodes on one podman network have) given back as those peers' addresses."""
+    found = []
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr)
+        inside = [peer for peer in peers if ipaddress.ip_address(peer) in network]
+        found += [str(ipaddress.ip_network(peer)) for peer in inside] if len(inside) == network.num_addresses \
+            else [str(network)]
+    return found
+
+
+def baseline_rules(plan, peers=()):
+    """A plan -> one ansible.builtin.iptables item per rule, family, source address (each peer's
+    own, peers: the nodes' addresses) and port, as users write it."""
     items = []
     for rule in plan["rules"]:
         for family in rule["families"]:
             version = "ipv4" if family == "ipv4" else "ipv6"
-            sources = [None] if not rule["from"] else [
-                cidr for name in rule["from"] for cidr in plan["sets"][name][family]]
-            destinations = [None] if not rule.get("to") else [
-                cidr for name in rule["to"] for cidr in plan["sets"][name][family]]
+            sources = [None] if not rule["from"] else per_peer(
+                [cidr for name in rule["from"] for cidr in plan["sets"][name][family]], peers)
+            destinations = [None] if not rule.get("to") else per_peer(
+                [cidr for name in rule["to"] for cidr in plan["sets"][name][family]], peers)
             for source, destination in [(s, d) for s in sources for d in destinations]:
                 for port in rule["ports"] or [None]:
                     for icmp_type in rule["icmp_types"] or [None]:
@@ -129,7 +142,8 @@ def run_method(method, size, workdir, backend="iptables"):
             playbook = "benchmarks/baseline.yml"
             plans = os.path.join(workdir, "plans-%d" % size)
             lab.ansible_playbook("playbooks/plan.yml", inventory, "-e", "microseg_plan_dir=" + plans)
-            add_baseline(inventory, plans)
+            peers = [nodes.address(name) for name in nodes.names]
+            add_baseline(inventory, plans, expand=lambda plan: baseline_rules(plan, peers))
         runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
         counts = [rule_count(nodes, name, backend if method != "baseline" else "iptables") for name in nodes.names]
     return runs, counts

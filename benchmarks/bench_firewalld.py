@@ -26,18 +26,6 @@ import lab  # noqa: E402
 FAMILIES = {"ipv4": "ipv4", "ipv6": "ipv6"}
 
 
-def per_peer(cidrs, peers):
-    """The plan's CIDRs, each CIDR that holds only peers (the planner joins neighbouring node
-    addresses, as lab nodes on one podman network have) given back as those peers' addresses."""
-    found = []
-    for cidr in cidrs:
-        network = ipaddress.ip_network(cidr)
-        inside = [peer for peer in peers if ipaddress.ip_address(peer) in network]
-        found += [str(ipaddress.ip_network(peer)) for peer in inside] if len(inside) == network.num_addresses \
-            else [str(network)]
-    return found
-
-
 def baseline_rich_rules(plan, peers=()):
     """A plan -> the rich rules a user writes for what it admits: one per rule, family, source
     address (each peer's own, peers: the nodes' addresses), destination address, port (range) and
@@ -47,9 +35,9 @@ def baseline_rich_rules(plan, peers=()):
         if rule["action"] != "accept" or rule.get("match") not in (None,):
             continue
         for family in rule["families"]:
-            sources = [None] if not rule["from"] else per_peer(
+            sources = [None] if not rule["from"] else bench_apply.per_peer(
                 [cidr for name in rule["from"] for cidr in plan["sets"][name][family]], peers)
-            destinations = [None] if not rule.get("to") else per_peer(
+            destinations = [None] if not rule.get("to") else bench_apply.per_peer(
                 [cidr for name in rule["to"] for cidr in plan["sets"][name][family]], peers)
             for source in sources:
                 for destination in destinations:

@@ -77,16 +77,20 @@ def test_the_firewalld_baseline_writes_one_rich_rule_per_peer_and_port():
     assert len(bench_firewalld.baseline_rich_rules(worker_plan(100))) > len(rules)
 
 
-def test_the_firewalld_baseline_names_each_peer_where_the_plan_joined_neighbours():
+def test_both_baselines_name_each_peer_where_the_plan_joined_neighbours():
     import bench_firewalld  # noqa: E402  pylint: disable=import-outside-toplevel
     peers = ["10.89.0.2", "10.89.0.3", "10.89.0.4", "10.89.0.5", "10.89.0.6"]
     # the planner joins the lab's neighbouring node addresses; a user names each node
-    assert bench_firewalld.per_peer(["10.89.0.2/31", "10.89.0.4/31", "10.89.0.6/32"], peers) == [
+    assert bench_apply.per_peer(["10.89.0.2/31", "10.89.0.4/31", "10.89.0.6/32"], peers) == [
         "10.89.0.2/32", "10.89.0.3/32", "10.89.0.4/32", "10.89.0.5/32", "10.89.0.6/32"]
     # a network that holds more than the peers (the pod network, a user's CIDR) stays one source
-    assert bench_firewalld.per_peer(["10.89.0.0/29", "10.244.0.0/16"], peers) == ["10.89.0.0/29", "10.244.0.0/16"]
+    assert bench_apply.per_peer(["10.89.0.0/29", "10.244.0.0/16"], peers) == ["10.89.0.0/29", "10.244.0.0/16"]
     plan = {"sets": {"cluster_nodes": {"ipv4": ["10.89.0.2/31"], "ipv6": []}}, "rules": [
-        {"action": "accept", "families": ["ipv4"], "from": ["cluster_nodes"], "proto": "tcp", "ports": ["179"]}]}
+        {"action": "accept", "families": ["ipv4"], "from": ["cluster_nodes"], "proto": "tcp", "ports": ["179"],
+         "icmp_types": [], "match": None}]}
     assert bench_firewalld.baseline_rich_rules(plan, peers) == [
         'rule family="ipv4" source address="10.89.0.%d/32" port port="179" protocol="tcp" accept' % last
         for last in (2, 3)]
+    assert [item["source"] for item in bench_apply.baseline_rules(plan, peers)] == ["10.89.0.2/32", "10.89.0.3/32"]
+    # without the peers (a plan of spread-out addresses) the plan's CIDRs are the sources
+    assert [item["source"] for item in bench_apply.baseline_rules(plan)] == ["10.89.0.2/31"]
