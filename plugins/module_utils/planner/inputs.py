@@ -218,8 +218,10 @@ def _installer_cni(value, where):
     features = set(as_list(value.get("features"), where + " installer_cni features"))
     for feature in features:
         choice(feature, catalog.FEATURES, "%s: installer_cni feature" % where)
-    ports = dict((key, parse_ports(port, "%s: installer_cni port %s" % (where, key)))
-                 for key, port in (value.get("ports") or {}).items() if choice(key, catalog.PORT_KEYS, where + ": port"))
+    ports = {}
+    for key, port in (value.get("ports") or {}).items():
+        choice(key, catalog.PORT_KEYS, where + ": port")
+        ports[key] = parse_ports(port, "%s: installer_cni port %s" % (where, key))
     return {"cni": value.get("cni"), "features": features, "ports": ports, "origin": str(value.get("origin") or ""),
             "default": bool(value.get("default"))}
 

@@ -61,8 +61,11 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                                                       "nodelocal_dns": nodelocal_dns})
     notes = list(cni_found.get("notes") or []) + list(docker_found.get("notes") or [])
     detected = detection_ran("kubernetes", docker, cni)
-    notes += _installer_findings(name, group_names, installer, detected, found_features, merged_ports, origins,
-                                 networks, network_origins)
+    # offline, the CNI the installer's variables give (inventory.build_inventory shares a server's
+    # with the agents, whose own variables may give only the distribution's default)
+    offline_cni = None if detected else installer_cni(installer, group_names)
+    notes += _installer_findings(name, group_names, installer, (detected, offline_cni), found_features, merged_ports,
+                                 origins, networks, network_origins)
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
@@ -95,9 +98,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
         "conflicts": conflicts,
         "warnings": warnings,
         "notes": notes,
-        # offline, the CNI the installer's variables gave (inventory.build_inventory shares a server's
-        # with the agents, whose own variables may give only the distribution's default)
-        "installer_cni": None if detected else installer_cni(installer, group_names),
+        "installer_cni": offline_cni,
     }
 
 
@@ -157,12 +158,14 @@ def _networks(cni_found, users):
     return networks, network_origins
 
 
-def _installer_findings(name, group_names, installer_vars, detected, found_features, merged_ports, origins,
+def _installer_findings(name, group_names, installer_vars, detection, found_features, merged_ports, origins,
                         networks, network_origins):
     """What the installer's inventory variables add (offline: Kubernetes not detected) or where
-    they disagree with the node (the node wins). Updates the features, ports and networks given;
+    they disagree with the node (the node wins). detection: (Kubernetes detected, the CNI the
+    installer's variables give offline or None). Updates the features, ports and networks given;
     -> notes."""
     notes = []
+    detected, offline_cni = detection
     installer = installer_settings(installer_vars)
     if installer.get("features") or installer.get("nodelocal_dns"):
         if detected:
@@ -177,16 +180,17 @@ def _installer_findings(name, group_names, installer_vars, detected, found_featu
                 network_origins["nodelocal_dns"] = installer.get("origin")
     if not detected:
         notes += ["%s: %s" % (name, note) for note in installer.get("notes") or []]
-        notes += _installer_cni_and_ports(name, group_names, installer_vars, found_features, merged_ports, origins)
+        notes += _installer_cni_and_ports(name, group_names, installer_vars, offline_cni, found_features, merged_ports,
+                                          origins)
     return notes
 
 
-def _installer_cni_and_ports(name, group_names, installer_vars, found_features, merged_ports, origins):
-    """Offline (Kubernetes not detected): the CNI, its mode and the ports from the installer's
-    variables; microseg_ports wins. Updates the features and ports given; -> notes."""
+def _installer_cni_and_ports(name, group_names, installer_vars, cni, found_features, merged_ports, origins):
+    """Offline (Kubernetes not detected): the CNI (cni: installers.installer_cni's answer), its mode
+    and the ports from the installer's variables; microseg_ports wins. Updates the features and
+    ports given; -> notes."""
     notes = []
     ports, port_origins = installer_ports(installer_vars, group_names)
-    cni = installer_cni(installer_vars, group_names)
     if cni and cni["features"]:
         found_features |= set(cni["features"])
         ports.update(cni["ports"])
