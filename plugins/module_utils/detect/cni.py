@@ -20,8 +20,6 @@ import re
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import default_port
 
 CNI_EXTENSIONS = (".conf", ".conflist", ".json")
-PLUGIN_KINDS = {"flannel": "flannel", "calico": "calico", "cilium-cni": "cilium", "weave-net": "weave",
-                "antrea": "antrea"}
 # flannel backend -> its port setting in the catalog (which holds the default)
 FLANNEL_PORT_KEYS = {"vxlan": "flannel_vxlan", "udp": "flannel_udp", "wireguard": "flannel_wireguard",
                      "tailscale": "tailscale"}
@@ -96,15 +94,6 @@ def multus_delegate(text, names, multus_name):
     chosen = choose_cni_config(others)
     return {"file": chosen, "why": "%s names no cluster network: the next config file" % multus_name} if chosen \
         else {"network": None, "why": "%s names no cluster network and no other config is there" % multus_name}
-
-
-def cni_kind(config_name, first_type, flannel_seen):
-    """flannel / calico / canal / cilium / weave / other. Canal is calico's CNI plugin on top of
-    flannel's data path: the file is usually named *canal*, and flannel's state is on the node."""
-    kind = PLUGIN_KINDS.get(first_type, "other")
-    if kind == "calico" and ("canal" in (config_name or "") or flannel_seen):
-        return "canal"
-    return kind
 
 
 # --------------------------------------------------------------------- devices

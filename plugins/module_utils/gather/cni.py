@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import netfilter
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea as detect_antrea
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium as detect_cilium
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni as detect_cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cnis
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import firewall as detect_firewall
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import yaml_text
@@ -33,9 +32,6 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.m
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.supervisor import unit_of_cgroup
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
-CALICO_PROCESSES = ("calico-node", "calico-felix")
-# k3s writes the net-conf.json of its in-process flannel here (read when the default path has none).
-K3S_FLANNEL_NET_CONF = "/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json"
 
 ARGUMENT_SPEC = dict(
     cni_conf_dir=dict(type="path", default="/etc/cni/net.d"),
@@ -43,7 +39,7 @@ ARGUMENT_SPEC = dict(
                        default=["/etc/kubernetes/manifests", "/var/lib/rancher/rke2/agent/pod-manifests"]),
     kubelet_config=dict(type="path"),
     flannel_subnet_env=dict(type="path", default="/run/flannel/subnet.env"),
-    flannel_net_conf=dict(type="path", default="/etc/kube-flannel/net-conf.json"),
+    flannel_net_conf=dict(type="path", default=cnis.flannel.NET_CONF),
 )
 
 
@@ -184,9 +180,10 @@ def _read_config(reader, path):
         return None, None
 
 
-def read_cni_config(reader, directory, flannel_seen):
+def read_cni_config(reader, directory, facts, table=cnis.CNIS):
     """The config the container runtime uses (the first in sort order); when it is Multus's, the
-    CNI it hands the pod's network to (its `delegates` or `clusterNetwork`) decides the kind."""
+    CNI it hands the pod's network to (its `delegates` or `clusterNetwork`) decides the kind: the
+    table's plug-in that names its first plugin type (facts: the plug-ins' read before it)."""
     result = {"config_file": None, "name": None, "plugins": [], "kind": None}
     names = reader.list_dir(directory)
     chosen = detect_cni.choose_cni_config(names)
@@ -223,7 +220,7 @@ def read_cni_config(reader, directory, flannel_seen):
             result["kind"] = "other"
             return result
     result.update(name=config["name"], plugins=config["plugins"],
-                  kind=detect_cni.cni_kind(kind_name, config["plugins"][0], flannel_seen))
+                  kind=cnis.kind_of(kind_name, config["plugins"][0], facts, table))
     return result
 
 
@@ -239,117 +236,6 @@ def _network_named(reader, directory, names, multus_name, network, multus):
             multus["delegate_file"] = os.path.join(directory, name)
             return config
     return None
-
-
-def read_tailscaled_port(reader, processes, flannel):
-    """Flannel over Tailscale (k3s --vpn-auth): tailscaled's WireGuard port is its --port (the
-    distributions' units pass --port=${PORT}; 41641 when not given; 0 picks one at random)."""
-    for pid, argv in processes:
-        if os.path.basename(argv[0]) != "tailscaled":
-            continue
-        value = (flags_from_args([("-" + arg) if arg.startswith("-port") else arg for arg in argv[1:]])
-                 .get("--port") or "").strip()
-        if value.isdigit() and int(value) > 0:
-            flannel.update(port=int(value), port_source="process %s (tailscaled) --port" % pid)
-        elif value == "0":
-            reader.problem("process %s (tailscaled) --port=0: tailscaled picks its port at random; planned as %s, "
-                           "give it a fixed --port" % (pid, flannel["port"]))
-        return
-
-
-def read_calico(reader, processes, links):
-    env, source, runs_typha = {}, "calico-node environment", False
-    for pid, argv in processes:
-        name = os.path.basename(argv[0])
-        if name == "calico-typha" or (len(argv) > 1 and "calico-typha" in argv[0]):
-            runs_typha = True
-        if name in CALICO_PROCESSES and not env:
-            raw = reader.environ(pid)
-            if raw is not None and detect_cni.is_calico_environment(detect_cni.parse_environ(raw)):
-                env = detect_cni.parse_environ(raw)
-                source = "process %d (%s) environment" % (pid, name)
-    try:
-        return detect_cni.calico_facts(env, links, runs_typha, source)
-    except ValueError as error:
-        reader.problem("%s: %s" % (source, error))
-        return detect_cni.calico_facts({}, links, runs_typha, source)
-
-
-def read_cilium(reader, processes):
-    """cilium-agent's options: its flags, and its config map directory (--config-dir) read
-    through the process's root (the agent runs in a container)."""
-    for pid, argv in processes:
-        if os.path.basename(argv[0]) != "cilium-agent":
-            continue
-        flags = flags_from_args(argv[1:])
-        config_map = {}
-        directory = flags.pop("--config-dir", "")
-        if directory:
-            root = os.path.join(reader.proc, str(pid), "root") + directory
-            for name in reader.list_dir(root):
-                if not name.startswith("."):
-                    text = reader.read_text(os.path.join(root, name))
-                    if text is not None:
-                        config_map[name] = text
-        return detect_cilium.options(flags, config_map)
-    return {}
-
-
-def _process_file(reader, pid, path):
-    """A file as a containerised process sees it (through /proc/PID/root)."""
-    return reader.read_text(os.path.join(reader.proc, str(pid), "root") + path)
-
-
-def read_antrea(reader, processes, links, unread=None):
-    """antrea-agent's and antrea-controller's configs (--config, read through the process's root)."""
-    unread = [] if unread is None else unread
-    configs = {}
-    for pid, argv in processes:
-        name = os.path.basename(argv[0])
-        default = {"antrea-agent": detect_antrea.AGENT_CONFIG,
-                   "antrea-controller": detect_antrea.CONTROLLER_CONFIG}.get(name)
-        if default is None or name in configs:
-            continue
-        path = flags_from_args(argv[1:]).get("--config") or default
-        text = _process_file(reader, pid, path)
-        if text is None:
-            reader.problem("process %s (%s): its config %s cannot be read through the process; planned with "
-                           "Antrea's defaults" % (pid, name, path))
-        where = "process %s (%s) %s" % (pid, name, path)
-        config, reason = yaml_text.load(text or "")
-        if reason == yaml_text.MISSING:
-            unread.append(where)
-        elif reason is not None:
-            reader.problem("%s: %s; planned with Antrea's defaults" % (where, reason))
-        configs[name] = (yaml_text.dotted_scalars(config), where)
-    agent, controller = configs.get("antrea-agent"), configs.get("antrea-controller")
-    return detect_antrea.antrea_facts(agent[0] if agent else None, controller[0] if controller else None, links,
-                                      agent[1] if agent else "antrea-agent.conf",
-                                      controller[1] if controller else "antrea-controller.conf")
-
-
-def read_flannel(reader, params, processes, links, hint):
-    """flannel's facts from its subnet.env, its net-conf.json (k3s's own when the default path has
-    none) and its devices; hint: the supervisor's --flannel-backend (k3s, RKE2), if any."""
-    subnet_text = reader.read_text(params["flannel_subnet_env"])
-    subnet_env = detect_cni.parse_env_file(subnet_text) if subnet_text else {}
-    net_conf = None
-    net_conf_path = params["flannel_net_conf"]
-    net_conf_text = reader.read_text(net_conf_path)
-    if net_conf_text is None and net_conf_path == ARGUMENT_SPEC["flannel_net_conf"]["default"]:
-        net_conf_path = K3S_FLANNEL_NET_CONF
-        net_conf_text = reader.read_text(net_conf_path)
-    if net_conf_text is not None:
-        try:
-            net_conf = detect_cni.parse_net_conf(net_conf_text)
-        except ValueError as error:
-            reader.problem("%s: malformed net-conf.json (%s)" % (net_conf_path, error))
-    if hint and hint[0] is None:
-        hint = None                    # k3s --flannel-backend=none: another CNI
-    flannel = detect_cni.flannel_facts(subnet_env, links, net_conf, tuple(hint) if hint else None)
-    if flannel["backend"] == "tailscale":
-        read_tailscaled_port(reader, processes, flannel)
-    return flannel
 
 
 def read_kube_proxy_mode(module, reader, processes, links):
@@ -370,8 +256,21 @@ def read_kube_proxy_mode(module, reader, processes, links):
     return detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
 
 
-def gather(module, outputs=None):
-    """outputs: command outputs shared with the other gatherers of this module run (NodeReader)."""
+def read_cnis(context, table, facts=None):
+    """Each plug-in's facts by its NAME, in table order: first (facts None) those READ_BEFORE_CONFIG
+    (the CNI config's kind needs them), then (facts: those) the others."""
+    if facts is None:
+        return dict((cni.NAME, cni.read(context)) for cni in table if cni.READ_BEFORE_CONFIG)
+    facts = dict(facts)
+    for cni in table:
+        if not cni.READ_BEFORE_CONFIG:
+            facts[cni.NAME] = cni.read(context)
+    return facts
+
+
+def gather(module, outputs=None, table=cnis.CNIS):
+    """outputs: command outputs shared with the other gatherers of this module run (NodeReader);
+    table: the CNI plug-ins (detect.cnis.CNIS)."""
     params = module.params
     reader = NodeReader(module, outputs=outputs)
     processes = reader.processes()
@@ -385,17 +284,16 @@ def gather(module, outputs=None):
         reader.problem("ip -details -json address show: unreadable output (%s)" % error)
         links = []
 
-    flannel = read_flannel(reader, params, processes, links, kubernetes["flannel_backend"])
-    cni = read_cni_config(reader, params["cni_conf_dir"], flannel["present"])
+    context = cnis.Context(reader, params, processes, links, kubernetes, unread)
+    facts = read_cnis(context, table)
+    cni = read_cni_config(reader, params["cni_conf_dir"], facts, table)
     rke2_kind, rke2_notes = detect_supervisor.rke2_cni_notes(cni, kubernetes["supervisor_cni"])
     cni["kind"] = rke2_kind or cni["kind"]
-    calico = read_calico(reader, processes, links)
-    cilium = detect_cilium.cilium_facts(read_cilium(reader, processes), links)
-    antrea = read_antrea(reader, processes, links, unread)
+    facts = read_cnis(context, table, facts)
 
     mode, mode_source = read_kube_proxy_mode(module, reader, processes, links)
 
-    derived = cni_derive.derive(cni, flannel, calico, cilium, antrea)
+    derived = cni_derive.derive(cni, facts, table)
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])
@@ -410,10 +308,11 @@ def gather(module, outputs=None):
     if unread:
         reader.problem("%s; what they set (ports, networks, the CNI's options) is not known and the plan "
                        "does not guess it: %s" % (yaml_text.MISSING, ", ".join(unread)))
-    return {"kubernetes": kubernetes, "cni": cni, "flannel": flannel, "calico": calico, "cilium": cilium,
-            "antrea": antrea,
-            "kube_proxy": {"mode": mode, "source": mode_source}, "services": services, "derived": derived,
-            "yaml_unread": unread, "problems": reader.problems}
+    result = {"kubernetes": kubernetes, "cni": cni,
+              "kube_proxy": {"mode": mode, "source": mode_source}, "services": services, "derived": derived,
+              "yaml_unread": unread, "problems": reader.problems}
+    result.update((name, found) for name, found in facts.items() if found is not None)
+    return result
 
 
 def add_networks(derived, kubernetes, services):

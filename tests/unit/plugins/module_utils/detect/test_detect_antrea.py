@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive, cnis
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
 AGENT_CONF = dotted_scalars(parse(
@@ -54,10 +54,10 @@ def test_no_encap_ipsec_egress_off_and_the_controller():
 
 def test_derive_with_antrea():
     flannel, calico = cni.flannel_facts({}, []), cni.calico_facts({}, [])
-    kind = cni.cni_kind("10-antrea.conflist", "antrea", flannel_seen=False)
+    kind = cnis.kind_of("10-antrea.conflist", "antrea", {"flannel": {"present": False}})
     assert kind == "antrea"
     found = antrea.antrea_facts(AGENT_CONF, None, links("antrea-gw0"), WHERE)
-    derived = cni_derive.derive({"kind": kind}, flannel, calico, None, found)
+    derived = cni_derive.derive({"kind": kind}, {"flannel": flannel, "calico": calico, "antrea": found})
     assert derived["ports"]["antrea_tunnel"] == 4799 and "antrea_vxlan" in derived["features"]
-    unseen = cni_derive.derive({"kind": kind}, flannel, calico, None, antrea.antrea_facts(None, None, links()))
+    unseen = cni_derive.derive({"kind": kind}, {"flannel": flannel, "calico": calico, "antrea": antrea.antrea_facts(None, None, links())})
     assert "antrea_geneve" in unseen["features"] and unseen["notes"]

@@ -58,7 +58,7 @@ def test_a_cilium_node_seen_only_by_its_devices_and_the_unknown_default_is_said(
 def test_derive_uses_what_the_agent_shows():
     flannel, calico = cni.flannel_facts({}, []), cni.calico_facts({}, [])
     found = cilium.cilium_facts(cilium.options({}, CONFIG_MAP), links("cilium_geneve"))
-    derived = cni_derive.derive({"kind": "cilium"}, flannel, calico, found)
+    derived = cni_derive.derive({"kind": "cilium"}, {"flannel": flannel, "calico": calico, "cilium": found})
     assert "cilium_geneve" in derived["features"] and "cilium_vxlan" not in derived["features"]
     assert derived["ports"]["cilium_geneve"] == 6091
 
@@ -78,7 +78,7 @@ def test_the_pod_network_from_ciliums_cluster_pool():
     found = cilium.cilium_facts(cilium.options({}, config_map), links("cilium_geneve"))
     assert found["pod_cidrs"] == ["10.72.0.0/16", "10.73.0.0/16", "fd00:72::/104"]
     assert found["pod_cidr_origin"] == "cilium config map cluster-pool-ipv4-cidr"
-    derived = cni_derive.derive({"kind": "cilium"}, cni.flannel_facts({}, []), cni.calico_facts({}, []), found)
+    derived = cni_derive.derive({"kind": "cilium"}, {"flannel": cni.flannel_facts({}, []), "calico": cni.calico_facts({}, []), "cilium": found})
     assert derived["pod_cidrs"] == found["pod_cidrs"]
     assert derived["pod_cidr_origin"] == "cilium config map cluster-pool-ipv4-cidr"
     # ipam=kubernetes: the node's podCIDR, not the pool

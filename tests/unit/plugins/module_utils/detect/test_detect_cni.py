@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive, cnis
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
@@ -36,14 +36,14 @@ def test_first_config_file_wins_lexicographically():
 def test_cni_configs(name, plugins, kind):
     config = cni.parse_cni_config(text(name))
     assert config["plugins"] == plugins
-    assert cni.cni_kind(name, config["plugins"][0], flannel_seen=False) == kind
+    assert cnis.kind_of(name, config["plugins"][0], {"flannel": {"present": False}}) == kind
 
 
 def test_canal_is_calico_on_flannel():
-    assert cni.cni_kind("10-canal.conflist", "calico", flannel_seen=False) == "canal"
-    assert cni.cni_kind("10-calico.conflist", "calico", flannel_seen=True) == "canal"
-    assert cni.cni_kind("10-weave.conflist", "weave-net", flannel_seen=False) == "weave"
-    assert cni.cni_kind("10-x.conf", "bridge", flannel_seen=False) == "other"
+    assert cnis.kind_of("10-canal.conflist", "calico", {"flannel": {"present": False}}) == "canal"
+    assert cnis.kind_of("10-calico.conflist", "calico", {"flannel": {"present": True}}) == "canal"
+    assert cnis.kind_of("10-weave.conflist", "weave-net", {"flannel": {"present": False}}) == "weave"
+    assert cnis.kind_of("10-x.conf", "bridge", {"flannel": {"present": False}}) == "other"
 
 
 @pytest.mark.parametrize("content", [text("00-broken.conflist"), "[1, 2]", '{"plugins": {}}', '{"name": "x"}'])
@@ -144,7 +144,7 @@ def test_calico_wireguard_ports_from_the_environment():
 def test_derive_flannel_vxlan_custom_port():
     flannel = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
     calico = cni.calico_facts({}, [])
-    derived = cni_derive.derive({"kind": "flannel"}, flannel, calico)
+    derived = cni_derive.derive({"kind": "flannel"}, {"flannel": flannel, "calico": calico})
     assert derived["features"] == ["flannel_vxlan"]
     assert derived["ports"] == {"flannel_vxlan": 8572}
     assert derived["port_origins"] == {"flannel_vxlan": "device flannel.1 (vxlan dstport)"}
@@ -155,22 +155,22 @@ def test_derive_calico_every_mode():
     env = {"CALICO_NETWORKING_BACKEND": "bird", "CALICO_IPV4POOL_IPIP": "Always", "CALICO_IPV4POOL_VXLAN": "CrossSubnet",
            "FELIX_VXLANPORT": "4790", "FELIX_WIREGUARDENABLED": "true", "CALICO_IPV4POOL_CIDR": "192.168.0.0/16"}
     calico = cni.calico_facts(env, [], runs_typha=True)
-    derived = cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    derived = cni_derive.derive({"kind": "calico"}, {"flannel": cni.flannel_facts({}, []), "calico": calico})
     assert derived["features"] == ["calico_bgp", "calico_health", "calico_ipip", "calico_typha", "calico_vxlan",
                                    "calico_wireguard"]
     assert derived["ports"] == {"calico_vxlan": 4790, "calico_wireguard": 51820}
     assert derived["pod_cidrs"] == ["192.168.0.0/16"]
     vxlan_only = cni.calico_facts({"CALICO_NETWORKING_BACKEND": "vxlan", "CALICO_IPV4POOL_VXLAN": "Always"}, [])
-    assert cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []), vxlan_only)["features"] == ["calico_health", "calico_vxlan"]
+    assert cni_derive.derive({"kind": "calico"}, {"flannel": cni.flannel_facts({}, []), "calico": vxlan_only})["features"] == ["calico_health", "calico_vxlan"]
 
 
 def test_derive_canal_cilium_weave():
     flannel = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
-    canal = cni_derive.derive({"kind": "canal"}, flannel, cni.calico_facts({"CALICO_NETWORKING_BACKEND": "none"}, []))
+    canal = cni_derive.derive({"kind": "canal"}, {"flannel": flannel, "calico": cni.calico_facts({"CALICO_NETWORKING_BACKEND": "none"}, [])})
     assert canal["features"] == ["canal"] and canal["ports"] == {"flannel_vxlan": 8572}
-    cilium = cni_derive.derive({"kind": "cilium"}, cni.flannel_facts({}, []), cni.calico_facts({}, []))
+    cilium = cni_derive.derive({"kind": "cilium"}, {"flannel": cni.flannel_facts({}, []), "calico": cni.calico_facts({}, [])})
     assert cilium["features"] == ["cilium_health", "cilium_vxlan"] and cilium["notes"]
-    assert cni_derive.derive({"kind": "weave"}, cni.flannel_facts({}, []), cni.calico_facts({}, []))["features"] == ["weave"]
+    assert cni_derive.derive({"kind": "weave"}, {"flannel": cni.flannel_facts({}, []), "calico": cni.calico_facts({}, [])})["features"] == ["weave"]
 
 
 def test_ipvs_and_nodelocal_dns_from_the_devices_and_their_addresses():
@@ -189,13 +189,13 @@ def test_ipvs_and_nodelocal_dns_from_the_devices_and_their_addresses():
 def test_canal_admits_felix_health_and_wireguard_when_flannel_uses_it():
     flannel = cni.flannel_facts(cni.parse_env_file(text("subnet.env")), links("flannel_vxlan_8572.json"))
     env = {"CALICO_NETWORKING_BACKEND": "none", "FELIX_HEALTHPORT": "9199"}
-    canal = cni_derive.derive({"kind": "canal"}, flannel, cni.calico_facts(env, [], env_source="process 4 (calico-node)"))
+    canal = cni_derive.derive({"kind": "canal"}, {"flannel": flannel, "calico": cni.calico_facts(env, [], env_source="process 4 (calico-node)")})
     assert canal["features"] == ["canal"]
     assert canal["ports"] == {"flannel_vxlan": 8572, "calico_health": 9199}
     assert canal["port_origins"]["calico_health"] == "process 4 (calico-node) FELIX_HEALTHPORT"
     conf = '{"Network": "10.42.0.0/16", "Backend": {"Type": "wireguard", "ListenPort": 51830}}'
     wireguard = cni.flannel_facts({}, [], cni.parse_net_conf(conf))
-    derived = cni_derive.derive({"kind": "canal"}, wireguard, cni.calico_facts({}, []))
+    derived = cni_derive.derive({"kind": "canal"}, {"flannel": wireguard, "calico": cni.calico_facts({}, [])})
     assert derived["features"] == ["canal", "canal_wireguard"] and derived["ports"]["flannel_wireguard"] == 51830
 
 
@@ -203,7 +203,7 @@ def test_flannel_ipsec_from_net_conf_or_a_k3s_backend_flag():
     net_conf = cni.parse_net_conf('{"Network": "10.244.0.0/16", "Backend": {"Type": "ipsec", "PSK": "x"}}')
     found = cni.flannel_facts({"FLANNEL_NETWORK": "10.244.0.0/16"}, [], net_conf)
     assert found["backend"] == "ipsec" and found["source"] == "net-conf.json Backend.Type"
-    derived = cni_derive.derive({"kind": "flannel"}, found, cni.calico_facts({}, []))
+    derived = cni_derive.derive({"kind": "flannel"}, {"flannel": found, "calico": cni.calico_facts({}, [])})
     assert derived["features"] == ["flannel_ipsec"] and derived["ports"] == {}
     # k3s: no net-conf.json where flannel's DaemonSet puts it, the backend from the k3s flag
     hinted = cni.flannel_facts({"FLANNEL_NETWORK": "10.42.0.0/16"}, [], None,
@@ -219,7 +219,7 @@ def test_calico_ipv6_pools():
            "CALICO_IPV4POOL_CIDR": "192.168.0.0/16", "CALICO_IPV6POOL_CIDR": "fd00:192::/48"}
     calico = cni.calico_facts(env, [])
     assert calico["vxlan"] == "Never" and calico["vxlan_v6"] == "Always" and calico["vxlan_port"] == 4789
-    derived = cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    derived = cni_derive.derive({"kind": "calico"}, {"flannel": cni.flannel_facts({}, []), "calico": calico})
     assert derived["features"] == ["calico_bgp", "calico_health", "calico_ipip", "calico_vxlan"]
     assert derived["pod_cidrs"] == ["192.168.0.0/16", "fd00:192::/48"]
     # the IPv6 VXLAN device alone shows the mode and its port
@@ -240,7 +240,7 @@ def test_k3s_vpn_auth_tailscale_plans_tailscaleds_port():
     net_conf = k3s_net_conf("net-conf.tailscale.json")
     assert net_conf["backend"] == "tailscale"
     flannel = cni.flannel_facts({}, links("plain.json"), net_conf)
-    derived = cni_derive.derive({"kind": None}, flannel, cni.calico_facts({}, []))
+    derived = cni_derive.derive({"kind": None}, {"flannel": flannel, "calico": cni.calico_facts({}, [])})
     assert "flannel_tailscale" in derived["features"] and derived["ports"]["tailscale"] == 41641
     assert set(derived["features"]) <= set(catalog.FEATURES)
     assert any("Tailscale" in note for note in derived["notes"])
@@ -251,7 +251,7 @@ def test_k3s_old_wireguard_backend_is_flannel_wireguard_on_its_listen_port():
     assert (net_conf["backend"], net_conf["port"]) == ("wireguard", 51820)
     flannel = cni.flannel_facts({}, [{"name": "flannel.1", "kind": "wireguard", "port": None, "vni": None,
                                       "addresses": []}], net_conf)
-    derived = cni_derive.derive({"kind": "flannel"}, flannel, cni.calico_facts({}, []))
+    derived = cni_derive.derive({"kind": "flannel"}, {"flannel": flannel, "calico": cni.calico_facts({}, [])})
     assert "flannel_wireguard" in derived["features"] and derived["ports"]["flannel_wireguard"] == 51820
 
 
@@ -260,7 +260,7 @@ def test_an_unknown_extension_backend_is_reported_not_planned_and_fails_nothing(
     net_conf = cni.parse_net_conf('{"Network": "10.42.0.0/16", "Backend": {"Type": "extension", '
                                   '"PostStartupCommand": "my-overlay up"}}')
     flannel = cni.flannel_facts({}, [], net_conf)
-    derived = cni_derive.derive({"kind": "flannel"}, flannel, cni.calico_facts({}, []))
+    derived = cni_derive.derive({"kind": "flannel"}, {"flannel": flannel, "calico": cni.calico_facts({}, [])})
     assert set(derived["features"]) <= set(catalog.FEATURES)
     assert any("extension backend" in note and "not planned" in note for note in derived["notes"])
 
@@ -275,7 +275,7 @@ def test_calicos_manifest_accepts_pod_to_host_and_the_plan_says_so():
     from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
     calico = cni.calico_facts(calico_manifest_env(), [])
     assert calico["endpoint_to_host_action"] == "ACCEPT"
-    derived = cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    derived = cni_derive.derive({"kind": "calico"}, {"flannel": cni.flannel_facts({}, []), "calico": calico})
     assert {"calico_endpoint_to_host_accept", "calico_bgp", "calico_ipip"} <= set(derived["features"])
     inventory = {"hosts": {"w1": {"addresses": ["192.0.2.21"]}}, "groups": {"kube_node": ["w1"]}}
     plan = compile_plan({"name": "w1", "features": derived["features"], "pod_cidrs": ["10.244.0.0/16"]}, inventory,
@@ -289,7 +289,7 @@ def test_calicos_default_endpoint_to_host_action_is_drop_and_return_says_nothing
     del env["FELIX_DEFAULTENDPOINTTOHOSTACTION"]
     calico = cni.calico_facts(env, [])
     assert calico["endpoint_to_host_action"] == "DROP"
-    derived = cni_derive.derive({"kind": "calico"}, cni.flannel_facts({}, []), calico)
+    derived = cni_derive.derive({"kind": "calico"}, {"flannel": cni.flannel_facts({}, []), "calico": calico})
     assert "calico_endpoint_to_host_accept" not in derived["features"]
     env["FELIX_DEFAULTENDPOINTTOHOSTACTION"] = "Return"
     assert cni.calico_facts(env, [])["endpoint_to_host_action"] == "RETURN"

@@ -53,7 +53,7 @@ def no_links():
 
 def test_multus_thick_shim_hands_the_pod_network_to_the_conflist_it_names(tmp_path):
     directory = net_d(tmp_path, "thick/00-multus.conf", "thick/10-calico.conflist")
-    found = gather_cni.read_cni_config(reader(tmp_path), directory, flannel_seen=False)
+    found = gather_cni.read_cni_config(reader(tmp_path), directory, {})
     assert found["kind"] == "calico"
     assert found["plugins"] == ["calico", "portmap"]
     assert found["multus"]["delegate_file"] == directory + "/10-calico.conflist"
@@ -62,7 +62,7 @@ def test_multus_thick_shim_hands_the_pod_network_to_the_conflist_it_names(tmp_pa
 
 def test_multus_thin_delegates_inline_flannel(tmp_path):
     directory = net_d(tmp_path, "thin/00-multus.conf")
-    found = gather_cni.read_cni_config(reader(tmp_path), directory, flannel_seen=True)
+    found = gather_cni.read_cni_config(reader(tmp_path), directory, {"flannel": {"present": True}})
     assert found["kind"] == "flannel" and found["multus"]["source"].endswith("delegates[0]")
 
 
@@ -71,9 +71,9 @@ def test_rke2_multus_with_canal_keeps_canals_rows(tmp_path):
     directory = net_d(tmp_path, "rke2-canal/00-multus.conf", "rke2-canal/10-canal.conflist")
     subnet = detect_cni.parse_env_file((FIXTURES / "multus" / "rke2-canal" / "subnet.env").read_text())
     flannel = detect_cni.flannel_facts(subnet, no_links())
-    found = gather_cni.read_cni_config(reader(tmp_path), directory, flannel["present"])
+    found = gather_cni.read_cni_config(reader(tmp_path), directory, {"flannel": flannel})
     assert found["kind"] == "canal"
-    derived = cni_derive.derive(found, flannel, detect_cni.calico_facts({}, no_links()))
+    derived = cni_derive.derive(found, {"flannel": flannel, "calico": detect_cni.calico_facts({}, no_links())})
     assert "canal" in derived["features"]          # canal's rows: flannel VXLAN 8472, felix health 9099
 
 
@@ -83,12 +83,12 @@ def test_multus_cluster_network_by_name_or_unknown(tmp_path):
     shutil.copy(FIXTURES / "multus" / "thick" / "10-calico.conflist", directory / "10-calico.conflist")
     (directory / "00-multus.conf").write_text('{"name": "multus-cni-network", "type": "multus", '
                                               '"clusterNetwork": "k8s-pod-network"}')
-    found = gather_cni.read_cni_config(reader(tmp_path), str(directory), False)
+    found = gather_cni.read_cni_config(reader(tmp_path), str(directory), {})
     assert found["kind"] == "calico" and found["multus"]["delegate_file"].endswith("10-calico.conflist")
     (directory / "00-multus.conf").write_text('{"name": "multus-cni-network", "type": "multus", '
                                               '"clusterNetwork": "some-net-attach-def"}')
     node = reader(tmp_path)
-    found = gather_cni.read_cni_config(node, str(directory), False)
+    found = gather_cni.read_cni_config(node, str(directory), {})
     assert found["kind"] == "other" and "Multus hands the pod network to is unknown" in node.problems[0]
 
 
@@ -97,7 +97,7 @@ def test_multus_without_a_cluster_network_takes_the_next_config(tmp_path):
     directory.mkdir()
     shutil.copy(FIXTURES / "multus" / "thick" / "10-calico.conflist", directory / "10-calico.conflist")
     (directory / "00-multus.conf").write_text('{"name": "multus-cni-network", "type": "multus-shim"}')
-    found = gather_cni.read_cni_config(reader(tmp_path), str(directory), False)
+    found = gather_cni.read_cni_config(reader(tmp_path), str(directory), {})
     assert found["kind"] == "calico"
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from test_gather_cni import FIXTURES, GatherModule, node_file, node_paths
 
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cnis
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni as gather_cni
 
 RECORDED = FIXTURES / "cni_facts"
@@ -138,7 +139,7 @@ def gathered(tmp_path, monkeypatch, name):
     links = NODES[name](tmp_path)
     node_paths(tmp_path, monkeypatch)
     if name == "k3s_tailscale":
-        monkeypatch.setattr(gather_cni, "K3S_FLANNEL_NET_CONF",
+        monkeypatch.setattr(cnis.flannel, "K3S_NET_CONF",
                             str(tmp_path) + "/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json")
     if name == "antrea_without_pyyaml":
         monkeypatch.setattr(gather_cni.yaml_text, "yaml", None)
