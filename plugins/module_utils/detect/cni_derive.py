@@ -6,7 +6,7 @@ adds its catalog features, ports with their origins, pod CIDRs and notes to one 
 
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cnis import CNIS
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cnis
 
 
 class Derived(object):
@@ -41,12 +41,12 @@ class Derived(object):
                 "pod_cidrs": self.pod_cidrs, "pod_cidr_origin": self.pod_cidr_origin, "notes": self.notes}
 
 
-def derive(cni, facts, cnis=CNIS):
+def derive(cni, facts):
     """cni: the CNI config's facts (its kind); facts: each plug-in's facts by its NAME (a plug-in
     missing from it derives from None) -> catalog features, real ports with origins, pod CIDRs,
     notes."""
     found = Derived()
     kind = cni.get("kind")
-    for plugin in cnis:
+    for plugin in cnis.CNIS:
         plugin.derive(found, kind, facts.get(plugin.NAME))
     return found.result()

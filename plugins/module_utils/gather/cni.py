@@ -180,10 +180,11 @@ def _read_config(reader, path):
         return None, None
 
 
-def read_cni_config(reader, directory, facts, table=cnis.CNIS):
+def read_cni_config(reader, directory, facts):
     """The config the container runtime uses (the first in sort order); when it is Multus's, the
     CNI it hands the pod's network to (its `delegates` or `clusterNetwork`) decides the kind: the
-    table's plug-in that names its first plugin type (facts: the plug-ins' read before it)."""
+    plug-in of detect.cnis.CNIS that names its first plugin type (facts: the plug-ins' read
+    before it)."""
     result = {"config_file": None, "name": None, "plugins": [], "kind": None}
     names = reader.list_dir(directory)
     chosen = detect_cni.choose_cni_config(names)
@@ -220,7 +221,7 @@ def read_cni_config(reader, directory, facts, table=cnis.CNIS):
             result["kind"] = "other"
             return result
     result.update(name=config["name"], plugins=config["plugins"],
-                  kind=cnis.kind_of(kind_name, config["plugins"][0], facts, table))
+                  kind=cnis.kind_of(kind_name, config["plugins"][0], facts))
     return result
 
 
@@ -256,21 +257,21 @@ def read_kube_proxy_mode(module, reader, processes, links):
     return detect_firewall.kube_proxy_mode(links, nft_tables, nat_chains, flag_mode)
 
 
-def read_cnis(context, table, facts=None):
-    """Each plug-in's facts by its NAME, in table order: first (facts None) those READ_BEFORE_CONFIG
-    (the CNI config's kind needs them), then (facts: those) the others."""
+def read_cnis(context, facts=None):
+    """Each plug-in's facts by its NAME, in the order of detect.cnis.CNIS: first (facts None) those
+    READ_BEFORE_CONFIG (the CNI config's kind needs them), then (facts: those) the others."""
     if facts is None:
-        return dict((cni.NAME, cni.read(context)) for cni in table if cni.READ_BEFORE_CONFIG)
+        return dict((cni.NAME, cni.read(context)) for cni in cnis.CNIS if cni.READ_BEFORE_CONFIG)
     facts = dict(facts)
-    for cni in table:
+    for cni in cnis.CNIS:
         if not cni.READ_BEFORE_CONFIG:
             facts[cni.NAME] = cni.read(context)
     return facts
 
 
-def gather(module, outputs=None, table=cnis.CNIS):
-    """outputs: command outputs shared with the other gatherers of this module run (NodeReader);
-    table: the CNI plug-ins (detect.cnis.CNIS)."""
+def gather(module, outputs=None):
+    """outputs: command outputs shared with the other gatherers of this module run (NodeReader).
+    The CNIs are read and derived by their plug-ins, in the order of detect.cnis.CNIS."""
     params = module.params
     reader = NodeReader(module, outputs=outputs)
     processes = reader.processes()
@@ -285,15 +286,15 @@ def gather(module, outputs=None, table=cnis.CNIS):
         links = []
 
     context = cnis.Context(reader, params, processes, links, kubernetes, unread)
-    facts = read_cnis(context, table)
-    cni = read_cni_config(reader, params["cni_conf_dir"], facts, table)
+    facts = read_cnis(context)
+    cni = read_cni_config(reader, params["cni_conf_dir"], facts)
     rke2_kind, rke2_notes = detect_supervisor.rke2_cni_notes(cni, kubernetes["supervisor_cni"])
     cni["kind"] = rke2_kind or cni["kind"]
-    facts = read_cnis(context, table, facts)
+    facts = read_cnis(context, facts)
 
     mode, mode_source = read_kube_proxy_mode(module, reader, processes, links)
 
-    derived = cni_derive.derive(cni, facts, table)
+    derived = cni_derive.derive(cni, facts)
     derived["roles"] = kubernetes["roles"]
     derived["features"] = sorted(set(derived["features"]) | set(kubernetes["features"]))
     derived["absent_features"] = dict(kubernetes["absent_features"])

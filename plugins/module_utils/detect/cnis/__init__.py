@@ -44,10 +44,10 @@ class Context(object):
         self.kubernetes, self.unread = kubernetes, unread
 
 
-def kind_of(config_name, first_type, facts, cnis=CNIS):
+def kind_of(config_name, first_type, facts):
     """The kind of the CNI config file config_name whose first plugin is first_type: the kind() of
     the plug-in whose CONFIG_TYPES hold it, else "other"."""
-    for cni in cnis:
+    for cni in CNIS:
         if first_type in cni.CONFIG_TYPES:
             return cni.kind(config_name, facts)
     return "other"

@@ -39,13 +39,6 @@ def test_cni_configs(name, plugins, kind):
     assert cnis.kind_of(name, config["plugins"][0], {"flannel": {"present": False}}) == kind
 
 
-def test_canal_is_calico_on_flannel():
-    assert cnis.kind_of("10-canal.conflist", "calico", {"flannel": {"present": False}}) == "canal"
-    assert cnis.kind_of("10-calico.conflist", "calico", {"flannel": {"present": True}}) == "canal"
-    assert cnis.kind_of("10-weave.conflist", "weave-net", {"flannel": {"present": False}}) == "weave"
-    assert cnis.kind_of("10-x.conf", "bridge", {"flannel": {"present": False}}) == "other"
-
-
 @pytest.mark.parametrize("content", [text("00-broken.conflist"), "[1, 2]", '{"plugins": {}}', '{"name": "x"}'])
 def test_malformed_cni_config_raises(content):
     with pytest.raises(ValueError):
