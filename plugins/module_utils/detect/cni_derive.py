@@ -27,7 +27,7 @@ class Derived(object):
             self.pod_cidr_origin = self.pod_cidr_origin or origin
 
     def add_facts(self, facts):
-        """Facts already in the planner's terms (detect.cilium's, detect.antrea's): features,
+        """Facts already in the planner's terms (the Cilium and Antrea plug-ins'): features,
         ports, port_origins, notes, and pod_cidrs with their pod_cidr_origin when given."""
         self.features.update(facts["features"])
         self.ports.update(facts["ports"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import antrea
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive, cnis
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cnis import antrea, calico as calico_cni, flannel as flannel_cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive, cnis
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
 AGENT_CONF = dotted_scalars(parse(
@@ -53,7 +53,7 @@ def test_no_encap_ipsec_egress_off_and_the_controller():
 
 
 def test_derive_with_antrea():
-    flannel, calico = cni.flannel_facts({}, []), cni.calico_facts({}, [])
+    flannel, calico = flannel_cni.flannel_facts({}, []), calico_cni.calico_facts({}, [])
     kind = cnis.kind_of("10-antrea.conflist", "antrea", {"flannel": {"present": False}})
     assert kind == "antrea"
     found = antrea.antrea_facts(AGENT_CONF, None, links("antrea-gw0"), WHERE)

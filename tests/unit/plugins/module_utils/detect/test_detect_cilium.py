@@ -3,8 +3,8 @@
 """Cilium from cilium-agent's flags, its config map directory and its devices."""
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cilium
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni, cni_derive
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cnis import calico as calico_cni, cilium, flannel as flannel_cni
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import cni_derive
 
 
 def links(*names):
@@ -56,7 +56,7 @@ def test_a_cilium_node_seen_only_by_its_devices_and_the_unknown_default_is_said(
 
 
 def test_derive_uses_what_the_agent_shows():
-    flannel, calico = cni.flannel_facts({}, []), cni.calico_facts({}, [])
+    flannel, calico = flannel_cni.flannel_facts({}, []), calico_cni.calico_facts({}, [])
     found = cilium.cilium_facts(cilium.options({}, CONFIG_MAP), links("cilium_geneve"))
     derived = cni_derive.derive({"kind": "cilium"}, {"flannel": flannel, "calico": calico, "cilium": found})
     assert "cilium_geneve" in derived["features"] and "cilium_vxlan" not in derived["features"]
@@ -78,7 +78,7 @@ def test_the_pod_network_from_ciliums_cluster_pool():
     found = cilium.cilium_facts(cilium.options({}, config_map), links("cilium_geneve"))
     assert found["pod_cidrs"] == ["10.72.0.0/16", "10.73.0.0/16", "fd00:72::/104"]
     assert found["pod_cidr_origin"] == "cilium config map cluster-pool-ipv4-cidr"
-    derived = cni_derive.derive({"kind": "cilium"}, {"flannel": cni.flannel_facts({}, []), "calico": cni.calico_facts({}, []), "cilium": found})
+    derived = cni_derive.derive({"kind": "cilium"}, {"flannel": flannel_cni.flannel_facts({}, []), "calico": calico_cni.calico_facts({}, []), "cilium": found})
     assert derived["pod_cidrs"] == found["pod_cidrs"]
     assert derived["pod_cidr_origin"] == "cilium config map cluster-pool-ipv4-cidr"
     # ipam=kubernetes: the node's podCIDR, not the pool

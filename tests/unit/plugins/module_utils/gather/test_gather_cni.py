@@ -15,6 +15,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kube_flags
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import kubernetes as detect_kubernetes
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect import supervisor as detect_supervisor
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.cnis import calico as calico_cni, flannel as flannel_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.gather import cni as gather_cni
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node.node_reader import NodeReader
 
@@ -70,10 +71,10 @@ def test_rke2_multus_with_canal_keeps_canals_rows(tmp_path):
     """RKE2 `cni: [multus, canal]`: the plan keeps flannel's VXLAN and felix's health port."""
     directory = net_d(tmp_path, "rke2-canal/00-multus.conf", "rke2-canal/10-canal.conflist")
     subnet = detect_cni.parse_env_file((FIXTURES / "multus" / "rke2-canal" / "subnet.env").read_text())
-    flannel = detect_cni.flannel_facts(subnet, no_links())
+    flannel = flannel_cni.flannel_facts(subnet, no_links())
     found = gather_cni.read_cni_config(reader(tmp_path), directory, {"flannel": flannel})
     assert found["kind"] == "canal"
-    derived = cni_derive.derive(found, {"flannel": flannel, "calico": detect_cni.calico_facts({}, no_links())})
+    derived = cni_derive.derive(found, {"flannel": flannel, "calico": calico_cni.calico_facts({}, no_links())})
     assert "canal" in derived["features"]          # canal's rows: flannel VXLAN 8472, felix health 9099
 
 
