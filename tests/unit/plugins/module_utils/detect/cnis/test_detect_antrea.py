@@ -10,7 +10,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect i
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.detect.yaml_text import dotted_scalars, parse
 
 AGENT_CONF = dotted_scalars(parse(
-    (Path(__file__).resolve().parents[3] / "fixtures" / "antrea" / "antrea-agent.conf").read_text()))
+    (Path(__file__).resolve().parents[4] / "fixtures" / "antrea" / "antrea-agent.conf").read_text()))
 WHERE = "process 80 (antrea-agent) /etc/antrea/antrea-agent.conf"
 
 
