@@ -22,6 +22,13 @@ def test_plugins_pass_galaxy_importers_style_checks():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_tests_keep_ansible_tests_line_length():
+    # ansible-test's pep8 reads tests/ too, with a limit of 160 characters a line
+    proc = subprocess.run([sys.executable, "-m", "flake8", "--max-line-length", "160", "--select", "E501",
+                           str(ROOT / "tests")], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_the_check_sees_a_line_break_before_an_operator(tmp_path):
     # the negative control
     sample = tmp_path / "sample.py"

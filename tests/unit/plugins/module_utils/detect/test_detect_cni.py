@@ -51,7 +51,8 @@ def test_derive_canal_cilium_weave():
     assert canal["features"] == ["canal"] and canal["ports"] == {"flannel_vxlan": 8572}
     cilium = cni_derive.derive({"kind": "cilium"}, {"flannel": flannel_cni.flannel_facts({}, []), "calico": calico_cni.calico_facts({}, [])})
     assert cilium["features"] == ["cilium_health", "cilium_vxlan"] and cilium["notes"]
-    assert cni_derive.derive({"kind": "weave"}, {"flannel": flannel_cni.flannel_facts({}, []), "calico": calico_cni.calico_facts({}, [])})["features"] == ["weave"]
+    facts = {"flannel": flannel_cni.flannel_facts({}, []), "calico": calico_cni.calico_facts({}, [])}
+    assert cni_derive.derive({"kind": "weave"}, facts)["features"] == ["weave"]
 
 
 def test_ipvs_and_nodelocal_dns_from_the_devices_and_their_addresses():

@@ -83,7 +83,8 @@ def test_derive_calico_every_mode():
     assert derived["ports"] == {"calico_vxlan": 4790, "calico_wireguard": 51820}
     assert derived["pod_cidrs"] == ["192.168.0.0/16"]
     vxlan_only = calico_cni.calico_facts({"CALICO_NETWORKING_BACKEND": "vxlan", "CALICO_IPV4POOL_VXLAN": "Always"}, [])
-    assert cni_derive.derive({"kind": "calico"}, {"flannel": flannel_cni.flannel_facts({}, []), "calico": vxlan_only})["features"] == ["calico_health", "calico_vxlan"]
+    facts = {"flannel": flannel_cni.flannel_facts({}, []), "calico": vxlan_only}
+    assert cni_derive.derive({"kind": "calico"}, facts)["features"] == ["calico_health", "calico_vxlan"]
 
 
 def test_calico_ipv6_pools():
