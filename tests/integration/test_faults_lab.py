@@ -11,7 +11,7 @@ import random
 import pytest
 from test_host_firewall_lab import KUBE_FIREWALL_DROP, KUBE_JUMP, preloaded_target, reachable
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 
 # kube-proxy's and Calico's periodic re-sync, as they do it: delete their jumps, recreate their
 # chains, insert the jumps at the top again - every 20 ms, in the background.

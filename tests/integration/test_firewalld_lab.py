@@ -17,8 +17,9 @@ import pytest
 import yaml
 from conftest import lab_inventory, playbook, podman, reachable, sh
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import normalise
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.render import normalise
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 # firewalld's own configuration, as a user compares it before and after us. Its backups (*.old,

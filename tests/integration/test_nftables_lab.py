@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 # What kube-proxy in nftables mode leaves (trimmed): its own table with a base chain on input.

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 from conftest import ROOT, require_lab
@@ -24,7 +24,7 @@ INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11"]}, "w1": {"addresses":
 # the ipsets left.
 SCRIPT = r"""
 import json, os, shutil, subprocess, sys
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import IptablesBackend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import IptablesBackend
 
 class Module(object):
     def get_bin_path(self, name, required=False):

@@ -15,7 +15,7 @@ import re
 import pytest
 from test_host_firewall_lab import FOREIGN_V4, address
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 DOCKER_NFT = """table ip docker-bridges {

@@ -16,7 +16,8 @@ import sys
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 from conftest import ROOT, require_lab, sh
@@ -31,7 +32,7 @@ INVENTORY = {"hosts": {"cp1": {"addresses": [NODE]}, "w1": {"addresses": ["10.89
 # the old table compares as live (a second run would change nothing).
 NODE_SCRIPT = r"""
 import json, os, shutil, subprocess, sys
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import host as nftables_host
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import Runner
 
 class Module(object):

@@ -12,9 +12,11 @@ import json
 import re
 import time
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables, observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, Runner
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import IptablesHost
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import IptablesHost
 
 COUNTED_RULE = re.compile(r"^\[(\d+):(\d+)\] -A %s (.*)$" % iptables.CHAIN)
 COMMENT = re.compile(r'--comment "([^"]*)"')

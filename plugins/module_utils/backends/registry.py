@@ -7,9 +7,9 @@ its implementation (the planner side decides which name a node gets: profile.cho
 from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import FirewalldBackend
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import IptablesBackend
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import NftablesBackend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.host import FirewalldBackend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import IptablesBackend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import NftablesBackend
 
 BACKENDS = dict((backend.name, backend) for backend in (FirewalldBackend, IptablesBackend, NftablesBackend))
 NAMES = tuple(sorted(BACKENDS))

@@ -16,7 +16,7 @@ import os
 import time
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import boot_restore, confirm, kept_files
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.blockers import input_blockers
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import choose_backend
@@ -153,7 +153,7 @@ def test_the_essential_icmpv6_rule_admits_exactly_the_named_types_not_the_protoc
 
 
 def test_on_firewalld_iptables_the_direct_rules_admit_the_same_types():
-    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld_direct
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import direct as firewalld_direct
     _chains, rules = firewalld_direct.direct_config(firewalld.objects(plan()))
     v6 = [args for ipv, chain, _priority, args in rules if ipv == "ipv6" and chain == "MSEG-INPUT" and "icmp" in args]
     assert "-p ipv6-icmp -j ACCEPT" not in v6

@@ -8,14 +8,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import host as nftables_host
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.host import (
     RELOAD_NOTE,
     FirewalldBackend,
     FirewalldChange,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import (
     REMOVE,
     NftablesChange,
     NftablesHost,

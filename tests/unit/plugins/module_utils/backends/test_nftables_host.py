@@ -4,8 +4,9 @@
 when the live table is still what it loaded (issue 34, 1), and the listing otherwise."""
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, nftables_host
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import host as nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import (
     REMOVE,
     NftablesBackend,
     NftablesChange,

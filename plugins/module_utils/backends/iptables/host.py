@@ -2,7 +2,7 @@
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """iptables backend, node part: read the live state, apply a change, revert it, restore it at
-boot. The decisions are in backends/iptables.py; this runs the commands (through the shared
+boot. The decisions are in backends/iptables/render.py; this runs the commands (through the shared
 Runner) and turns their failures into clear errors."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import os
 import shlex
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
     Backend,
     BackendError,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
     Backend,
     BackendError,
