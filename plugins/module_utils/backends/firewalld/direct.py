@@ -99,7 +99,7 @@ def _ipset_ipv(ipsets, name):
 
 
 def direct_config(files):
-    """Our firewalld objects ({path: XML}, as host_firewall's firewalld_objects) -> (chains,
+    """Our firewalld objects ({path: XML}, the ruleset's objects) -> (chains,
     rules): chains [(ipv, chain)], rules [(ipv, chain, priority, args)], sorted. Empty for none."""
     policy = files.get(firewalld.POLICY_FILE)
     if not policy:

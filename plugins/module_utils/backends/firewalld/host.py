@@ -26,6 +26,7 @@ from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import direct as firewalld_direct
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, no_change
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.spec import SPEC
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import (
     NftablesBackend,
     NftablesChange,
@@ -307,36 +308,36 @@ class CombinedChange(object):
 
 
 def desired_objects(text):
-    """host_firewall's firewalld_objects (JSON text) -> {path: XML}; {} for none."""
+    """the ruleset's objects (JSON text) -> {path: XML}; {} for none."""
     if not (text or "").strip():
         return {}
     try:
         files = json.loads(text)
         firewalld.check_objects(files)
     except ValueError as error:
-        raise BackendError("firewalld_objects: %s" % error)
+        raise BackendError("ruleset objects: %s" % error)
     return files
 
 
 class FirewalldBackend(NftablesBackend):
     """Our table inet microseg and our firewalld policy and ipsets."""
 
-    name = "firewalld"
+    spec = SPEC
     tools = ("nft", "firewall-cmd")
 
     def change(self, remove):
         if remove and not self.has_tools():
             return no_change
-        objects = desired_objects(self.params.get("firewalld_objects"))
+        objects = desired_objects(self.files["objects"])
         table = NftablesHost(self.runner)
         host = self.firewalld_host()
         self.result["families"] = ["ipv4", "ipv6"]
         try:
             direct = firewalld_direct.direct_config(objects) if not remove else ([], [])
         except ValueError as error:
-            raise BackendError("firewalld_objects: %s" % error)
+            raise BackendError("ruleset objects: %s" % error)
         return lambda: CombinedChange(FirewalldChange(host, objects, remove), DirectChange(host, direct, remove),
-                                      NftablesChange(table, self.params["nft_ruleset"], remove))
+                                      NftablesChange(table, self.files["microseg.nft"], remove))
 
     def firewalld_host(self):
         return FirewalldHost(self.runner)

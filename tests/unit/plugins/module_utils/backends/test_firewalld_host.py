@@ -136,7 +136,7 @@ def test_a_failing_firewalld_revert_still_puts_our_table_back_first(tmp_path, mo
     old = "table inet microseg {\n\tchain input {\n\t\tcounter accept\n\t}\n}\n"
     cutting = "table inet microseg {\n\tchain input {\n\t\tcounter drop\n\t}\n}\n"
     kernel = Kernel(old)
-    backend = FirewalldBackend(kernel, {"nft_ruleset": REMOVE + cutting}, {})
+    backend = FirewalldBackend(kernel, {"ruleset": {"microseg.nft": REMOVE + cutting}}, {})
     firewalld_host = StoppedOrRefusing(fault, str(tmp_path))
     backend.firewalld_host = lambda: firewalld_host
     table = NftablesChange(NftablesHost(backend.runner), REMOVE + cutting, remove=False)
