@@ -57,8 +57,8 @@ print(json.dumps({"present": present, "first": first, "second": second, "left": 
 def test_removal_destroys_a_temporary_set_a_killed_swap_left():
     require_lab()
     plan = compile_plan({"name": "cp1", "features": []}, INVENTORY, {"mode": "host", "state": "block"})
-    params = {"ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": iptables.ruleset_file(plan, "ipv6"),
-              "ipsets": iptables.ipsets_file(plan)}
+    params = {"ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                          "ipv6.rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan)}}
     env = dict(os.environ, PYTHONPATH=str(ROOT / ".collections"))
     proc = subprocess.run(["unshare", "-n", sys.executable, "-c", SCRIPT], input=json.dumps(params), env=env,
                           capture_output=True, text=True, timeout=120, check=False)

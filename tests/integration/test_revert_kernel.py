@@ -50,7 +50,7 @@ runner = Runner(module)
 nftables_host.NftablesChange(nftables_host.NftablesHost(runner), old, remove=False).apply()
 if not keep_copy and os.path.exists(loaded):
     os.remove(loaded)            # as after a reboot: the revert has only the listing
-backend = nftables_host.NftablesBackend(module, {"nft_ruleset": new}, {})
+backend = nftables_host.NftablesBackend(module, {"ruleset": {"microseg.nft": new}}, {})
 change = backend.change(False)()
 revert = backend.revert(change)
 change.apply()

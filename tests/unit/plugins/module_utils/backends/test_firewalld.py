@@ -114,8 +114,8 @@ def test_firewalld_is_the_backend_where_it_runs_and_no_blocker_then():
                                                                                 "terminal": "-j REJECT"}}})
     assert spec_of("firewalld").blockers(facts) == []
     facts["iptables"]["input"]["legacy"] = {"ipv4": {"policy": "DROP", "terminal": None}}
-    assert spec_of("firewalld").blockers(facts) == ["iptables (legacy, ipv4) INPUT has policy DROP: it also drops what "
-                                                  "this plan admits"]
+    assert spec_of("firewalld").blockers(facts) == ["iptables (legacy, ipv4) INPUT has policy DROP: it also drops "
+                                                    "what this plan admits"]
 
 
 def test_ipset_names_keep_to_what_firewalld_takes_and_never_collide():
