@@ -40,9 +40,12 @@ def backend_packages(backend):
 
 
 def firewall_backends(selection="all"):
-    """The backends' names: every one for 'all', else the one named (checked)."""
+    """The backends' names: every one for 'all', the default one (host_firewall's, and auto's
+    without firewall facts) for 'default', else the one named (checked)."""
     if selection == "all":
         return list(registry.NAMES)
+    if selection == "default":
+        return [registry.DEFAULT]
     return [_spec("firewall_backends", selection).name]
 
 

@@ -46,6 +46,11 @@ def blockers(firewall):
     return dict((name, spec.blockers(firewall)) for name, spec in sorted(SPECS.items()))
 
 
+def notes(node_name, firewall):
+    """What the node's own firewall means for the plan, each backend's say in the registry's order."""
+    return [line for _name, spec in sorted(SPECS.items()) for line in spec.notes(node_name, firewall)]
+
+
 def render(plan, name):
     """{file name: text} of the backend called name, for the plan."""
     return spec_of(name).render(plan)

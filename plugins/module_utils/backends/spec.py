@@ -17,7 +17,9 @@ A Spec says
   (registry.choose). evidence: {"firewall": firewall_facts, "kube_proxy_mode", "docker_backend"};
 - `blockers(firewall_facts)`: what on the node would still drop, after our rules, what the plan
   admits ([text]);
-- `removes`: what state=absent deletes, one line for the documentation.
+- `removes`: what state=absent deletes, one line for the documentation;
+- `notes(node_name, firewall_facts)`: what the node's own firewall means for the plan with this
+  backend, for the plan's notes ([text]; none by default).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 class Spec(object):
     """One backend as the controller sees it (see the module's docstring)."""
 
-    def __init__(self, name, files, kept, packages, render, choices, blockers, removes):
+    def __init__(self, name, files, kept, packages, render, choices, blockers, removes, notes=None):
         self.name = name
         self.files = tuple(files)
         self.kept = tuple(kept)
@@ -35,6 +37,7 @@ class Spec(object):
         self.choices = tuple(choices)
         self.blockers = blockers
         self.removes = removes
+        self.notes = notes or (lambda node_name, facts: [])
 
     def __repr__(self):
         return "Spec(%r)" % self.name

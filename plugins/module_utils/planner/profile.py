@@ -67,7 +67,7 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
     blockers = registry.blockers(firewall) if firewall else {}
-    notes += _neighbour_notes(name, firewall)
+    notes += registry.notes(name, firewall)        # what the node's own firewall means, per backend
     warnings = _no_role_warnings(name, roles, group_names, group_map, docker, cni)
     absent = _absent_features(name, cni_found, features, notes)
     # YAML files detection could not parse for want of PyYAML on the node (the facts role installs
@@ -198,22 +198,6 @@ def _installer_cni_and_ports(name, group_names, installer_vars, found_features, 
     for key, value in sorted(ports.items()):
         if key not in merged_ports:
             merged_ports[key], origins[key] = value, port_origins[key]
-    return notes
-
-
-def _neighbour_notes(name, firewall):
-    """What the host's own firewall (firewalld on iptables, an active ufw) means for the plan."""
-    notes = []
-    firewalld = (firewall or {}).get("firewalld") or {}
-    if firewalld.get("active") and firewalld.get("backend") == "iptables":
-        notes.append("%s: firewalld runs its iptables backend: the firewalld backend opens the plan there with "
-                     "firewalld direct rules and never reloads firewalld; a firewall-cmd --reload or a firewalld "
-                     "restart of yours flushes every iptables table (kube-proxy's, Docker's and the CNI's rules) "
-                     "until each puts its own back; FirewallBackend=nftables does not, and we recommend it" % name)
-    if ((firewall or {}).get("ufw") or {}).get("active"):
-        notes.append("%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
-                     "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "
-                     "with the nftables backend ufw's default deny also drops what the plan admits" % name)
     return notes
 
 

@@ -34,6 +34,16 @@ def blockers(facts):
                                  in_iptables_input=bool(firewalld.get("active") and firewalld.get("backend") == "iptables"))
 
 
+def notes(node_name, facts):
+    firewalld = (facts or {}).get("firewalld") or {}
+    if firewalld.get("active") and firewalld.get("backend") == "iptables":
+        return ["%s: firewalld runs its iptables backend: the firewalld backend opens the plan there with "
+                "firewalld direct rules and never reloads firewalld; a firewall-cmd --reload or a firewalld "
+                "restart of yours flushes every iptables table (kube-proxy's, Docker's and the CNI's rules) "
+                "until each puts its own back; FirewallBackend=nftables does not, and we recommend it" % node_name]
+    return []
+
+
 SPEC = Spec(
     name="firewalld",
     files=("microseg.nft", "objects"),
@@ -43,4 +53,5 @@ SPEC = Spec(
     choices=((10, running),),
     blockers=blockers,
     removes="our table inet microseg, our firewalld policy and ipsets, our firewalld direct rules",
+    notes=notes,
 )

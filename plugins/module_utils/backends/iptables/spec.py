@@ -33,6 +33,15 @@ def blockers(facts):
     return common.input_blockers(facts, in_iptables_input=True)
 
 
+def notes(node_name, facts):
+    """ufw and our backends (this one's and the nftables backend's way with it, in one note)."""
+    if ((facts or {}).get("ufw") or {}).get("active"):
+        return ["%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
+                "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "
+                "with the nftables backend ufw's default deny also drops what the plan admits" % node_name]
+    return []
+
+
 SPEC = Spec(
     name="iptables",
     files=("ipsets", "ipv4.rules", "ipv6.rules"),
@@ -43,4 +52,5 @@ SPEC = Spec(
     choices=((20, holds_rules), (40, there), (90, lambda evidence: "neither holds rules")),
     blockers=blockers,
     removes="our jump, our chain, our ipsets, and with iptables-nft a filter table that held nothing but our chain",
+    notes=notes,
 )

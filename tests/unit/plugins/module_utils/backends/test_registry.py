@@ -105,3 +105,11 @@ def test_a_ruleset_key_the_backend_does_not_name_is_refused_naming_the_allowed_o
 def test_auto_chooses_as_before(facts, mode, docker, wanted):
     """The decisions and reasons profile.choose_backend gave when it held them itself."""
     assert registry.choose(facts, mode, docker) == wanted
+
+
+def test_the_notes_on_the_nodes_own_firewall_come_in_the_registrys_order():
+    facts = {"firewalld": {"active": True, "backend": "iptables"}, "ufw": {"active": True}}
+    found = registry.notes("n1", facts)
+    assert len(found) == 2 and found[0].startswith("n1: firewalld runs its iptables backend")
+    assert found[1].startswith("n1: ufw is active: with the iptables backend our jump goes ahead")
+    assert registry.notes("n1", {}) == [] and registry.notes("n1", None) == []
