@@ -78,7 +78,7 @@ def layer_of_file(relative):
     """The layer of a file, from its path relative to plugins/ (a PurePosixPath-like)."""
     parts = relative.parts
     if parts[0] == "module_utils":
-        dotted = [part for part in parts[1:-1]] + ([] if parts[-1] == "__init__.py" else [parts[-1][:-3]])
+        dotted = list(parts[1:-1]) + ([] if parts[-1] == "__init__.py" else [parts[-1][:-3]])
         return layer_of_module_utils(".".join(dotted))
     return parts[0]
 
