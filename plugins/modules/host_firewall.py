@@ -306,7 +306,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.hosts import backend_for
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import NAMES
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import DEFAULT, NAMES
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import host_firewall_run, kept_files
 
 
@@ -314,7 +314,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent", "confirm"], default="present"),
-            backend=dict(type="str", choices=list(NAMES), default="iptables"),
+            backend=dict(type="str", choices=list(NAMES), default=DEFAULT),
             variant=dict(type="str", choices=["auto", "legacy", "nf_tables"], default="auto"),
             ruleset=dict(type="dict", default={}),
             lock_timeout=dict(type="int", default=60),

@@ -54,6 +54,15 @@ def test_every_static_choices_list_is_the_registrys():
     assert not wrong, "\n".join(wrong)
 
 
+def test_the_default_backend_is_the_registrys_everywhere_it_is_written():
+    """The module's documented default, and the steady state's (applied.py: shared, it may not
+    import the backends), are the registry's DEFAULT."""
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
+    doc = _module_doc(ROOT / "plugins" / "modules" / "host_firewall.py")
+    assert doc["options"]["backend"]["default"] == registry.DEFAULT
+    assert dict(applied.REQUEST_DEFAULTS)["backend"] == registry.DEFAULT
+
+
 def test_the_choices_check_sees_a_backend_missing_from_a_list(monkeypatch):
     # the negative control: a backend registered but not listed in the YAML is named
     monkeypatch.setattr(registry, "NAMES", registry.NAMES + ("unlisted-backend",))
