@@ -56,9 +56,9 @@ ALLOWED = {
 }
 MODULE_UTILS_PACKAGES = ("planner", "detect", "gather", "backends", "node")
 # backends/ holds both halves of every backend: a module of it is a node half when its dotted path
-# under backends/ is one of these (a backend package's host.py, a helper named *_host, base.py with
-# the Runner, hosts.py that imports every host.py); every other one is pure
-BACKEND_HOST_FILES = re.compile(r"^(base|hosts|[a-z_]+_host|[a-z_]+\.host)$")
+# under backends/ is one of these (a backend package's host.py or *_host.py, a helper named *_host,
+# base.py with the Runner, hosts.py that imports every host.py); every other one is pure
+BACKEND_HOST_FILES = re.compile(r"^(base|hosts|[a-z_]+_host|[a-z_]+\.([a-z_]+_)?host)$")
 
 
 def layer_of_module_utils(name):
@@ -255,6 +255,7 @@ def test_a_backends_pure_half_that_imports_a_node_half_is_reported(relative, sou
 def test_the_node_halves_of_the_backends_are_told_apart():
     assert layer_of_file(Path("module_utils/backends/iptables/host.py")) == "backends_host"
     assert layer_of_file(Path("module_utils/backends/observe_host.py")) == "backends_host"
+    assert layer_of_file(Path("module_utils/backends/nftables/records_host.py")) == "backends_host"
     assert layer_of_file(Path("module_utils/backends/iptables/spec.py")) == "backends"
     assert layer_of_file(Path("module_utils/backends/registry.py")) == "backends"
     assert layer_of_file(Path("module_utils/backends/iptables/__init__.py")) == "backends"
