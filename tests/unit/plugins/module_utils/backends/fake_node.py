@@ -201,9 +201,13 @@ class FakeNode(object):
                 top = re.match(r"^(delete |flush )?table (\S+ \S+)|^flush ruleset", line)
                 if top and (top.group(2) or "") != OUR_TABLE:
                     raise ToolError("%r touches what is not ours" % line)
-            if args[0] != "-c":
-                body = nftables.table_body(data)
-                self.tables.pop(OUR_TABLE, None) if body is None else self.tables.__setitem__(OUR_TABLE, body)
+            body = nftables.table_body(data)
+            if args[0] == "-c":
+                pass                                # the dry run: checked above, nothing loaded
+            elif body is None:
+                self.tables.pop(OUR_TABLE, None)    # 'delete table' alone: the table goes
+            else:
+                self.tables[OUR_TABLE] = body
             return 0, "", ""
         raise ToolError("nft %s not simulated" % " ".join(args))
 
