@@ -25,7 +25,8 @@ import bench_apply  # noqa: E402
 import fleet  # noqa: E402
 import lab  # noqa: E402
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables  # noqa: E402
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables  # noqa: E402
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory  # noqa: E402
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans  # noqa: E402
 

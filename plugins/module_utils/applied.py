@@ -5,7 +5,7 @@
 
 A host_firewall run that applied (or found nothing to change) leaves on the node, next to the kept
 rulesets, a record of its request: the options that say what the node's firewall must hold
-(backend, variant, the rendered rulesets, keep_dir, boot_script). On the next run, node_facts - the
+(backend, variant, the rendered files - ruleset -, keep_dir, boot_script). On the next run, node_facts - the
 one module run a node needs anyway, since what the node runs is read on every run - reads that
 record back and runs host_firewall's own computation on it in check mode: does the live firewall
 (and every kept file, the boot restore, no commit-confirm pending) still hold exactly that request?
@@ -29,21 +29,27 @@ import hashlib
 import json
 
 RECORD_NAME = "applied.json"
-RECORD_VERSION = 1
+# 2: the rendered files in one option, ruleset (version 1 had one option per file): a record of
+# version 1 is no record, and the next run applies once
+RECORD_VERSION = 2
 # host_firewall's options that say what the node must hold, with the module's defaults. The others
 # (state, the confirm's, the lock's) change how a run goes, not what it leaves.
 REQUEST_DEFAULTS = (
     ("backend", "iptables"),
     ("variant", "auto"),
-    ("ipv4_rules", ""),
-    ("ipv6_rules", ""),
-    ("ipsets", ""),
-    ("nft_ruleset", ""),
-    ("firewalld_objects", ""),
+    ("ruleset", None),
     ("keep_dir", None),
     ("boot_script", None),
 )
 REQUEST_KEYS = tuple(key for key, _default in REQUEST_DEFAULTS)
+
+
+def ruleset_of(value):
+    """The ruleset option as the request holds it: {file name: text}, a file with no text left out
+    (the module takes a missing file as empty: both ask for the same)."""
+    if not isinstance(value, dict):
+        return {}
+    return dict((str(name), str(text)) for name, text in value.items() if text)
 
 
 def request_of(options):
@@ -52,7 +58,10 @@ def request_of(options):
     request = {}
     for key, default in REQUEST_DEFAULTS:
         value = options.get(key)
-        request[key] = default if value is None else str(value)
+        if key == "ruleset":
+            request[key] = ruleset_of(value)
+        else:
+            request[key] = default if value is None else str(value)
     return request
 
 

@@ -87,7 +87,7 @@ options:
     description:
       - What M(microseg.cluster_firewall.node_facts) found on the node, in this run, of the request
         host_firewall last applied there (its fact C(microseg_applied), with O(microseg.cluster_firewall.node_facts#module:keep_dir)).
-      - When its digest equals the digest of this task's request (O(backend), O(variant), the rulesets,
+      - When its digest equals the digest of this task's request (O(backend), O(variant), O(ruleset),
         O(keep_dir), O(boot_script)) and the node found its live firewall, kept files and boot restore
         holding that request, this run would change nothing - the task returns unchanged with
         RV(steady) true and runs no module on the node. Anything else runs the module as without it.
@@ -106,45 +106,28 @@ options:
     type: str
     choices: [auto, legacy, nf_tables]
     default: auto
-  ipv4_rules:
+  ruleset:
     description:
-      - The IPv4 ruleset in C(iptables-restore) form, as rendered by the role's template with
-        P(microseg.cluster_firewall.firewall_ruleset#filter). It may only hold C(*filter),
-        C(:MICROSEG-INPUT - [0:0]), C(-A MICROSEG-INPUT ...) rules and C(COMMIT).
-      - Empty means no IPv4 rules (our IPv4 chain and jump are removed).
-    type: str
-    default: ""
-  ipv6_rules:
-    description:
-      - The IPv6 ruleset, same form as O(ipv4_rules). Skipped with a warning when the node has no IPv6.
-    type: str
-    default: ""
-  ipsets:
-    description:
-      - The peer sets in C(ipset restore) form, only C(create mseg-NAME ...) and C(add mseg-NAME CIDR) lines.
-    type: str
-    default: ""
-  nft_ruleset:
-    description:
-      - For the nftables backend, the ruleset C(nft -f) loads, as rendered by
-        P(microseg.cluster_firewall.firewall_ruleset#filter). At the top level it may only hold
-        C(table inet microseg), C(delete table inet microseg) and the table's definition.
-      - Empty (or with no table definition) means no rule, and our table is removed.
-    type: str
-    default: ""
-  firewalld_objects:
-    description:
-      - For the firewalld backend, our firewalld objects as JSON - a mapping of a path under
-        C(/etc/firewalld) (C(policies/microseg.xml), C(ipsets/microseg-*.xml)) to the file's XML, as
-        rendered by P(microseg.cluster_firewall.firewall_ruleset#filter). Any other path is refused.
-      - Empty means none (ours are removed). The firewalld backend also takes O(nft_ruleset).
-    type: str
-    default: ""
+      - The files the backend loads, rendered from the plan by
+        P(microseg.cluster_firewall.firewall_ruleset#filter) - a mapping of a file name to its text.
+        Each backend takes its own file names; any other key fails the task, naming the allowed ones.
+      - "iptables backend - C(ipv4.rules) and C(ipv6.rules), the rulesets in C(iptables-restore) form
+        (only C(*filter), C(:MICROSEG-INPUT - [0:0]), C(-A MICROSEG-INPUT ...) rules and C(COMMIT); the
+        IPv6 one is skipped with a warning when the node has no IPv6), and C(ipsets), the peer sets in
+        C(ipset restore) form (only C(create mseg-NAME ...) and C(add mseg-NAME CIDR) lines)."
+      - "nftables backend - C(microseg.nft), the ruleset C(nft -f) loads; at the top level it may only
+        hold C(table inet microseg), C(delete table inet microseg) and the table's definition."
+      - "firewalld backend - C(microseg.nft) as with the nftables backend, and C(objects), our firewalld
+        objects as JSON (a mapping of a path under C(/etc/firewalld) - C(policies/microseg.xml),
+        C(ipsets/microseg-*.xml) - to the file's XML; any other path is refused)."
+      - A missing or empty file means no rule of that file (our objects it held are removed).
+    type: dict
+    default: {}
   keep_dir:
     description:
       - A directory on the node where the ruleset is also kept, for a boot-time restore
-        (iptables - C(ipsets), C(ipv4.rules), C(ipv6.rules); nftables - C(microseg.nft); mode C(0640),
-        the directory C(0750)). Unset keeps nothing.
+        (iptables - C(ipsets), C(ipv4.rules), C(ipv6.rules); nftables and firewalld - C(microseg.nft);
+        mode C(0640), the directory C(0750)). Unset keeps nothing.
       - It is created if missing and must take a new file before anything else happens, so a
         read-only or full file system fails the task with the live firewall unchanged.
       - The files are written once the live rules are final - right after applying, or with
@@ -188,8 +171,8 @@ requirements:
 """
 
 EXAMPLES = r"""
-# The rulesets come from a plan: the whitelist role's plan entry point leaves each node's plan in
-# the fact microseg_plan, and the firewall_ruleset filter renders it for a backend.
+# The ruleset comes from a plan: the whitelist role's plan entry point leaves each node's plan in
+# the fact microseg_plan, and the firewall_ruleset filter renders it for a backend (its files).
 - name: Plan this node's whitelist (nothing on the node changes)
   ansible.builtin.include_role:
     name: microseg.cluster_firewall.whitelist
@@ -198,16 +181,14 @@ EXAMPLES = r"""
 - name: Apply it with the iptables backend, kept in /etc/microseg and restored at boot
   microseg.cluster_firewall.host_firewall:
     backend: iptables
-    ipv4_rules: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables', 'ipv4') }}"
-    ipv6_rules: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables', 'ipv6') }}"
-    ipsets: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables', 'ipsets') }}"
+    ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('iptables') }}"
     keep_dir: /etc/microseg
     boot_script: /usr/local/sbin/microseg-restore
 
 - name: Or apply it with the nftables backend
   microseg.cluster_firewall.host_firewall:
     backend: nftables
-    nft_ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables', 'ruleset') }}"
+    ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables') }}"
 
 # Commit-confirm in one task: the node arms a revert before the change and puts its previous rules
 # back by itself unless this task confirms over a new connection within 120 s; when the new
@@ -215,14 +196,14 @@ EXAMPLES = r"""
 - name: Apply with commit-confirm
   microseg.cluster_firewall.host_firewall:
     backend: nftables
-    nft_ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables', 'ruleset') }}"
+    ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables') }}"
     confirm_timeout: 120
 
 # Commit-confirm in three steps, to run checks of your own before the confirm.
 - name: Apply, leaving the confirm to a later task
   microseg.cluster_firewall.host_firewall:
     backend: nftables
-    nft_ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables', 'ruleset') }}"
+    ruleset: "{{ microseg_plan | microseg.cluster_firewall.firewall_ruleset('nftables') }}"
     confirm_timeout: 120
     auto_confirm: false
   register: applied
@@ -324,7 +305,8 @@ rolled_back:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import NAMES, backend_for
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.hosts import backend_for
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import DEFAULT, NAMES
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import host_firewall_run, kept_files
 
 
@@ -332,13 +314,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent", "confirm"], default="present"),
-            backend=dict(type="str", choices=list(NAMES), default="iptables"),
+            backend=dict(type="str", choices=list(NAMES), default=DEFAULT),
             variant=dict(type="str", choices=["auto", "legacy", "nf_tables"], default="auto"),
-            ipv4_rules=dict(type="str", default=""),
-            ipv6_rules=dict(type="str", default=""),
-            ipsets=dict(type="str", default=""),
-            nft_ruleset=dict(type="str", default=""),
-            firewalld_objects=dict(type="str", default=""),
+            ruleset=dict(type="dict", default={}),
             lock_timeout=dict(type="int", default=60),
             confirm_timeout=dict(type="int", default=0),
             confirm_token=dict(type="str", no_log=False),

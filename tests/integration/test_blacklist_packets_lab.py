@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 SSH_PORT = 2222
@@ -88,10 +89,11 @@ class Lab(object):
 
     def apply(self, plan):
         if self.backend == "nftables":
-            args = {"backend": "nftables", "nft_ruleset": nftables.ruleset_file(plan)}
+            args = {"backend": "nftables", "ruleset": {"microseg.nft": nftables.ruleset_file(plan)}}
         else:
-            args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"),
-                    "ipv6_rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan)}
+            args = {"variant": "nf_tables", "ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                                                        "ipv6.rules": iptables.ruleset_file(plan, "ipv6"),
+                                                        "ipsets": iptables.ipsets_file(plan)}}
         rc, result = self.fw.run_module("host_firewall", json.dumps(args))
         assert rc == 0, result
         return result

@@ -30,7 +30,7 @@ def test_collection_builds_into_a_clean_tarball(tmp_path):
         names = archive.getnames()
     for wanted in ("MANIFEST.json", "LICENSE", "meta/runtime.yml", "plugins/module_utils/catalog.py",
                    "plugins/filter/whitelist_plan.yml", "roles/whitelist/meta/argument_specs.yml",
-                   "tests/unit/plugins/module_utils/backends/test_firewalld.py"):
+                   "tests/unit/plugins/module_utils/backends/test_backend_contract.py"):
         assert wanted in names
     assert not [name for name in names if name.startswith((".venv", ".collections", "build/"))]
     # lab-only content needs the repository's lab, which the tarball does not carry; nor does it

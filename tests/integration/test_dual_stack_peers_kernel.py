@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 

@@ -11,7 +11,7 @@ import random
 import pytest
 from test_host_firewall_lab import KUBE_FIREWALL_DROP, KUBE_JUMP, preloaded_target, reachable
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 
 # kube-proxy's and Calico's periodic re-sync, as they do it: delete their jumps, recreate their
 # chains, insert the jumps at the top again - every 20 ms, in the background.
@@ -115,7 +115,7 @@ def test_two_runs_at_once_are_serialised_with_a_clear_message(target):
     target.node.sh("setsid flock /run/microseg.lock sleep 600 >/dev/null 2>&1 < /dev/null & "
                    "for _ in $(seq 100); do flock -n /run/microseg.lock true || exit 0; sleep 0.1; done; exit 1")
     try:
-        args = {"variant": target.variant, "lock_timeout": 2, "ipv4_rules": "", "ipv6_rules": "", "ipsets": ""}
+        args = {"variant": target.variant, "lock_timeout": 2, "ruleset": {}}
         rc, result = target.node.run_module("host_firewall", json.dumps(args))
         assert rc != 0
         assert "another microseg run holds /run/microseg.lock (waited 2s)" in result["msg"]

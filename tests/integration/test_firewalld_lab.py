@@ -17,8 +17,9 @@ import pytest
 import yaml
 from conftest import lab_inventory, playbook, podman, reachable, sh
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import normalise
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.render import normalise
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 # firewalld's own configuration, as a user compares it before and after us. Its backups (*.old,
@@ -186,8 +187,9 @@ def late_confirm(cp, ip):
     10 s -> (rc, result of the confirm)."""
     plan = compile_plan({"name": "fwd-cp", "features": []}, {"hosts": {"fwd-cp": {"addresses": [ip]}}, "groups": {}},
                         {"mode": "service", "whitelist": [{"port": 7001}]})
-    args = {"backend": "firewalld", "nft_ruleset": nftables.ruleset_file(plan),
-            "firewalld_objects": firewalld.objects_file(plan), "confirm_timeout": 4, "auto_confirm": False}
+    args = {"backend": "firewalld", "ruleset": {"microseg.nft": nftables.ruleset_file(plan),
+                                                "objects": firewalld.objects_file(plan)},
+            "confirm_timeout": 4, "auto_confirm": False}
     rc, applied = cp.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and applied["confirm_token"], applied
     live = cp.sh("firewall-cmd --info-policy=microseg; firewall-cmd --direct --get-all-rules", check=False).stdout
@@ -212,8 +214,8 @@ def host_block_args(ip, port, **extra):
     """host_firewall's arguments for a host/block plan of fwd-cp admitting only `port` (and SSH)."""
     plan = compile_plan({"name": "fwd-cp", "features": []}, {"hosts": {"fwd-cp": {"addresses": [ip]}}, "groups": {}},
                         {"mode": "host", "state": "block", "whitelist": [{"port": port}]})
-    args = {"backend": "firewalld", "nft_ruleset": nftables.ruleset_file(plan),
-            "firewalld_objects": firewalld.objects_file(plan)}
+    args = {"backend": "firewalld", "ruleset": {"microseg.nft": nftables.ruleset_file(plan),
+                                                "objects": firewalld.objects_file(plan)}}
     args.update(extra)
     return json.dumps(args)
 

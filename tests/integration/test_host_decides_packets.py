@@ -22,7 +22,8 @@ import sys
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 from conftest import require_lab

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import IptablesBackend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import IptablesBackend
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 KUBE_FIREWALL_DROP = ('-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment '
@@ -97,8 +97,8 @@ class Target(object):
     def apply(self, plan=None, check=False, state="present"):
         args = {"variant": self.variant, "state": state}
         if plan is not None:
-            args.update(ipv4_rules=iptables.ruleset_file(plan, "ipv4"), ipv6_rules=iptables.ruleset_file(plan, "ipv6"),
-                        ipsets=iptables.ipsets_file(plan))
+            args["ruleset"] = {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                               "ipv6.rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan)}
         rc, result = self.node.run_module("host_firewall", json.dumps(args), check=check)
         assert rc == 0, result
         return result
@@ -226,7 +226,7 @@ def test_a_ruleset_the_kernel_rejects_fails_clearly_and_changes_nothing(target):
     bad = "*filter\n:MICROSEG-INPUT - [0:0]\n-A MICROSEG-INPUT -p tcp -m tcp --dport 1 -j ACCEPT\n" \
           "-A MICROSEG-INPUT -m no_such_match -j ACCEPT\nCOMMIT\n"
     rc, result = target.node.run_module("host_firewall", json.dumps(
-        {"variant": target.variant, "ipv4_rules": bad, "ipv6_rules": "", "ipsets": ""}))
+        {"variant": target.variant, "ruleset": {"ipv4.rules": bad}}))
     assert rc != 0 and "restore --test failed" in result["msg"]
     assert result["offending_line"] == "-A MICROSEG-INPUT -m no_such_match -j ACCEPT"
     assert target.save() == before                      # dry run failed: nothing was applied
@@ -256,8 +256,9 @@ def test_the_boot_restore_is_installed_and_enabled_once_confirmed_then_left_alon
     node.write("/usr/local/bin/systemctl", FAKE_SYSTEMCTL)
     node.sh("chmod 755 /usr/local/bin/systemctl && mkdir -p /run/systemd/system /etc/systemd/system")
     plan = Target(node, "nf_tables", node).plan({"mode": "host", "state": "block"})
-    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"),
-            "ipv6_rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan),
+    args = {"variant": "nf_tables", "ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                                                "ipv6.rules": iptables.ruleset_file(plan, "ipv6"),
+                                                "ipsets": iptables.ipsets_file(plan)},
             "keep_dir": "/etc/microseg", "boot_script": SCRIPT}
 
     def files():
@@ -300,8 +301,9 @@ def test_a_confirm_that_comes_too_late_says_what_the_node_put_back_and_keeps_not
     node = lab_nodes("latecomer")
     plan = Target(node, "nf_tables", node).plan({"mode": "host", "state": "block"})
     before = node.sh("iptables-nft-save -t filter | grep -v '^#'").stdout
-    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": "",
-            "ipsets": iptables.ipsets_file(plan), "keep_dir": "/etc/microseg", "boot_script": SCRIPT,
+    args = {"variant": "nf_tables", "ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                                                "ipsets": iptables.ipsets_file(plan)},
+            "keep_dir": "/etc/microseg", "boot_script": SCRIPT,
             "confirm_timeout": 2, "auto_confirm": False}
     rc, applied = node.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and applied["confirm_token"], applied
@@ -319,8 +321,9 @@ def test_one_task_applies_and_confirms_then_keeps_the_files(lab_nodes):
     """The action confirms the revert it armed in the same task: nothing is rolled back later."""
     node = lab_nodes("oneconfirm")
     plan = Target(node, "nf_tables", node).plan({"mode": "host", "state": "block"})
-    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": "",
-            "ipsets": iptables.ipsets_file(plan), "keep_dir": "/etc/microseg", "confirm_timeout": 8}
+    args = {"variant": "nf_tables", "ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                                                "ipsets": iptables.ipsets_file(plan)},
+            "keep_dir": "/etc/microseg", "confirm_timeout": 8}
     rc, applied = node.run_module("host_firewall", json.dumps(args))          # 8 s: room for a busy machine
     assert rc == 0 and applied["confirmed"] is True and applied["changed"] is True, applied
     assert any(line.startswith("confirmed: the revert armed by token") for line in applied["actions"]), applied

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 # What kube-proxy in nftables mode leaves (trimmed): its own table with a base chain on input.
@@ -62,7 +62,7 @@ def plan(node, peer, ip, policy):
 def apply(node, the_plan=None, check=False, state="present"):
     args = {"backend": "nftables", "state": state}
     if the_plan is not None:
-        args["nft_ruleset"] = nftables.ruleset_file(the_plan)
+        args["ruleset"] = {"microseg.nft": nftables.ruleset_file(the_plan)}
     rc, result = node.run_module("host_firewall", json.dumps(args), check=check)
     assert rc == 0, result
     return result
@@ -115,6 +115,6 @@ def test_nftables_backend_end_to_end(nodes):
 def test_a_ruleset_that_names_another_table_is_refused(nodes):
     node, _peer, _ip = nodes
     rc, result = node.run_module("host_firewall", json.dumps(
-        {"backend": "nftables", "nft_ruleset": "flush ruleset\ntable inet microseg {\n}\n"}))
+        {"backend": "nftables", "ruleset": {"microseg.nft": "flush ruleset\ntable inet microseg {\n}\n"}}))
     assert rc != 0 and "'flush ruleset' is not allowed" in result["msg"]
     assert "kube-proxy" in node.sh("nft list tables").stdout

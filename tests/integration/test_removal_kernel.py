@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 from conftest import ROOT, require_lab
@@ -24,7 +24,7 @@ INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11"]}, "w1": {"addresses":
 # the ipsets left.
 SCRIPT = r"""
 import json, os, shutil, subprocess, sys
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import IptablesBackend
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import IptablesBackend
 
 class Module(object):
     def get_bin_path(self, name, required=False):
@@ -57,8 +57,8 @@ print(json.dumps({"present": present, "first": first, "second": second, "left": 
 def test_removal_destroys_a_temporary_set_a_killed_swap_left():
     require_lab()
     plan = compile_plan({"name": "cp1", "features": []}, INVENTORY, {"mode": "host", "state": "block"})
-    params = {"ipv4_rules": iptables.ruleset_file(plan, "ipv4"), "ipv6_rules": iptables.ruleset_file(plan, "ipv6"),
-              "ipsets": iptables.ipsets_file(plan)}
+    params = {"ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                          "ipv6.rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan)}}
     env = dict(os.environ, PYTHONPATH=str(ROOT / ".collections"))
     proc = subprocess.run(["unshare", "-n", sys.executable, "-c", SCRIPT], input=json.dumps(params), env=env,
                           capture_output=True, text=True, timeout=120, check=False)

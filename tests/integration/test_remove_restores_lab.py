@@ -15,7 +15,7 @@ import re
 import pytest
 from test_host_firewall_lab import FOREIGN_V4, address
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 DOCKER_NFT = """table ip docker-bridges {
@@ -47,8 +47,9 @@ def test_remove_leaves_the_ruleset_as_it_was_before_the_apply(lab_nodes, setup):
     plan = compile_plan({"name": node.name, "features": ["flannel_vxlan"]},
                         {"hosts": {node.name: {"addresses": [address(node)]}},
                          "groups": {"kube_control_plane": [node.name]}}, {"mode": "host"})
-    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"),
-            "ipv6_rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan)}
+    args = {"variant": "nf_tables", "ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                                                "ipv6.rules": iptables.ruleset_file(plan, "ipv6"),
+                                                "ipsets": iptables.ipsets_file(plan)}}
     rc, applied = node.run_module("host_firewall", json.dumps(args))
     assert rc == 0 and applied["changed"], applied
     assert "table ip6 filter" in ruleset(node)            # made by our apply, for our IPv6 chain
@@ -68,8 +69,9 @@ def test_a_table_someone_else_uses_stays(lab_nodes):
     node = lab_nodes("restore-kept")
     plan = compile_plan({"name": node.name}, {"hosts": {node.name: {"addresses": [address(node)]}}, "groups": {}},
                         {"mode": "host", "whitelist": [{"port": 8080}]})
-    args = {"variant": "nf_tables", "ipv4_rules": iptables.ruleset_file(plan, "ipv4"),
-            "ipv6_rules": iptables.ruleset_file(plan, "ipv6"), "ipsets": iptables.ipsets_file(plan)}
+    args = {"variant": "nf_tables", "ruleset": {"ipv4.rules": iptables.ruleset_file(plan, "ipv4"),
+                                                "ipv6.rules": iptables.ruleset_file(plan, "ipv6"),
+                                                "ipsets": iptables.ipsets_file(plan)}}
     rc, applied = node.run_module("host_firewall", json.dumps(args))
     assert rc == 0, applied
     node.sh("ip6tables-nft -A INPUT -p tcp --dport 7000 -j DROP")          # someone else's, after ours

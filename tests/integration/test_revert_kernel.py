@@ -16,7 +16,8 @@ import sys
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 from conftest import ROOT, require_lab, sh
@@ -31,7 +32,7 @@ INVENTORY = {"hosts": {"cp1": {"addresses": [NODE]}, "w1": {"addresses": ["10.89
 # the old table compares as live (a second run would change nothing).
 NODE_SCRIPT = r"""
 import json, os, shutil, subprocess, sys
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import host as nftables_host
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import Runner
 
 class Module(object):
@@ -49,7 +50,7 @@ runner = Runner(module)
 nftables_host.NftablesChange(nftables_host.NftablesHost(runner), old, remove=False).apply()
 if not keep_copy and os.path.exists(loaded):
     os.remove(loaded)            # as after a reboot: the revert has only the listing
-backend = nftables_host.NftablesBackend(module, {"nft_ruleset": new}, {})
+backend = nftables_host.NftablesBackend(module, {"ruleset": {"microseg.nft": new}}, {})
 change = backend.change(False)()
 revert = backend.revert(change)
 change.apply()

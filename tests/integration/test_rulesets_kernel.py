@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import parse_ruleset
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import parse_ruleset
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import (
     read_protocol_numbers as protocol_numbers,
 )

@@ -11,7 +11,7 @@ import re
 import pytest
 from conftest import control_plane_with_listeners, lab_inventory, playbook, reachable
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import normalise
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.render import normalise
 
 
 def snapshot(node):

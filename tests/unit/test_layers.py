@@ -29,35 +29,47 @@ SHARED = "shared"
 # plugin types that use them.
 ALLOWED = {
     SHARED: {SHARED},
-    # the controller side: pure, knows nothing of the node or of iptables/nft syntax
-    "planner": {SHARED, "planner"},
+    # the controller side: pure, knows nothing of the node; the backends' pure halves (their specs:
+    # files, packages, when auto chooses them, what blocks them) are where it learns of backends
+    "planner": {SHARED, "planner", "backends"},
     # pure parsers: text in, data out
     "detect": {SHARED, "detect"},
     # what the fact modules read on the node: detect's parsers over node/'s readers
     # (node_reader.py, docker_api.py); never the apply
     "gather": {SHARED, "detect", "gather", "node"},
-    # render, read live, diff, apply: knows nothing of the facts or the plan's making
+    # the backends' pure halves (specs, renderers, parsers, what to change): importable on the
+    # controller, no node call; knows nothing of the facts' reading or the plan's making
     "backends": {SHARED, "backends"},
+    # the backends' node halves (BACKEND_HOST_FILES: each package's host.py, the *_host.py helpers,
+    # base.py's Runner, hosts.py): run the node's commands
+    "backends_host": {SHARED, "backends", "backends_host"},
     # one host_firewall run, the confirm and the boot restore, over the backends
-    "node": {SHARED, "node", "backends"},
+    "node": {SHARED, "node", "backends", "backends_host"},
     # the modules run on the node: facts through gather/, the apply through node/ and backends/
-    "modules": {SHARED, "gather", "node", "backends"},
+    "modules": {SHARED, "gather", "node", "backends", "backends_host"},
     # host_firewall's commit-confirm, on the controller: it drives the module's run, so it may
     # share node/'s and the backends' names; never the planner's
-    "action": {SHARED, "node", "backends"},
-    # the controller's filters: the planner, and the backends' renderers for the templates
+    "action": {SHARED, "node", "backends", "backends_host"},
+    # the controller's filters: the planner, and the backends' pure halves (render, packages, names)
     "filter": {SHARED, "planner", "backends"},
     "doc_fragments": set(),
 }
 MODULE_UTILS_PACKAGES = ("planner", "detect", "gather", "backends", "node")
+# backends/ holds both halves of every backend: a module of it is a node half when its dotted path
+# under backends/ is one of these (a backend package's host.py or *_host.py, a helper named *_host,
+# base.py with the Runner, hosts.py that imports every host.py); every other one is pure
+BACKEND_HOST_FILES = re.compile(r"^(base|hosts|[a-z_]+_host|[a-z_]+\.([a-z_]+_)?host)$")
 
 
 def layer_of_module_utils(name):
-    """The layer of module_utils' top-level name `name` (a folder or a .py file); None for a
-    folder the table does not know."""
-    if name in MODULE_UTILS_PACKAGES:
-        return name
-    if (MODULE_UTILS_DIR / name).is_dir():
+    """The layer of module_utils' dotted name `name` under module_utils (a folder, a .py file or a
+    module of a folder); None for a folder the table does not know."""
+    parts = name.split(".")
+    if parts[0] == "backends" and len(parts) > 1 and BACKEND_HOST_FILES.match(".".join(parts[1:])):
+        return "backends_host"
+    if parts[0] in MODULE_UTILS_PACKAGES:
+        return parts[0]
+    if (MODULE_UTILS_DIR / parts[0]).is_dir():
         return None
     return SHARED
 
@@ -66,7 +78,8 @@ def layer_of_file(relative):
     """The layer of a file, from its path relative to plugins/ (a PurePosixPath-like)."""
     parts = relative.parts
     if parts[0] == "module_utils":
-        return layer_of_module_utils(parts[1][:-3] if parts[1].endswith(".py") else parts[1])
+        dotted = list(parts[1:-1]) + ([] if parts[-1] == "__init__.py" else [parts[-1][:-3]])
+        return layer_of_module_utils(".".join(dotted))
     return parts[0]
 
 
@@ -75,9 +88,17 @@ def _package_of(relative):
     return ".".join([PLUGINS_PACKAGE] + list(relative.parts[:-1]))
 
 
+def _is_folder(dotted):
+    """Whether a dotted name names a folder of module_utils (backends, backends.iptables, ...)."""
+    if not dotted.startswith(MODULE_UTILS + "."):
+        return False
+    return MODULE_UTILS_DIR.joinpath(*dotted[len(MODULE_UTILS) + 1:].split(".")).is_dir()
+
+
 def imported_names(tree, package):
     """(line, dotted name) of every import in the tree, inside functions too; a `from X import Y`
-    gives X.Y when X is module_utils itself (Y is then a module or a folder), else X."""
+    gives X.Y when X is module_utils itself or one of its folders (Y is then a module or a folder),
+    else X."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -89,7 +110,7 @@ def imported_names(tree, package):
                 anchor = anchor[:len(anchor) - (node.level - 1)]
                 base = ".".join(anchor + ([base] if base else []))
             for alias in node.names:
-                yield node.lineno, base + "." + alias.name if base in (MODULE_UTILS, PLUGINS_PACKAGE) else base
+                yield node.lineno, base + "." + alias.name if base in (MODULE_UTILS, PLUGINS_PACKAGE) or _is_folder(base) else base
 
 
 def layer_violations(relative, source):
@@ -105,7 +126,7 @@ def layer_violations(relative, source):
     for line, name in sorted(set(imported_names(ast.parse(source, filename=shown), _package_of(relative)))):
         if name != MODULE_UTILS and not name.startswith(MODULE_UTILS + "."):
             continue
-        target = layer_of_module_utils(name[len(MODULE_UTILS) + 1:].split(".")[0]) if name != MODULE_UTILS else None
+        target = layer_of_module_utils(name[len(MODULE_UTILS) + 1:]) if name != MODULE_UTILS else None
         if target is None:
             found.append("%s:%d imports %s: name a module of a folder test_layers.ALLOWED knows"
                          % (shown, line, name))
@@ -144,13 +165,16 @@ def test_the_shared_modules_are_the_top_level_of_module_utils():
 
 
 def test_the_table_is_the_one_docs_architecture_states():
-    """Each row of the page's table: `layer/` | what it may import besides itself."""
+    """Each row of the page's table: `layer/` | what it may import besides itself (`backends/`'s
+    node halves are a layer of their own: a row saying "node halves", and "both halves" where a
+    layer may import them)."""
     rows = {}
     for line in (ROOT / "docs" / "architecture.md").read_text().splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")] if line.startswith("| ") else []
         if len(cells) == 2 and cells[0] not in ("layer", "---"):
-            layer = re.findall(r"`([a-z_]+)/`", cells[0]) or [SHARED]
-            rows[layer[0]] = set(re.findall(r"`([a-z_]+)/`", cells[1])) | ({SHARED} if "shared" in cells[1] else set())
+            layer = ["backends_host"] if "node halves" in cells[0] else re.findall(r"`([a-z_]+)/`", cells[0]) or [SHARED]
+            rows[layer[0]] = set(re.findall(r"`([a-z_]+)/`", cells[1])) | ({SHARED} if "shared" in cells[1] else set()) \
+                | ({"backends_host"} if "both halves" in cells[1] else set())
     assert rows == dict((layer, allowed - {layer}) for layer, allowed in ALLOWED.items())
 
 
@@ -173,31 +197,33 @@ PLANNER_FILE = Path("module_utils/planner/profile.py")
     ("from %s.detect.firewall import input_blockers\n" % MODULE_UTILS, MODULE_UTILS + ".detect.firewall"),
     ("from %s import gather\n" % MODULE_UTILS, MODULE_UTILS + ".gather"),
     ("import %s.node.confirm as confirm\n" % MODULE_UTILS, MODULE_UTILS + ".node.confirm"),
-    ("from ..backends import iptables\n", MODULE_UTILS + ".backends"),
+    ("from ..backends.iptables import host\n", MODULE_UTILS + ".backends.iptables.host"),
     ("def late():\n    from %s.backends.base import Runner\n" % MODULE_UTILS, MODULE_UTILS + ".backends.base"),
-], ids=["from-module", "from-package", "import-as", "relative", "in-a-function"])
+    ("from %s.backends import hosts\n" % MODULE_UTILS, MODULE_UTILS + ".backends.hosts"),
+], ids=["from-module", "from-package", "import-as", "relative", "in-a-function", "backend-node-halves"])
 def test_a_forbidden_import_is_reported_with_file_import_and_rule(source, name):
     """The negative control: a planner file that imports the node side is caught, in every form."""
     found = layer_violations(PLANNER_FILE, source)
     assert len(found) == 1
     assert found[0].startswith("plugins/module_utils/planner/profile.py:")
     assert (" imports %s: " % name) in found[0]
-    assert "planner may import only planner, shared, not " in found[0]
+    assert "planner may import only backends, planner, shared, not " in found[0]
 
 
 @pytest.mark.parametrize("relative, source", [
     (PLANNER_FILE, "from %s import catalog\nfrom %s.planner.groups import roles_of\n" % (MODULE_UTILS, MODULE_UTILS)),
+    (PLANNER_FILE, "from %s.backends import registry\nfrom ..backends.iptables import spec\n" % MODULE_UTILS),
     (Path("module_utils/gather/cni.py"), "from %s.node.node_reader import NodeReader\n" % MODULE_UTILS),
-    (Path("module_utils/node/host_firewall_run.py"), "from %s.backends import iptables\n" % MODULE_UTILS),
+    (Path("module_utils/node/host_firewall_run.py"), "from %s.backends.iptables import host\n" % MODULE_UTILS),
     (Path("modules/node_facts.py"), "from ansible.module_utils.basic import AnsibleModule\nimport json\n"),
-], ids=["planner-shared-and-own", "gather-node-reader", "node-backends", "not-module-utils"])
+], ids=["planner-shared-and-own", "planner-backend-specs", "gather-node-reader", "node-backends", "not-module-utils"])
 def test_an_allowed_import_is_not_reported(relative, source):
     assert layer_violations(relative, source) == []
 
 
 def test_a_shared_module_may_import_only_shared_ones():
     found = layer_violations(Path("module_utils/ports.py"), "from %s.detect import cni\n" % MODULE_UTILS)
-    assert found == ["plugins/module_utils/ports.py:1 imports %s.detect: shared may import only shared, not detect"
+    assert found == ["plugins/module_utils/ports.py:1 imports %s.detect.cni: shared may import only shared, not detect"
                      % MODULE_UTILS]
 
 
@@ -211,3 +237,25 @@ def test_a_plugin_that_may_import_nothing_says_so():
     found = layer_violations(Path("doc_fragments/attributes.py"), "from %s import catalog\n" % MODULE_UTILS)
     assert found == ["plugins/doc_fragments/attributes.py:1 imports %s.catalog: doc_fragments may import "
                      "nothing of module_utils, not shared" % MODULE_UTILS]
+
+
+@pytest.mark.parametrize("relative, source, name", [
+    (Path("module_utils/backends/iptables/spec.py"), "from ..iptables import host\n", ".backends.iptables.host"),
+    (Path("module_utils/backends/registry.py"), "from %s.backends import hosts\n" % MODULE_UTILS, ".backends.hosts"),
+    (Path("module_utils/backends/nftables/render.py"), "from %s.backends.base import Runner\n" % MODULE_UTILS,
+     ".backends.base"),
+], ids=["spec-host", "registry-hosts", "render-runner"])
+def test_a_backends_pure_half_that_imports_a_node_half_is_reported(relative, source, name):
+    """What the controller imports of a backend must not bring its node half along."""
+    found = layer_violations(relative, source)
+    assert len(found) == 1 and (" imports %s%s: backends may import only backends, shared, not backends_host"
+                                % (MODULE_UTILS, name)) in found[0], found
+
+
+def test_the_node_halves_of_the_backends_are_told_apart():
+    assert layer_of_file(Path("module_utils/backends/iptables/host.py")) == "backends_host"
+    assert layer_of_file(Path("module_utils/backends/observe_host.py")) == "backends_host"
+    assert layer_of_file(Path("module_utils/backends/nftables/records_host.py")) == "backends_host"
+    assert layer_of_file(Path("module_utils/backends/iptables/spec.py")) == "backends"
+    assert layer_of_file(Path("module_utils/backends/registry.py")) == "backends"
+    assert layer_of_file(Path("module_utils/backends/iptables/__init__.py")) == "backends"

@@ -40,6 +40,9 @@ def test_the_feature_choices_are_the_catalogs():
 
 def test_the_firewall_facts_list_every_command_the_role_checks_for():
     """The role takes a backend command the facts do not list as missing (and installs its package
-    on every run): each one in __microseg_backend_packages must be one the facts look for."""
-    packages = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["__microseg_backend_packages"]
-    assert set(command for commands in packages.values() for command in commands) <= set(BACKEND_COMMANDS)
+    on every run): each one a backend's spec names (its packages) must be one the facts look for."""
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import SPECS
+    commands = dict((name, set(spec.packages)) for name, spec in SPECS.items())
+    assert all(commands.values()), commands
+    missing = dict((name, sorted(found - set(BACKEND_COMMANDS))) for name, found in commands.items() if found - set(BACKEND_COMMANDS))
+    assert not missing, "add them to gather/firewall.py's BACKEND_COMMANDS: %s" % missing

@@ -4,9 +4,9 @@
 """The one surface every firewall backend implements on the node, the command runner they
 share and their one error.
 
-host_firewall knows backends only through this surface (and backends/registry.py, which maps
-a name to a class): adding a backend means one module with a subclass of Backend, its render
-templates in the role, and a line in the registry.
+host_firewall knows backends only through this surface (and backends/hosts.py, which maps a
+name of backends/registry.py to its class): a backend is a package, backends/<name>/, whose pure
+half (spec.py: backends/spec.py's Spec) renders and whose node half (host.py) subclasses Backend.
 
 A backend's change (what `change()` returns) is an object with `changed`, `actions`,
 `reported`, `before`, `after` (lists of text, for --diff) and `apply()`; it is computed from
@@ -70,13 +70,13 @@ def no_change():
 class Backend(object):
     """One firewall backend on one node, for one host_firewall run.
 
-    Class attributes: `name`; `kept_files`, ((file name, the host_firewall option holding its
-    text), ...) in restore order; `tools`, the binaries without which none of our objects can
-    exist (a remove then has nothing to do).
+    Class attributes: `spec`, the backend's pure half (backends/spec.py: its name, its files, those
+    kept for the boot restore in restore order); `tools`, the binaries without which none of our
+    objects can exist (a remove then has nothing to do). `files`: host_firewall's `ruleset`, every
+    file of the spec ("" when not given); a key the spec does not name fails the run.
     """
 
-    name = None
-    kept_files = ()
+    spec = None
     tools = ()
 
     def __init__(self, module, params, result):
@@ -84,6 +84,19 @@ class Backend(object):
         self.params = params
         self.result = result
         self.runner = Runner(module)
+        try:
+            self.files = self.spec.ruleset(params.get("ruleset"))
+        except ValueError as error:
+            raise BackendError(str(error))
+
+    @property
+    def name(self):
+        return self.spec.name
+
+    @property
+    def kept_files(self):
+        """The names of the files kept in keep_dir for the boot restore, in restore order."""
+        return self.spec.kept
 
     def change(self, remove):
         """A function computing the change from the live state (called again after applying, to

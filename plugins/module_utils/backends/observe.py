@@ -272,3 +272,10 @@ def _ipset_port(proto, value):
     if proto in PORT_PROTOCOLS:
         return int(value), None, None
     return None, None, None
+
+
+def add_hits(hits, comment, packets, bytes_):
+    """Add one rule's counters to {comment: {"rule", "packets", "bytes"}} (rules sharing a comment add up)."""
+    entry = hits.setdefault(comment, {"rule": comment, "packets": 0, "bytes": 0})
+    entry["packets"] += int(packets)
+    entry["bytes"] += int(bytes_)

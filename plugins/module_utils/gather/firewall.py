@@ -16,7 +16,7 @@ SAVE_COMMANDS = {
     ("legacy", "ipv4"): "iptables-legacy-save", ("nf_tables", "ipv4"): "iptables-nft-save",
     ("legacy", "ipv6"): "ip6tables-legacy-save", ("nf_tables", "ipv6"): "ip6tables-nft-save",
 }
-# The commands the backends run (roles/whitelist/vars/main.yml, __microseg_backend_packages): the
+# The commands the backends run (each backend's spec.py, packages: a unit test keeps this list holding them): the
 # facts say which of them the node has, so the role learns what to install without a module run.
 BACKEND_COMMANDS = ("ipset", "iptables-restore", "ip6tables-restore", "nft", "firewall-cmd", "ufw")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import backend_for
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.hosts import backend_for
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import confirm, host_firewall_run, kept_files
 
 

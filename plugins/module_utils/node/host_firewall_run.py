@@ -5,7 +5,7 @@
 check that the boot files can be kept -> arm the commit-confirm revert -> apply -> read back ->
 keep the files (or hold them for the confirm). And state=confirm: disarm the revert.
 
-The backend comes from backends/registry.py (or, in tests, is any object with the Backend
+The backend comes from backends/hosts.py (or, in tests, is any object with the Backend
 surface); nothing here knows iptables or nft.
 """
 
@@ -16,7 +16,7 @@ import os
 import time
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import applied
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import boot_restore, confirm, kept_files
 
@@ -82,7 +82,7 @@ def boot_files(backend, params, result):
     """What keep_dir and boot_script want on the node: ({path: (text, mode)}, [(directory, mode)], systemd).
     The record of this request (for the next run's check in node_facts) goes with the kept rulesets."""
     directory = params["keep_dir"]
-    wanted = kept_files.rulesets(backend.kept_files, params, directory)
+    wanted = kept_files.rulesets(backend.kept_files, backend.files, directory)
     wanted[record_path(directory)] = (applied.record_text(params), kept_files.FILE_MODE)
     directories = [(directory, kept_files.DIR_MODE)]
     systemd = False
@@ -102,7 +102,7 @@ def boot_removal_steps(module, backend, params):
     collection wrote them), then keep_dir when nothing else is in it."""
     directory = params["keep_dir"]
     # the record first: a removal that stops half-way leaves no record of rules that are gone
-    paths = [record_path(directory)] + [os.path.join(directory, name) for name, _option in backend.kept_files] \
+    paths = [record_path(directory)] + [os.path.join(directory, name) for name in backend.kept_files] \
         if directory else []
     steps = []
     if params["boot_script"]:

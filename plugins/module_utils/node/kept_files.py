@@ -58,10 +58,10 @@ def _guarded(do, make_error):
     return guarded
 
 
-def rulesets(files, params, directory):
-    """{path: (text, mode)} of a backend's rulesets kept in the directory, from host_firewall's options.
-    files: the backend's kept_files, ((file name, the option holding its text), ...)."""
-    return dict((os.path.join(directory, name), (params[option], FILE_MODE)) for name, option in files)
+def rulesets(names, texts, directory):
+    """{path: (text, mode)} of a backend's rulesets kept in the directory. names: the backend's
+    kept_files; texts: {file name: text}, host_firewall's ruleset."""
+    return dict((os.path.join(directory, name), (texts.get(name) or "", FILE_MODE)) for name in names)
 
 
 def _error(directory, error, consequence):

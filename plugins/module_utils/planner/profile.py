@@ -11,7 +11,7 @@ reported, not guessed. Detected ports replace catalog defaults; user variables r
 
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.blockers import input_blockers
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import registry
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.groups import (
     features_of,
     role_groups_hint,
@@ -69,8 +69,8 @@ def build_profile(name, group_names, docker=None, cni=None, features=None, ports
     backend, reason = choose_backend(firewall, ((cni or {}).get("kube_proxy") or {}).get("mode"),
                                      docker_found.get("firewall_backend"))
     # what would still drop the plan's flows on the node, for each backend the user may choose
-    blockers = dict((name, input_blockers(firewall, name)) for name in ("firewalld", "iptables", "nftables")) if firewall else {}
-    notes += _neighbour_notes(name, firewall)
+    blockers = registry.blockers(firewall) if firewall else {}
+    notes += registry.notes(name, firewall)        # what the node's own firewall means, per backend
     warnings = _no_role_warnings(name, roles, group_names, group_map, docker, cni)
     absent = _absent_features(name, cni_found, features, notes)
     # YAML files detection could not parse for want of PyYAML on the node (the facts role installs
@@ -205,22 +205,6 @@ def _installer_cni_and_ports(name, group_names, installer_vars, cni, found_featu
     return notes
 
 
-def _neighbour_notes(name, firewall):
-    """What the host's own firewall (firewalld on iptables, an active ufw) means for the plan."""
-    notes = []
-    firewalld = (firewall or {}).get("firewalld") or {}
-    if firewalld.get("active") and firewalld.get("backend") == "iptables":
-        notes.append("%s: firewalld runs its iptables backend: the firewalld backend opens the plan there with "
-                     "firewalld direct rules and never reloads firewalld; a firewall-cmd --reload or a firewalld "
-                     "restart of yours flushes every iptables table (kube-proxy's, Docker's and the CNI's rules) "
-                     "until each puts its own back; FirewallBackend=nftables does not, and we recommend it" % name)
-    if ((firewall or {}).get("ufw") or {}).get("active"):
-        notes.append("%s: ufw is active: with the iptables backend our jump goes ahead of ufw's chains in INPUT, so "
-                     "the plan decides first and ufw decides what the plan leaves (service mode, monitor, alert); "
-                     "with the nftables backend ufw's default deny also drops what the plan admits" % name)
-    return notes
-
-
 def _no_role_warnings(name, roles, group_names, group_map, docker, cni):
     """A node that runs Kubernetes or Docker but has no cluster role: say how to give it one."""
     if roles:
@@ -243,29 +227,5 @@ def detection_ran(domain, docker, cni):
 
 def choose_backend(firewall, kube_proxy_mode=None, docker_backend=None):
     """(backend, reason) for microseg_backend: auto, from firewall_facts (and kube-proxy's mode,
-    Docker's firewall backend).
-
-    firewalld when it runs (the plan must be opened in its zones too). Otherwise go where the
-    neighbours are: iptables when iptables already holds rules (kube-proxy in
-    iptables mode, Docker on iptables); nftables when kube-proxy runs in nftables mode, Docker
-    on its nftables backend, or there is no iptables."""
-    if not firewall:
-        return "iptables", "no firewall facts: the default"
-    firewalld = firewall.get("firewalld") or {}
-    if firewalld.get("active"):
-        # its zones reject what they do not allow: the plan's flows must be opened in firewalld too
-        return "firewalld", "firewalld is running (its %s backend)" % (firewalld.get("backend") or "nftables")
-    iptables = firewall.get("iptables") or {}
-    nft = firewall.get("nftables") or {}
-    rules_there = (iptables.get("legacy_rules") or 0) + (iptables.get("nft_rules") or 0)
-    if iptables.get("present") and rules_there:
-        return "iptables", "iptables already holds %d rules (kube-proxy, Docker, CNI)" % rules_there
-    if nft.get("present") and kube_proxy_mode == "nftables":
-        return "nftables", "kube-proxy runs in nftables mode"
-    if nft.get("present") and docker_backend == "nftables":
-        return "nftables", "Docker runs its nftables firewall backend"
-    if nft.get("present") and not iptables.get("present"):
-        return "nftables", "nft is there, iptables is not"
-    if iptables.get("present"):
-        return "iptables", "iptables is there and holds no rules yet"
-    return "nftables" if nft.get("present") else "iptables", "neither holds rules"
+    Docker's firewall backend): the backends' own choices (backends/registry.py, choose)."""
+    return registry.choose(firewall, kube_proxy_mode, docker_backend)

@@ -132,7 +132,7 @@ def test_the_lock_timeout_goes_with_the_confirm(monkeypatch):
 
 
 # The steady state (module_utils/applied.py): node_facts' check of the node, passed as applied_check.
-STEADY_ARGS = {"backend": "iptables", "ipv4_rules": "*filter\nCOMMIT\n", "keep_dir": "/etc/microseg",
+STEADY_ARGS = {"backend": "iptables", "ruleset": {"ipv4.rules": "*filter\nCOMMIT\n"}, "keep_dir": "/etc/microseg",
                "confirm_timeout": 120}
 
 
@@ -165,7 +165,7 @@ def test_a_drifted_node_or_another_plan_runs_the_module_without_the_check(monkey
 
 
 def test_a_request_changed_in_one_ruleset_line_runs_the_module(monkeypatch):
-    args = dict(STEADY_ARGS, ipv4_rules="*filter\n-A MICROSEG-INPUT -p udp --dport 8472 -j ACCEPT\nCOMMIT\n",
+    args = dict(STEADY_ARGS, ruleset={"ipv4.rules": "*filter\n-A MICROSEG-INPUT -p udp --dport 8472 -j ACCEPT\nCOMMIT\n"},
                 applied_check=steady_check())
     result, calls, _sleeps, _connection = run_action(monkeypatch, args, [{"changed": True, "actions": ["x"]}])
     assert len(calls) == 1 and result["changed"] and not result["steady"]

@@ -99,7 +99,7 @@ def test_networks_overlap_agrees_with_netaddr(first, second):
 def test_an_ipv4_mapped_source_in_a_user_list_is_planned_as_ipv4():
     """Issue 34 item 9: ::ffff:10.99.0.66 went into the IPv6 set, matched nothing in the kernel,
     and the report still said the blacklist wins."""
-    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
     from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
     inventory = {"hosts": {"n1": {"addresses": ["10.99.0.11", "fd00::11"]}}, "groups": {"all": ["n1"]}}
     plan = compile_plan({"name": "n1"}, inventory, {

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import FirewalldHost
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.host import FirewalldHost
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import firewalld_dbus
 
 

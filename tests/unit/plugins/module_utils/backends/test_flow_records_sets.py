@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables, observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import observe
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11"]}, "w1": {"addresses": ["10.89.0.21"]},

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import boot_restore, kept_files
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import BACKENDS
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.hosts import BACKENDS
 
 JUMP = "microseg: whitelist, after the Kubernetes/CNI rules"
 

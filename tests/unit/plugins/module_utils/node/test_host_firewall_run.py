@@ -27,7 +27,8 @@ class FakeModule(object):
 
 class FakeBackend(object):
     """A firewall held in memory: `live` is what the kernel has; change() compares it with `desired`."""
-    kept_files = (("fake.rules", "ipv4_rules"),)
+    kept_files = ("fake.rules",)
+    files = {"fake.rules": "*filter\nCOMMIT\n"}       # what host_firewall's ruleset gives it
 
     def __init__(self, live="old", desired="new", reject=False, read_back=None):
         self.live, self.desired, self.reject, self.read_back = live, desired, reject, read_back
@@ -57,7 +58,7 @@ class FakeBackend(object):
 
 
 def params(tmp_path, **overrides):
-    value = {"state": "present", "ipv4_rules": "*filter\nCOMMIT\n", "lock_timeout": 1, "confirm_timeout": 0,
+    value = {"state": "present", "ruleset": dict(FakeBackend.files), "lock_timeout": 1, "confirm_timeout": 0,
              "keep_dir": str(tmp_path / "keep"), "boot_script": None}
     value.update(overrides)
     return value

@@ -10,10 +10,10 @@ import stat
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.node import kept_files
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import BACKENDS
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.hosts import BACKENDS
 
-PARAMS = {"ipv4_rules": "*filter\n:MICROSEG-INPUT - [0:0]\nCOMMIT\n", "ipv6_rules": "", "ipsets": "create mseg-a hash:net\n",
-          "nft_ruleset": "table inet microseg {\n}\n"}
+PARAMS = {"ipv4.rules": "*filter\n:MICROSEG-INPUT - [0:0]\nCOMMIT\n", "ipsets": "create mseg-a hash:net\n",
+          "microseg.nft": "table inet microseg {\n}\n"}
 
 
 def mode(path):
@@ -21,29 +21,29 @@ def mode(path):
 
 
 def test_each_backend_keeps_its_own_files():
-    assert kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, "/etc/microseg") == {
-        "/etc/microseg/ipv4.rules": (PARAMS["ipv4_rules"], 0o640), "/etc/microseg/ipv6.rules": ("", 0o640),
+    assert kept_files.rulesets(BACKENDS["iptables"].spec.kept, PARAMS, "/etc/microseg") == {
+        "/etc/microseg/ipv4.rules": (PARAMS["ipv4.rules"], 0o640), "/etc/microseg/ipv6.rules": ("", 0o640),
         "/etc/microseg/ipsets": (PARAMS["ipsets"], 0o640)}
-    assert kept_files.rulesets(BACKENDS["nftables"].kept_files, PARAMS, "/d") == {"/d/microseg.nft": (PARAMS["nft_ruleset"], 0o640)}
+    assert kept_files.rulesets(BACKENDS["nftables"].spec.kept, PARAMS, "/d") == {"/d/microseg.nft": (PARAMS["microseg.nft"], 0o640)}
 
 
 def test_check_mode_touches_nothing_and_says_what_it_would_do(tmp_path):
     directory = tmp_path / "microseg"
     assert kept_files.texts(kept_files.prepare_steps(str(directory))) == ["create directory %s" % directory]
     assert not directory.exists()
-    files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, str(directory))
+    files = kept_files.rulesets(BACKENDS["iptables"].spec.kept, PARAMS, str(directory))
     assert kept_files.stale(files) == sorted(files)
 
 
 def test_written_once_then_nothing_to_do(tmp_path):
     directory = str(tmp_path / "microseg")
-    files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, directory)
+    files = kept_files.rulesets(BACKENDS["iptables"].spec.kept, PARAMS, directory)
     assert kept_files.carry_out(kept_files.prepare_steps(directory)) == ["create directory %s" % directory]
     assert mode(directory) == 0o750
     paths = kept_files.stale(files)
     assert kept_files.write(files, paths) == ["write %s for the boot restore" % path for path in paths]
     assert sorted(os.listdir(directory)) == ["ipsets", "ipv4.rules", "ipv6.rules"]     # no probe or temporary left
-    assert open(os.path.join(directory, "ipv4.rules")).read() == PARAMS["ipv4_rules"]
+    assert open(os.path.join(directory, "ipv4.rules")).read() == PARAMS["ipv4.rules"]
     assert mode(os.path.join(directory, "ipsets")) == 0o640
     assert kept_files.carry_out(kept_files.prepare_steps(directory)) == []
     assert kept_files.stale(files) == []
@@ -61,7 +61,7 @@ def test_each_file_gets_its_own_mode_and_a_directory_of_no_given_mode_is_left_al
 
 
 def test_a_changed_text_or_mode_is_rewritten_and_only_that_file(tmp_path):
-    files = kept_files.rulesets(BACKENDS["iptables"].kept_files, PARAMS, str(tmp_path))
+    files = kept_files.rulesets(BACKENDS["iptables"].spec.kept, PARAMS, str(tmp_path))
     kept_files.write(files, sorted(files))
     os.chmod(str(tmp_path / "ipsets"), 0o644)
     changed = dict(files)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {

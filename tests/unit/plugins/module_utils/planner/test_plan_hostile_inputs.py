@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import host_addresses
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import catalog
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import parse_ruleset
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import parse_ruleset
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan, compile_plans
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings

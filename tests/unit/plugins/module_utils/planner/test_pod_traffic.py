@@ -6,7 +6,8 @@ where each network comes from (the node, another node, an installer's variables)
 plan says when it is unknown."""
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import (
     build_inventory,
     installer_settings,

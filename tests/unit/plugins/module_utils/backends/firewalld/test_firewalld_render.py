@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.blockers import input_blockers
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.registry import spec_of
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import choose_backend
 
@@ -106,16 +106,16 @@ def test_firewalld_is_the_backend_where_it_runs_and_no_blocker_then():
              "nftables": {"present": True, "input_chains": [
                  {"table": "inet firewalld", "chain": "filter_INPUT", "prio": 10, "policy": "accept", "drops_all": True}]}}
     assert choose_backend(facts) == ("firewalld", "firewalld is running (its nftables backend)")
-    assert input_blockers(facts, "firewalld") == []
-    assert any("microseg_backend: firewalld" in text for text in input_blockers(facts, "iptables"))
+    assert spec_of("firewalld").blockers(facts) == []
+    assert any("microseg_backend: firewalld" in text for text in spec_of("iptables").blockers(facts))
     # on firewalld's iptables backend our direct rules run in INPUT ahead of firewalld's REJECT
     facts["firewalld"]["backend"] = "iptables"
     facts["iptables"].update(variant="nf_tables", input={"nf_tables": {"ipv4": {"policy": "ACCEPT",
                                                                                 "terminal": "-j REJECT"}}})
-    assert input_blockers(facts, "firewalld") == []
+    assert spec_of("firewalld").blockers(facts) == []
     facts["iptables"]["input"]["legacy"] = {"ipv4": {"policy": "DROP", "terminal": None}}
-    assert input_blockers(facts, "firewalld") == ["iptables (legacy, ipv4) INPUT has policy DROP: it also drops what "
-                                                  "this plan admits"]
+    assert spec_of("firewalld").blockers(facts) == ["iptables (legacy, ipv4) INPUT has policy DROP: it also drops "
+                                                    "what this plan admits"]
 
 
 def test_ipset_names_keep_to_what_firewalld_takes_and_never_collide():
@@ -153,7 +153,7 @@ def test_the_essential_icmpv6_rule_admits_exactly_the_named_types_not_the_protoc
 
 
 def test_on_firewalld_iptables_the_direct_rules_admit_the_same_types():
-    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld_direct
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import direct as firewalld_direct
     _chains, rules = firewalld_direct.direct_config(firewalld.objects(plan()))
     v6 = [args for ipv, chain, _priority, args in rules if ipv == "ipv6" and chain == "MSEG-INPUT" and "icmp" in args]
     assert "-p ipv6-icmp -j ACCEPT" not in v6

@@ -2,7 +2,7 @@
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """firewalld backend on firewalld's *iptables* backend, pure part: our firewalld objects (the
-policy and ipsets of backends/firewalld.py) -> the same openings as firewalld **direct** rules;
+policy and ipsets of backends/firewalld/render.py) -> the same openings as firewalld **direct** rules;
 firewalld's direct listings and its direct.xml -> what of it is ours. No command is run here.
 
 Why direct rules there. A policy or an ipset becomes live only with a `firewall-cmd --reload`,
@@ -34,7 +34,7 @@ import hashlib
 import re
 from xml.etree import ElementTree
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
 
 TABLE = "filter"
 TOP_CHAIN = "MSEG-INPUT"
@@ -99,7 +99,7 @@ def _ipset_ipv(ipsets, name):
 
 
 def direct_config(files):
-    """Our firewalld objects ({path: XML}, as host_firewall's firewalld_objects) -> (chains,
+    """Our firewalld objects ({path: XML}, the ruleset's objects) -> (chains,
     rules): chains [(ipv, chain)], rules [(ipv, chain, priority, args)], sorted. Empty for none."""
     policy = files.get(firewalld.POLICY_FILE)
     if not policy:

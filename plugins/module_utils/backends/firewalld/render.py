@@ -29,7 +29,7 @@ import json
 import re
 from xml.sax.saxutils import quoteattr, escape
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import NUMBERED
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.render import NUMBERED
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.catalog import DHCPV6_CLIENT
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.ports import ports_from_strings
 

@@ -8,14 +8,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import host as nftables_host
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.host import (
     RELOAD_NOTE,
     FirewalldBackend,
     FirewalldChange,
 )
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import (
     REMOVE,
     NftablesChange,
     NftablesHost,
@@ -135,7 +136,7 @@ def test_a_failing_firewalld_revert_still_puts_our_table_back_first(tmp_path, mo
     old = "table inet microseg {\n\tchain input {\n\t\tcounter accept\n\t}\n}\n"
     cutting = "table inet microseg {\n\tchain input {\n\t\tcounter drop\n\t}\n}\n"
     kernel = Kernel(old)
-    backend = FirewalldBackend(kernel, {"nft_ruleset": REMOVE + cutting}, {})
+    backend = FirewalldBackend(kernel, {"ruleset": {"microseg.nft": REMOVE + cutting}}, {})
     firewalld_host = StoppedOrRefusing(fault, str(tmp_path))
     backend.firewalld_host = lambda: firewalld_host
     table = NftablesChange(NftablesHost(backend.runner), REMOVE + cutting, remove=False)

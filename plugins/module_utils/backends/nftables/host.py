@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
     Backend,
     BackendError,
     no_change,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.spec import SPEC
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
 
 REMOVE = "table %s %s\ndelete table %s %s\n" % (nftables.FAMILY, nftables.TABLE, nftables.FAMILY, nftables.TABLE)
@@ -133,8 +134,7 @@ nft -f "$dir/microseg.nft"
 class NftablesBackend(Backend):
     """Our own table inet microseg, both families."""
 
-    name = "nftables"
-    kept_files = (("microseg.nft", "nft_ruleset"),)
+    spec = SPEC
     tools = ("nft",)
 
     def change(self, remove):
@@ -142,7 +142,7 @@ class NftablesBackend(Backend):
             return no_change
         host = NftablesHost(self.runner)
         self.result["families"] = ["ipv4", "ipv6"]
-        return lambda: NftablesChange(host, self.params["nft_ruleset"], remove)
+        return lambda: NftablesChange(host, self.files["microseg.nft"], remove)
 
     def revert(self, change):
         """Back to our table as it was before this change (none: the table goes)."""

@@ -8,9 +8,10 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import direct as firewalld_direct
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld_host import DirectChange
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.host import DirectChange
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
 
 INVENTORY = {"hosts": {"cp1": {"addresses": ["10.89.0.11", "fd00::11"]}, "w1": {"addresses": ["10.89.0.21"]}},

@@ -4,8 +4,9 @@
 when the live table is still what it loaded (issue 34, 1), and the listing otherwise."""
 from __future__ import annotations
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import nftables, nftables_host
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import host as nftables_host
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import (
     REMOVE,
     NftablesBackend,
     NftablesChange,
@@ -46,7 +47,7 @@ def test_the_revert_loads_the_ruleset_we_loaded_not_the_listing(tmp_path, monkey
     monkeypatch.setattr(nftables_host, "LOADED", str(tmp_path / "loaded.nft"))
     kernel = Kernel()
     new = ruleset(state="block", whitelist=[{"port": 8080}])
-    backend = NftablesBackend(kernel, {"nft_ruleset": new}, {})
+    backend = NftablesBackend(kernel, {"ruleset": {"microseg.nft": new}}, {})
     old = ruleset(state="block")
     host = NftablesHost(backend.runner)
     NftablesChange(host, old, remove=False).apply()
@@ -62,12 +63,12 @@ def test_the_revert_loads_the_ruleset_we_loaded_not_the_listing(tmp_path, monkey
     assert revert() == ["replace table inet microseg"]
     assert kernel.loads[-1] == old and (tmp_path / "loaded.nft").read_text() == old
     kernel.listing = kernel.table.replace("10.89.0.21", "10.89.0.99")      # someone else's table now
-    assert NftablesChange(host, backend.params["nft_ruleset"], remove=False).previous == REMOVE + kernel.listing
+    assert NftablesChange(host, backend.files["microseg.nft"], remove=False).previous == REMOVE + kernel.listing
 
 
 def test_without_our_copy_the_revert_takes_the_listing_and_without_a_table_removes(tmp_path):
     kernel = Kernel()
-    backend = NftablesBackend(kernel, {"nft_ruleset": ruleset(state="block")}, {})
+    backend = NftablesBackend(kernel, {"ruleset": {"microseg.nft": ruleset(state="block")}}, {})
     host = NftablesHost(backend.runner, str(tmp_path / "loaded.nft"))
     assert NftablesChange(host, ruleset(state="block"), remove=False).previous == ""
     kernel.table = nftables.table_body(ruleset(state="monitor"))

@@ -2,7 +2,7 @@
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """iptables backend, node part: read the live state, apply a change, revert it, restore it at
-boot. The decisions are in backends/iptables.py; this runs the commands (through the shared
+boot. The decisions are in backends/iptables/render.py; this runs the commands (through the shared
 Runner) and turns their failures into clear errors."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import json
 import os
 import shlex
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import (
     Backend,
     BackendError,
     no_change,
 )
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.spec import SPEC
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.protocols import read_protocol_numbers
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.netfilter import (
     choose_variant,
@@ -268,15 +269,14 @@ done
 class IptablesBackend(Backend):
     """Our chain MICROSEG-INPUT, its jump from INPUT and the ipsets mseg-*, IPv4 and IPv6."""
 
-    name = "iptables"
-    kept_files = (("ipsets", "ipsets"), ("ipv4.rules", "ipv4_rules"), ("ipv6.rules", "ipv6_rules"))
+    spec = SPEC
     tools = ("iptables", "ipset")
 
     def change(self, remove):
         params = self.params
-        desired_rules = {"ipv4": parse_ruleset(params["ipv4_rules"], "ipv4"),
-                         "ipv6": parse_ruleset(params["ipv6_rules"], "ipv6")}
-        desired_sets = parse_ipsets(params["ipsets"])
+        desired_rules = {"ipv4": parse_ruleset(self.files["ipv4.rules"], "ipv4"),
+                         "ipv6": parse_ruleset(self.files["ipv6.rules"], "ipv6")}
+        desired_sets = parse_ipsets(self.files["ipsets"])
         if remove and not self.has_tools():
             return no_change
         host = IptablesHost(self.runner, params["variant"])

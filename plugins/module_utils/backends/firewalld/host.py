@@ -2,7 +2,7 @@
 # Copyright: contributors to microseg.cluster_firewall
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """firewalld backend, node part: our table `inet microseg` (as the nftables backend) plus our
-firewalld objects (backends/firewalld.py says why both): read them, replace or remove them,
+firewalld objects (backends/firewalld/render.py says why both): read them, replace or remove them,
 revert them.
 
 On firewalld's nftables backend our objects are a policy and its ipsets. firewalld has no
@@ -11,7 +11,7 @@ and a reload makes them live. On firewalld's nftables backend a reload rebuilds 
 own table; it also drops firewalld's runtime-only changes, so we reload
 only when our objects change and refuse when the runtime holds changes a reload would lose. On
 firewalld's iptables backend a reload flushes every iptables table (kube-proxy's, Docker's, the
-CNI's): there the same openings are firewalld direct rules (backends/firewalld_direct.py), added
+CNI's): there the same openings are firewalld direct rules (backends/firewalld/direct.py), added
 to the running firewalld and kept in direct.xml without any reload.
 """
 
@@ -22,9 +22,12 @@ import os
 import tempfile
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils import firewalld_dbus
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import firewalld, firewalld_direct, nftables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import render as firewalld
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld import direct as firewalld_direct
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables import render as nftables
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.base import BackendError, no_change
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.firewalld.spec import SPEC
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.nftables.host import (
     NftablesBackend,
     NftablesChange,
     NftablesHost,
@@ -305,36 +308,36 @@ class CombinedChange(object):
 
 
 def desired_objects(text):
-    """host_firewall's firewalld_objects (JSON text) -> {path: XML}; {} for none."""
+    """the ruleset's objects (JSON text) -> {path: XML}; {} for none."""
     if not (text or "").strip():
         return {}
     try:
         files = json.loads(text)
         firewalld.check_objects(files)
     except ValueError as error:
-        raise BackendError("firewalld_objects: %s" % error)
+        raise BackendError("ruleset objects: %s" % error)
     return files
 
 
 class FirewalldBackend(NftablesBackend):
     """Our table inet microseg and our firewalld policy and ipsets."""
 
-    name = "firewalld"
+    spec = SPEC
     tools = ("nft", "firewall-cmd")
 
     def change(self, remove):
         if remove and not self.has_tools():
             return no_change
-        objects = desired_objects(self.params.get("firewalld_objects"))
+        objects = desired_objects(self.files["objects"])
         table = NftablesHost(self.runner)
         host = self.firewalld_host()
         self.result["families"] = ["ipv4", "ipv6"]
         try:
             direct = firewalld_direct.direct_config(objects) if not remove else ([], [])
         except ValueError as error:
-            raise BackendError("firewalld_objects: %s" % error)
+            raise BackendError("ruleset objects: %s" % error)
         return lambda: CombinedChange(FirewalldChange(host, objects, remove), DirectChange(host, direct, remove),
-                                      NftablesChange(table, self.params["nft_ruleset"], remove))
+                                      NftablesChange(table, self.files["microseg.nft"], remove))
 
     def firewalld_host(self):
         return FirewalldHost(self.runner)

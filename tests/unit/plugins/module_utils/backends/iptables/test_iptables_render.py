@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import iptables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables_host import (
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables import render as iptables
+from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends.iptables.host import (
     BackendError,
     parse_ipsets,
     parse_ruleset,
