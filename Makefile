@@ -47,18 +47,27 @@ help:
 	@echo "                collection); docs/awx.md has ansible-builder's for AWX's own base"
 	@echo "make clean      remove .venv, build/ and the collection link"
 
-# --no-compile: byte-compiling the bundled collections at install costs ~25 s; Python compiles what
-# it imports anyway.
+# --no-compile: byte-compiling the ~250 MB of bundled collections at install costs ~25 s. What the
+# controller imports is compiled here instead (~10 s): every ansible-playbook run and each of its
+# forked workers imports ansible-core, Jinja2 and the plugins, and where PYTHONDONTWRITEBYTECODE is
+# set (CI machines) Python would compile them again in every process: about 1 s of CPU per
+# ansible-playbook run, over a second of a no-change site.yml on 3 nodes (benchmarks/README.md).
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-compile -r requirements-dev.txt
+	$(BIN)/python -m compileall -q -j 0 -x '/ansible_collections/' $(VENV)/lib/python*/site-packages >/dev/null
+	$(BIN)/python -m compileall -q -j 0 $(addprefix $(VENV)/lib/python*/site-packages/ansible_collections/,\
+	  containers/podman ansible/posix ansible/utils) >/dev/null
 	touch $@
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
+# The collection's own Python, compiled for the same reason (a fraction of a second; a file edited
+# since is compiled again in memory, never stale).
 setup: $(STAMP) $(COLLECTION_LINK)
+	@$(BIN)/python -m compileall -q plugins >/dev/null
 
 deps:
 	bash lab/deps.sh

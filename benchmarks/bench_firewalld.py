@@ -6,7 +6,8 @@
 (a) playbooks/site.yml with the firewalld backend (detect, plan, one firewalld reload and one
     nft transaction per node, commit-confirm included);
 (b) benchmarks/baseline_firewalld.yml: one ansible.posix.firewalld rich rule per rule, peer
-    address, port and family (as users do it today), on fresh nodes;
+    address, port and family (as users do it today), the blacklist's drops included, and the ICMP
+    types the plan admits as the zone's icmp-blocks (inverted), on fresh nodes;
 each run a second time (nothing to change). Nodes: podman containers of the lab's systemd image
 (lab/image.sh systemd: systemd, D-Bus, firewalld on its nftables backend), removed afterwards.
 Usage: python benchmarks/bench_firewalld.py [--sizes 3 10 20]
@@ -24,15 +25,41 @@ import bench_apply  # noqa: E402
 import lab  # noqa: E402
 
 FAMILIES = {"ipv4": "ipv4", "ipv6": "ipv6"}
+# firewalld's own names of the ICMP types a plan admits (firewall-cmd --get-icmptypes, firewalld
+# 1.3). It has none for MLD (ICMPv6 130-132, 143): those cannot be written, and are left out.
+ICMP_NAMES = {
+    ("icmp", 3): "destination-unreachable", ("icmp", 11): "time-exceeded", ("icmp", 12): "parameter-problem",
+    ("icmpv6", 1): "destination-unreachable", ("icmpv6", 2): "packet-too-big", ("icmpv6", 3): "time-exceeded",
+    ("icmpv6", 4): "parameter-problem", ("icmpv6", 133): "router-solicitation",
+    ("icmpv6", 134): "router-advertisement", ("icmpv6", 135): "neighbour-solicitation",
+    ("icmpv6", 136): "neighbour-advertisement",
+}
+
+
+def baseline_icmp_blocks(plan):
+    """A plan -> the ICMP types it admits, as firewalld names them: with icmp-block-inversion set,
+    the zone's icmp-blocks are the only ICMP types it accepts (firewalld accepts every type by
+    default). One ansible.posix.firewalld item each."""
+    names = []
+    for rule in plan["rules"]:
+        if rule["action"] == "accept" and rule["proto"] in ("icmp", "icmpv6") and not rule.get("match"):
+            names += [ICMP_NAMES[(rule["proto"], number)] for number in rule["icmp_types"]
+                      if (rule["proto"], number) in ICMP_NAMES]
+    return sorted(set(names))
 
 
 def baseline_rich_rules(plan, peers=()):
-    """A plan -> the rich rules a user writes for what it admits: one per rule, family, source
-    address (each peer's own, peers: the nodes' addresses), destination address, port (range) and
-    ICMP type."""
+    """A plan -> the rich rules a user writes for it: one per rule, family, source address (each
+    peer's own, peers: the nodes' addresses), destination address, port (range) and protocol.
+    Left to the zone, as a firewalld user leaves them: loopback, established and DNAT'd traffic
+    and the DHCPv6 client (its public zone admits those), the drops for everyone else (the zone
+    rejects what it does not admit), and the ICMP types (baseline_icmp_blocks). The drops with a
+    source (the blacklist) are rich rules: firewalld runs them before the zone's accepts."""
     items = []
     for rule in plan["rules"]:
-        if rule["action"] != "accept" or rule.get("match") not in (None,):
+        if rule.get("match") or (rule["action"] != "accept" and not rule["from"]):
+            continue
+        if rule["proto"] in ("icmp", "icmpv6") and rule["icmp_types"]:
             continue
         for family in rule["families"]:
             sources = [None] if not rule["from"] else bench_apply.per_peer(
@@ -56,7 +83,8 @@ def baseline_rich_rules(plan, peers=()):
                         elements = [""]
                     else:
                         elements = ['protocol value="%s"' % rule["proto"]]
-                    items += [" ".join(parts + ([element] if element else []) + ["accept"]) for element in elements]
+                    items += [" ".join(parts + ([element] if element else []) + [rule["action"]])
+                              for element in elements]
     return items
 
 
@@ -73,6 +101,7 @@ def run_method(method, size, workdir):
             peers = [nodes.address(name) for name in nodes.names]
             bench_apply.add_baseline(inventory, plans, "benchmark_rich_rules",
                                      lambda plan: baseline_rich_rules(plan, peers))
+            bench_apply.add_baseline(inventory, plans, "benchmark_icmp_blocks", baseline_icmp_blocks)
         runs = [lab.ansible_playbook(playbook, inventory) for _run in ("first", "second")]
         rules = max(len([line for line in nodes.sh(name, "firewall-cmd --list-all-zones; firewall-cmd "
                                                          "--list-all-policies").splitlines()

@@ -77,6 +77,25 @@ def test_the_firewalld_baseline_writes_one_rich_rule_per_peer_and_port():
     assert len(bench_firewalld.baseline_rich_rules(worker_plan(100))) > len(rules)
 
 
+def test_the_firewalld_baseline_keeps_the_blacklist_and_only_the_plans_icmp_types():
+    import bench_firewalld  # noqa: E402  pylint: disable=import-outside-toplevel
+    plan = worker_plan(10)
+    blacklist = [cidr for rule in plan["rules"] if rule["action"] == "drop" and rule["from"]
+                 for name in rule["from"] for cidr in plan["sets"][name]["ipv4"]]
+    assert blacklist, "the fleet has a blacklist"
+    rules = bench_firewalld.baseline_rich_rules(plan)
+    assert ['rule family="ipv4" source address="%s" drop' % cidr for cidr in blacklist] == [
+        rule for rule in rules if rule.endswith(" drop")]
+    # no rule opens ICMP as a whole: the plan admits some types, which the zone lists
+    assert not [rule for rule in rules if "icmp" in rule]
+    blocks = bench_firewalld.baseline_icmp_blocks(plan)
+    assert {"destination-unreachable", "time-exceeded", "parameter-problem", "packet-too-big",
+            "neighbour-solicitation"} <= set(blocks)
+    assert len(blocks) == len(set(blocks))
+    # the drops for everyone else are the zone's own reject, not rules
+    assert not [rule for rule in rules if rule.endswith(" drop") and "source" not in rule]
+
+
 def test_both_baselines_name_each_peer_where_the_plan_joined_neighbours():
     import bench_firewalld  # noqa: E402  pylint: disable=import-outside-toplevel
     peers = ["10.89.0.2", "10.89.0.3", "10.89.0.4", "10.89.0.5", "10.89.0.6"]
