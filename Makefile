@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+COMPILED := $(VENV)/.compiled
 COLLECTION_LINK := .collections/ansible_collections/microseg/cluster_firewall
 SANITY_ROOT := build/sanity
 SANITY_DIR := $(SANITY_ROOT)/ansible_collections/microseg/cluster_firewall
@@ -47,14 +48,17 @@ help:
 	@echo "                collection); docs/awx.md has ansible-builder's for AWX's own base"
 	@echo "make clean      remove .venv, build/ and the collection link"
 
-# --no-compile: byte-compiling the ~250 MB of bundled collections at install costs ~25 s. What the
-# controller imports is compiled here instead (~10 s): every ansible-playbook run and each of its
-# forked workers imports ansible-core, Jinja2 and the plugins, and where PYTHONDONTWRITEBYTECODE is
-# set (CI machines) Python would compile them again in every process: about 1 s of CPU per
-# ansible-playbook run, over a second of a no-change site.yml on 3 nodes (benchmarks/README.md).
+# --no-compile: byte-compiling the ~250 MB of bundled collections at install costs ~25 s.
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-compile -r requirements-dev.txt
+	touch $@
+
+# What the controller imports is compiled instead (~10 s): every ansible-playbook run and each of
+# its forked workers imports ansible-core, Jinja2 and the plugins, and where PYTHONDONTWRITEBYTECODE
+# is set (CI machines) Python would compile them again in every process, about 1 s of CPU per
+# ansible-playbook run (docs/development.md). A stamp of its own, so an existing .venv gets it too.
+$(COMPILED): $(STAMP)
 	$(BIN)/python -m compileall -q -j 0 -x '/ansible_collections/' $(VENV)/lib/python*/site-packages >/dev/null
 	$(BIN)/python -m compileall -q -j 0 $(addprefix $(VENV)/lib/python*/site-packages/ansible_collections/,\
 	  containers/podman ansible/posix ansible/utils) >/dev/null
@@ -66,7 +70,7 @@ $(COLLECTION_LINK):
 
 # The collection's own Python, compiled for the same reason (a fraction of a second; a file edited
 # since is compiled again in memory, never stale).
-setup: $(STAMP) $(COLLECTION_LINK)
+setup: $(COMPILED) $(COLLECTION_LINK)
 	@$(BIN)/python -m compileall -q plugins >/dev/null
 
 deps:

@@ -36,6 +36,16 @@ class Derived(object):
         for cidr in facts.get("pod_cidrs") or []:
             self.pod_cidr(cidr, facts.get("pod_cidr_origin"))
 
+    def add_agent_facts(self, facts, configured, default_features, default_note):
+        """A CNI whose agent gives its facts in the planner's terms (Cilium, Antrea): those facts
+        when the agent was seen (facts["present"]); else, when the node's CNI config is that CNI
+        (configured), its default features and the note that says the agent was not seen."""
+        if facts and facts["present"]:
+            self.add_facts(facts)
+        elif configured:
+            self.features.update(default_features)
+            self.notes.append(default_note)
+
     def result(self):
         return {"features": sorted(self.features), "ports": self.ports, "port_origins": self.origins,
                 "pod_cidrs": self.pod_cidrs, "pod_cidr_origin": self.pod_cidr_origin, "notes": self.notes}

@@ -153,8 +153,4 @@ def kind(_config_name, _facts):
 
 
 def derive(found, kind, antrea):
-    if antrea and antrea["present"]:
-        found.add_facts(antrea)
-    elif kind == NAME:
-        found.features.update(DEFAULT_FEATURES)
-        found.notes.append(DEFAULT_NOTE)
+    found.add_agent_facts(antrea, kind == NAME, DEFAULT_FEATURES, DEFAULT_NOTE)

@@ -146,8 +146,4 @@ def kind(_config_name, _facts):
 
 
 def derive(found, kind, cilium):
-    if cilium and cilium["present"]:
-        found.add_facts(cilium)
-    elif kind == NAME:
-        found.features.update(DEFAULT_FEATURES)
-        found.notes.append(DEFAULT_NOTE)
+    found.add_agent_facts(cilium, kind == NAME, DEFAULT_FEATURES, DEFAULT_NOTE)
