@@ -35,11 +35,11 @@ help:
 	@echo "make plan       plan the example inventory offline and print each node's whitelist"
 	@echo "make unit       the unit and property tests: no root, no containers, under a minute (the inner loop)"
 	@echo "make lab        the integration tests (pytest -m lab: podman nodes, network namespaces, real ansible)"
-	@echo "make test       every stage, timed: unit, lab, molecule scenarios, ansible-test sanity, ansible-lint,"
-	@echo "                galaxy-importer and the antsibull changelog/docs linters (make galaxy)"
-	@echo "make test-vm    the vagrant scenario on real VMs (libvirt, plain qemu emulation): calico IPIP and"
-	@echo "                WireGuard, kube-proxy IPVS, a real reboot, a lockout over a real NIC; not part of"
-	@echo "                make test (docs/lab.md says why and how long it takes)"
+	@echo "make test       every stage, timed: unit, lab, molecule scenarios, the vagrant scenario on real VMs"
+	@echo "                (make test-vm), ansible-test sanity, ansible-lint, galaxy-importer and the antsibull"
+	@echo "                changelog/docs linters (make galaxy)"
+	@echo "make test-vm    the vagrant scenario alone, on real VMs (libvirt, plain qemu emulation): calico IPIP"
+	@echo "                and WireGuard, kube-proxy IPVS, a real reboot, a lockout over a real NIC (about 20 min)"
 	@echo "make bench      benchmarks (planning, set scaling, apply vs ansible.builtin.iptables); prints"
 	@echo "                tables, observe.yml on a full record window; not part of make test (about 25 minutes)"
 	@echo "make images     build the lab's node images (once per machine)"
@@ -105,10 +105,12 @@ plan: setup
 # Every stage with the time each took (lab/stages.sh prints the table). The unit tests first (a
 # minute: a broken change stops there). Then the lab tests and the molecule scenarios side by side:
 # both wait on node start-up, timeouts and other processes far more than they use the CPU (about 25
-# minutes for both on 2 cores instead of about 32 one after the other). Then the three static
-# checks side by side: they work on copies of their own (build/sanity, build/galaxy) or read the tree.
+# minutes for both on 2 cores instead of about 32 one after the other). Then the vagrant scenario
+# on real VMs, with the three static checks beside its first minutes (installing Vagrant, libvirt
+# and qemu, building the box: downloads, not CPU; the checks are done before the VMs boot). The
+# static checks work on copies of their own (build/sanity, build/galaxy) or read the tree.
 test:
-	@lab/stages.sh unit images lab+molecule sanity+lint+galaxy
+	@lab/stages.sh unit images lab+molecule test-vm+sanity+lint+galaxy
 
 # The inner loop: run after every edit.
 unit: setup
@@ -135,7 +137,7 @@ molecule: setup images
 
 # The vagrant scenario on real VMs (molecule/vagrant): Vagrant with vagrant-libvirt, libvirt's
 # daemons started by lab/libvirt.sh (no systemd here), the box built by lab/box.sh (cached).
-# Not part of `make test`: plain emulation makes it long (docs/lab.md, "Real VMs").
+# The last stage of `make test`; about 20 minutes in plain emulation (docs/lab.md, "Real VMs").
 test-vm: setup vm-deps
 	lab/box.sh >/dev/null
 	lab/molecule.sh vagrant; rc=$$?; lab/libvirt.sh down; exit $$rc
