@@ -8,10 +8,15 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory
+
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def cluster_inventory(hostvars, groups, hosts=None, group_map=None):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import build_inventory
+
     if not hasattr(groups, "get"):
         raise AnsibleFilterError("cluster_inventory: the argument must be the 'groups' variable, got %r"
                                  % type(groups).__name__)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import registry
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def _spec(filter_name, backend):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import registry
+
     try:
         return registry.spec_of(backend)
     except ValueError as error:
@@ -42,6 +46,8 @@ def backend_packages(backend):
 def firewall_backends(selection="all"):
     """The backends' names: every one for 'all', the default one (host_firewall's, and auto's
     without firewall facts) for 'default', else the one named (checked)."""
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.backends import registry
+
     if selection == "all":
         return list(registry.NAMES)
     if selection == "default":

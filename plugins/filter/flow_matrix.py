@@ -7,22 +7,23 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.verify import (
-    DEFAULT_CLOSED_PORT,
-    probe_matrix,
-    verdict_table,
-    verdicts,
-)
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
-def flow_matrix(plans, inventory, closed_port=DEFAULT_CLOSED_PORT):
+def flow_matrix(plans, inventory, closed_port=None):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.verify import DEFAULT_CLOSED_PORT, probe_matrix
+
     if not isinstance(plans, dict) or not isinstance(inventory, dict) or "hosts" not in inventory:
         raise AnsibleFilterError("flow_matrix: expects {host: plan} and the cluster_inventory result")
     addresses = dict((host, entry.get("addresses") or []) for host, entry in inventory["hosts"].items())
-    return probe_matrix(plans, addresses, int(closed_port))
+    return probe_matrix(plans, addresses, int(DEFAULT_CLOSED_PORT if closed_port is None else closed_port))
 
 
 def flow_verdicts(matrix, results):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.verify import verdict_table, verdicts
+
     rows = verdicts(matrix, results or {})
     return {"rows": rows, "broken": [row for row in rows if not row["ok"]], "table": verdict_table(rows)}
 

@@ -10,12 +10,17 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_variables
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile
+
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def node_profile(name, group_names, docker=None, cni=None, features=None, ports=None, pod_cidrs=None, firewall=None,
                  group_map=None, service_cidrs=None, nodelocal_dns=None, host_vars=None):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import installer_variables
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.profile import build_profile
+
     for label, value in (("docker", docker), ("cni", cni), ("ports", ports), ("firewall", firewall)):
         if value is not None and not isinstance(value, dict):
             raise AnsibleFilterError("node_profile: %s must be a dict, got %r" % (label, type(value).__name__))

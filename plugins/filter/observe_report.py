@@ -11,12 +11,15 @@ import time
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import observe
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import observe_report as report
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import host_addresses
+
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def _hosts(nodes, hostvars, groups):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.inventory import host_addresses
+
     hosts = {}
     for name in groups.get("all", []):
         host_vars = hostvars[name]
@@ -28,6 +31,9 @@ def _hosts(nodes, hostvars, groups):
 
 
 def observe_report(nodes, hostvars, groups, generated=None):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import observe
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import observe_report as report
+
     if not isinstance(nodes, dict):
         raise AnsibleFilterError("observe_report: the input must map each node to its flow_records result, got %r"
                                  % type(nodes).__name__)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import report
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def _checked(name, plan):
@@ -19,6 +21,8 @@ def _checked(name, plan):
 
 
 def plan_table(plan, brief=False, width=0):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import report
+
     if not isinstance(brief, bool):
         raise AnsibleFilterError("plan_table: brief must be true or false, got %r" % (brief,))
     if isinstance(width, bool) or not isinstance(width, int) or width < 0:
@@ -27,10 +31,14 @@ def plan_table(plan, brief=False, width=0):
 
 
 def plan_summary(plan):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import report
+
     return report.plan_summary(_checked("plan_summary", plan))
 
 
 def plan_markdown(plan):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner import report
+
     return report.plan_markdown(_checked("plan_markdown", plan))
 
 

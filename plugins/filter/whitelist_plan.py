@@ -8,10 +8,15 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def whitelist_plan(node, inventory, policy=None):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plan
+
     try:
         return compile_plan(node, inventory, policy or {})
     except PlanError as error:

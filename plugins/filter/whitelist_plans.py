@@ -8,11 +8,16 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans
-from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.review import compile_plans_for_review
+
+# What a filter needs from module_utils is imported where it runs, not at the top: for any one
+# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
+# host and task), so a top-level import here costs every task that uses any filter of this collection.
 
 
 def whitelist_plans(inputs, inventory, review=False):
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.plan import compile_plans
+    from ansible_collections.microseg.cluster_firewall.plugins.module_utils.planner.review import compile_plans_for_review
+
     if not isinstance(inputs, (list, tuple)):
         raise AnsibleFilterError("whitelist_plans: expects a list of {'node': ..., 'policy': ...}, got %r"
                                  % type(inputs).__name__)
