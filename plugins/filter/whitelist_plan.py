@@ -9,9 +9,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.microseg.cluster_firewall.plugins.module_utils.errors import PlanError
 
-# What a filter needs from module_utils is imported where it runs, not at the top: for any one
-# filter of a collection, Ansible loads every filter file of it, in each worker process (one per
-# host and task), so a top-level import here costs every task that uses any filter of this collection.
+# module_utils are imported inside the filters (Ansible loads every filter file of the collection
+# in each worker: docs/architecture.md, "The steady state")
 
 
 def whitelist_plan(node, inventory, policy=None):
